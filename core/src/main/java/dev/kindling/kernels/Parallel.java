@@ -1,6 +1,7 @@
 package dev.kindling.kernels;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -54,7 +55,7 @@ public final class Parallel {
         int threads = threads();
         if (n <= 0) return;
         if (threads == 1 || n == 1 || (long) n * Math.max(1, costPerItem) < SERIAL_WORK
-                || ForkJoinPool.getPool() == pool) { // already inside a kernel task: don't nest
+                || ForkJoinTask.getPool() == pool) { // already inside a kernel task: don't nest
             body.run(0, n);
             return;
         }
@@ -66,7 +67,7 @@ public final class Parallel {
     public static void forChunks(int n, int chunks, RangeBody body) {
         if (n <= 0) return;
         chunks = Math.max(1, Math.min(chunks, n));
-        if (chunks == 1 || threads() == 1 || ForkJoinPool.getPool() == pool) {
+        if (chunks == 1 || threads() == 1 || ForkJoinTask.getPool() == pool) {
             body.run(0, n);
             return;
         }

@@ -1,0 +1,238 @@
+package dev.kindling.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Elementwise loops over float arrays with a stride per operand. Stride 1 runs on the Vector API, stride 0
+ * (a broadcast scalar) too; any other stride runs the scalar loop, which is also every vector path's oracle
+ * ({@link #binaryScalar}, {@link #unaryScalar}).
+ */
+public final class Elementwise {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private Elementwise() {}
+
+    public enum Binary { ADD, SUB, MUL, DIV, POW, MAX, MIN, EQ, NE, LT, LE, GT, GE }
+
+    public enum Unary { NEG, EXP, LOG, SQRT, RSQRT, ABS, TANH, SIGMOID, RELU, GELU, GELU_TANH, SILU, RECIPROCAL, SIN, COS }
+
+    /** out[o + i] = a[ao + i*as] op b[bo + i*bs] for i in [0, n). */
+    public static void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o, int n) {
+        int i = 0;
+        if (as == 1 && (bs == 1 || bs == 0) && op.ordinal() <= Binary.MIN.ordinal() && op != Binary.POW) {
+            int bound = S.loopBound(n);
+            if (bs == 1) {
+                for (; i < bound; i += S.length()) {
+                    var x = FloatVector.fromArray(S, a, ao + i);
+                    var y = FloatVector.fromArray(S, b, bo + i);
+                    vbin(op, x, y).intoArray(out, o + i);
+                }
+            } else {
+                var y = FloatVector.broadcast(S, b[bo]);
+                for (; i < bound; i += S.length()) {
+                    var x = FloatVector.fromArray(S, a, ao + i);
+                    vbin(op, x, y).intoArray(out, o + i);
+                }
+            }
+        } else if (as == 0 && bs == 1 && op.ordinal() <= Binary.MIN.ordinal() && op != Binary.POW) {
+            int bound = S.loopBound(n);
+            var x = FloatVector.broadcast(S, a[ao]);
+            for (; i < bound; i += S.length()) {
+                var y = FloatVector.fromArray(S, b, bo + i);
+                vbin(op, x, y).intoArray(out, o + i);
+            }
+        }
+        binaryScalar(op, a, ao + i * as, as, b, bo + i * bs, bs, out, o + i, n - i);
+    }
+
+    private static FloatVector vbin(Binary op, FloatVector x, FloatVector y) {
+        return switch (op) {
+            case ADD -> x.add(y);
+            case SUB -> x.sub(y);
+            case MUL -> x.mul(y);
+            case DIV -> x.div(y);
+            case MAX -> x.lanewise(VectorOperators.MAX, y);
+            case MIN -> x.lanewise(VectorOperators.MIN, y);
+            default -> throw new AssertionError(op);
+        };
+    }
+
+    /** The scalar oracle of {@link #binary}. */
+    public static void binaryScalar(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o, int n) {
+        switch (op) {
+            case ADD -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] + b[bo + i * bs]; }
+            case SUB -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] - b[bo + i * bs]; }
+            case MUL -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] * b[bo + i * bs]; }
+            case DIV -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] / b[bo + i * bs]; }
+            case POW -> { for (int i = 0; i < n; i++) out[o + i] = pow(a[ao + i * as], b[bo + i * bs]); }
+            case MAX -> { for (int i = 0; i < n; i++) out[o + i] = max(a[ao + i * as], b[bo + i * bs]); }
+            case MIN -> { for (int i = 0; i < n; i++) out[o + i] = min(a[ao + i * as], b[bo + i * bs]); }
+            case EQ -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] == b[bo + i * bs] ? 1f : 0f; }
+            case NE -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] != b[bo + i * bs] ? 1f : 0f; }
+            case LT -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] < b[bo + i * bs] ? 1f : 0f; }
+            case LE -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] <= b[bo + i * bs] ? 1f : 0f; }
+            case GT -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] > b[bo + i * bs] ? 1f : 0f; }
+            case GE -> { for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as] >= b[bo + i * bs] ? 1f : 0f; }
+        }
+    }
+
+    // NaN-propagating max/min, like torch.maximum (Math.max also propagates NaN; kept explicit for the vector twin).
+    private static float max(float x, float y) { return Math.max(x, y); }
+    private static float min(float x, float y) { return Math.min(x, y); }
+
+    private static float pow(float x, float y) {
+        if (y == 2f) return x * x;
+        return (float) Math.pow(x, y);
+    }
+
+    /** out[o + i] = op(a[ao + i*as]) for i in [0, n). */
+    public static void unary(Unary op, float[] a, int ao, int as, float[] out, int o, int n) {
+        int i = 0;
+        if (as == 1) {
+            int bound = S.loopBound(n);
+            switch (op) {
+                case NEG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).neg().intoArray(out, o + i); }
+                case ABS -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).abs().intoArray(out, o + i); }
+                case SQRT -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).sqrt().intoArray(out, o + i); }
+                case RELU -> {
+                    var zero = FloatVector.zero(S);
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        // blend rather than max so that relu(NaN) stays NaN, as in PyTorch
+                        x.blend(zero, x.compare(VectorOperators.LT, 0f)).intoArray(out, o + i);
+                    }
+                }
+                case EXP -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.EXP).intoArray(out, o + i); }
+                case TANH -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.TANH).intoArray(out, o + i); }
+                case LOG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.LOG).intoArray(out, o + i); }
+                case SIGMOID -> {
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, o + i);
+                    }
+                }
+                case SILU -> {
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, o + i);
+                    }
+                }
+                case GELU_TANH -> {
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        var inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
+                        inner.lanewise(VectorOperators.TANH).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
+                    }
+                }
+                default -> { }
+            }
+        }
+        unaryScalar(op, a, ao + i * as, as, out, o + i, n - i);
+    }
+
+    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+
+    /** The scalar oracle of {@link #unary}. */
+    public static void unaryScalar(Unary op, float[] a, int ao, int as, float[] out, int o, int n) {
+        for (int i = 0; i < n; i++) out[o + i] = apply(op, a[ao + i * as]);
+    }
+
+    public static float apply(Unary op, float x) {
+        return switch (op) {
+            case NEG -> -x;
+            case EXP -> (float) Math.exp(x);
+            case LOG -> (float) Math.log(x);
+            case SQRT -> (float) Math.sqrt(x);
+            case RSQRT -> (float) (1 / Math.sqrt(x));
+            case ABS -> Math.abs(x);
+            case TANH -> (float) Math.tanh(x);
+            case SIGMOID -> (float) (1 / (1 + Math.exp(-x)));
+            case RELU -> x < 0 ? 0f : x;
+            case GELU -> (float) (0.5 * x * (1 + erf(x / Math.sqrt(2))));
+            case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
+            case SILU -> (float) (x / (1 + Math.exp(-x)));
+            case RECIPROCAL -> 1f / x;
+            case SIN -> (float) Math.sin(x);
+            case COS -> (float) Math.cos(x);
+        };
+    }
+
+    /**
+     * The error function to about 1e-15 relative: Taylor series near 0, continued fraction (Lentz) for the
+     * complement further out. Double precision so that GELU's float result is correctly rounded in practice.
+     */
+    public static double erf(double x) {
+        if (Double.isNaN(x)) return x;
+        double ax = Math.abs(x);
+        double r;
+        if (ax < 2.5) {
+            // erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+            double term = ax, sum = ax, x2 = ax * ax;
+            for (int n = 1; n < 80; n++) {
+                term *= -x2 / n;
+                double add = term / (2 * n + 1);
+                sum += add;
+                if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+            }
+            r = 2 / Math.sqrt(Math.PI) * sum;
+        } else if (ax > 6) {
+            r = 1;
+        } else {
+            r = 1 - erfcContinuedFraction(ax);
+        }
+        return x < 0 ? -r : r;
+    }
+
+    // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) evaluated with modified Lentz.
+    private static double erfcContinuedFraction(double x) {
+        double tiny = 1e-300;
+        double f = x, c = x, d = 0;
+        for (int n = 1; n < 200; n++) {
+            double an = n * 0.5;
+            d = x + an * d;
+            d = d == 0 ? tiny : d;
+            c = x + an / c;
+            c = c == 0 ? tiny : c;
+            d = 1 / d;
+            double delta = c * d;
+            f *= delta;
+            if (Math.abs(delta - 1) < 1e-16) break;
+        }
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+    }
+
+    /** out[o+i] = a[o+i]; with strides (copy/gather of a strided row). */
+    public static void copy(float[] a, int ao, int as, float[] out, int o, int n) {
+        if (as == 1) System.arraycopy(a, ao, out, o, n);
+        else if (as == 0) java.util.Arrays.fill(out, o, o + n, a[ao]);
+        else for (int i = 0; i < n; i++) out[o + i] = a[ao + i * as];
+    }
+
+    /** acc[o+i] += a[ao+i*as] (gradient accumulation and broadcast-reduction rows). */
+    public static void addInto(float[] a, int ao, int as, float[] acc, int o, int n) {
+        int i = 0;
+        if (as == 1) {
+            int bound = S.loopBound(n);
+            for (; i < bound; i += S.length())
+                FloatVector.fromArray(S, acc, o + i).add(FloatVector.fromArray(S, a, ao + i)).intoArray(acc, o + i);
+        }
+        for (; i < n; i++) acc[o + i] += a[ao + i * as];
+    }
+
+    /** Sum of a[ao + i*as] for i in [0, n), accumulated in float lanes (vector) or double (strided). */
+    public static float sum(float[] a, int ao, int as, int n) {
+        if (as == 1) {
+            int i = 0, bound = S.loopBound(n);
+            var acc = FloatVector.zero(S);
+            for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, ao + i));
+            double s = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < n; i++) s += a[ao + i];
+            return (float) s;
+        }
+        double s = 0;
+        for (int i = 0; i < n; i++) s += a[ao + i * as];
+        return (float) s;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.kindling.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Row kernels for softmax, log-softmax and log-sum-exp (max-subtracted for stability). */
+public final class Softmax {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private Softmax() {}
+
+    public static float max(float[] x, int o, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (n >= S.length()) {
+            var acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            int bound = S.loopBound(n);
+            for (; i < bound; i += S.length()) acc = acc.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, x, o + i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[o + i]);
+        return m;
+    }
+
+    /** dst[do..do+n) = softmax(src[so..so+n)). */
+    public static void softmax(float[] src, int so, float[] dst, int dOff, int n) {
+        if (n == 0) return;
+        float m = max(src, so, n);
+        if (m == Float.NEGATIVE_INFINITY) m = 0; // an all -inf row gives NaN like PyTorch through 0/0 below
+        int i = 0;
+        int bound = S.loopBound(n);
+        var acc = FloatVector.zero(S);
+        for (; i < bound; i += S.length()) {
+            var e = FloatVector.fromArray(S, src, so + i).sub(m).lanewise(VectorOperators.EXP);
+            e.intoArray(dst, dOff + i);
+            acc = acc.add(e);
+        }
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(src[so + i] - m);
+            dst[dOff + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1 / sum);
+        i = 0;
+        for (; i < bound; i += S.length()) FloatVector.fromArray(S, dst, dOff + i).mul(inv).intoArray(dst, dOff + i);
+        for (; i < n; i++) dst[dOff + i] *= inv;
+    }
+
+    public static float logSumExp(float[] x, int o, int n) {
+        if (n == 0) return Float.NEGATIVE_INFINITY;
+        float m = max(x, o, n);
+        if (Float.isInfinite(m)) return m;
+        int i = 0, bound = S.loopBound(n);
+        var acc = FloatVector.zero(S);
+        for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, o + i).sub(m).lanewise(VectorOperators.EXP));
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += Math.exp(x[o + i] - m);
+        return (float) (m + Math.log(sum));
+    }
+
+    public static void logSoftmax(float[] src, int so, float[] dst, int dOff, int n) {
+        float lse = logSumExp(src, so, n);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += S.length()) FloatVector.fromArray(S, src, so + i).sub(lse).intoArray(dst, dOff + i);
+        for (; i < n; i++) dst[dOff + i] = src[so + i] - lse;
+    }
+}

@@ -1,0 +1,78 @@
+package dev.kindling.tensor;
+
+import dev.kindling.autograd.Grad;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Reverse-mode traversal: topological order from the root, gradients summed per tensor, leaves accumulate. */
+final class Backprop {
+    private Backprop() {}
+
+    static void run(Tensor root, Tensor gradient, boolean retainGraph) {
+        if (!root.requiresGrad)
+            throw new IllegalStateException("backward: the tensor does not require grad and has no grad_fn");
+        if (gradient == null) {
+            if (root.numel() != 1)
+                throw new IllegalArgumentException("backward: gradient can be implied only for scalar outputs, got shape "
+                        + Shapes.str(root.shape) + "; pass a gradient of that shape");
+            gradient = Tensor.ones(root.shape);
+        } else if (!java.util.Arrays.equals(gradient.shape, root.shape)) {
+            throw new IllegalArgumentException("backward: gradient shape " + Shapes.str(gradient.shape)
+                    + " does not match the output shape " + Shapes.str(root.shape));
+        }
+        List<Tensor> order = topologicalOrder(root);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(root, gradient.toFloat());
+        try (var noGrad = Grad.disabled()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) continue;
+                if (t.gradFn == null || t.retainsGrad) t.accumulateGrad(g);
+                Node node = t.gradFn;
+                if (node == null) continue;
+                if (node.backward == null)
+                    throw new IllegalStateException("backward: trying to go through the graph a second time (op '" + node.op
+                            + "'): its saved tensors were freed by the first backward; call backward(grad, true) to retain the graph");
+                Tensor[] inGrads = node.backward.apply(g);
+                if (!retainGraph) node.backward = null;
+                for (int k = 0; k < node.inputs.length; k++) {
+                    Tensor in = node.inputs[k];
+                    Tensor ig = k < inGrads.length ? inGrads[k] : null;
+                    if (in == null || ig == null || !in.requiresGrad) continue;
+                    if (!java.util.Arrays.equals(ig.shape, in.shape))
+                        throw new IllegalStateException("backward of '" + node.op + "' produced a gradient of shape "
+                                + Shapes.str(ig.shape) + " for an input of shape " + Shapes.str(in.shape));
+                    grads.merge(in, ig, Tensor::add);
+                }
+            }
+        }
+    }
+
+    /** Tensors reachable from root through grad_fn edges, each after all of its inputs. */
+    private static List<Tensor> topologicalOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Map<Tensor, Boolean> visited = new IdentityHashMap<>();
+        ArrayDeque<Object[]> stack = new ArrayDeque<>(); // {tensor, next input index}
+        stack.push(new Object[] {root, 0});
+        visited.put(root, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Tensor t = (Tensor) top[0];
+            int next = (Integer) top[1];
+            Tensor[] inputs = t.gradFn == null ? new Tensor[0] : t.gradFn.inputs;
+            if (next < inputs.length) {
+                top[1] = next + 1;
+                Tensor in = inputs[next];
+                if (in != null && in.requiresGrad && visited.put(in, Boolean.TRUE) == null) stack.push(new Object[] {in, 0});
+            } else {
+                stack.pop();
+                order.add(t);
+            }
+        }
+        return order;
+    }
+}

@@ -1,0 +1,117 @@
+package dev.kindling.tensor;
+
+import dev.kindling.kernels.Gemm;
+import java.util.Arrays;
+
+/** matmul with PyTorch's rank rules and linear, both on the one GEMM entry point. */
+final class LinearAlgebra {
+    private LinearAlgebra() {}
+
+    /** A 2-D operand as GEMM wants it: either row-major (ld = row stride) or transposed row-major. */
+    private record Operand(float[] data, int offset, int ld, boolean trans) {}
+
+    /** Describes the last two dims of t for GEMM without copying when its strides allow. */
+    private static Operand operand(Tensor t, int r, int c) {
+        int rs = t.strides[t.shape.length - 2], cs = t.strides[t.shape.length - 1];
+        if (cs == 1 && (rs >= Math.max(c, 1) || r <= 1)) return new Operand(t.f(), t.offset, Math.max(rs, Math.max(c, 1)), false);
+        if (rs == 1 && (cs >= Math.max(r, 1) || c <= 1)) return new Operand(t.f(), t.offset, Math.max(cs, Math.max(r, 1)), true);
+        return null;
+    }
+
+    static Tensor matmul(Tensor a0, Tensor b0) {
+        Tensor a = a0.toFloat(), b = b0.toFloat();
+        if (a.dim() == 0 || b.dim() == 0)
+            throw new IllegalArgumentException("matmul: both operands need at least 1 dim, got shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape));
+        boolean aVec = a.dim() == 1, bVec = b.dim() == 1;
+        Tensor A = aVec ? a.unsqueeze(0) : a;
+        Tensor B = bVec ? b.unsqueeze(1) : b;
+        int m = A.size(-2), k = A.size(-1), k2 = B.size(-2), n = B.size(-1);
+        if (k != k2)
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " do not align (" + k + " vs " + k2 + ")");
+        int[] ab = Arrays.copyOf(A.shape, A.dim() - 2), bb = Arrays.copyOf(B.shape, B.dim() - 2);
+        int[] batch = Shapes.broadcast("matmul", ab, bb);
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        Tensor out = Tensor.zeros(outShape);
+        multiply(A, B, batch, m, n, k, out);
+        Tensor result = out;
+        if (aVec && bVec) result = out.reshape();
+        else if (aVec) result = out.squeeze(-2);
+        else if (bVec) result = out.squeeze(-1);
+        Tensor res = result.detach();
+        return Tensor.record(res, "matmul", g -> {
+            Tensor gg = g;
+            if (aVec && bVec) gg = g.reshape(1, 1);
+            else if (aVec) gg = g.unsqueeze(-2);
+            else if (bVec) gg = g.unsqueeze(-1);
+            Tensor ga = null, gb = null;
+            if (a.requiresGrad) {
+                ga = Reduce.sumTo(gg.matmul(B.transpose(-1, -2)), A.shape);
+                if (aVec) ga = ga.reshape(a.shape);
+            }
+            if (b.requiresGrad) {
+                gb = Reduce.sumTo(A.transpose(-1, -2).matmul(gg), B.shape);
+                if (bVec) gb = gb.reshape(b.shape);
+            }
+            return new Tensor[] {ga, gb};
+        }, a0, b0);
+    }
+
+    /** out[batch..., m, n] = A @ B with broadcast batch dims, via batched GEMM (copying operands only when strides demand). */
+    private static void multiply(Tensor A, Tensor B, int[] batch, int m, int n, int k, Tensor out) {
+        int nb = Shapes.numel(batch);
+        if (nb == 0 || m == 0 || n == 0) return;
+        int[] ash = Arrays.copyOf(batch, batch.length + 2);
+        ash[batch.length] = m;
+        ash[batch.length + 1] = k;
+        int[] bsh = Arrays.copyOf(batch, batch.length + 2);
+        bsh[batch.length] = k;
+        bsh[batch.length + 1] = n;
+        Tensor Ae = A.detach().expand(ash), Be = B.detach().expand(bsh);
+        // batch dims must collapse to one stride per operand for a single batched call; else copy
+        Integer sa = batchStride(Ae, batch.length), sb = batchStride(Be, batch.length);
+        Operand oa = sa == null ? null : operand(Ae, m, k), ob = sb == null ? null : operand(Be, k, n);
+        if (oa == null) { Ae = Ae.contiguous(); sa = batchStride(Ae, batch.length); oa = operand(Ae, m, k); }
+        if (ob == null) { Be = Be.contiguous(); sb = batchStride(Be, batch.length); ob = operand(Be, k, n); }
+        if (sa == null) { Ae = Ae.contiguousCopy(); sa = m * k; oa = operand(Ae, m, k); }
+        if (sb == null) { Be = Be.contiguousCopy(); sb = k * n; ob = operand(Be, k, n); }
+        if (nb == 1) {
+            Gemm.sgemm(oa.trans, ob.trans, m, n, k, 1f, oa.data, oa.offset, oa.ld, ob.data, ob.offset, ob.ld, 0f, out.f(), 0, n);
+        } else {
+            Gemm.sgemmBatched(nb, oa.trans, ob.trans, m, n, k, 1f, oa.data, oa.offset, oa.ld, sa, ob.data, ob.offset, ob.ld, sb,
+                    0f, out.f(), 0, n, (long) m * n);
+        }
+    }
+
+    /** The single stride that steps through all batch dims in row-major order, or null if there is none. */
+    private static Integer batchStride(Tensor t, int nBatch) {
+        if (nBatch == 0) return 0;
+        Integer stride = null;
+        int expect = -1;
+        for (int d = nBatch - 1; d >= 0; d--) {
+            if (t.shape[d] == 1) continue;
+            if (stride == null) {
+                stride = t.strides[d];
+                expect = stride * t.shape[d];
+            } else {
+                if (t.strides[d] != expect) return null;
+                expect *= t.shape[d];
+            }
+        }
+        return stride == null ? 0 : stride;
+    }
+
+    static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        if (weight.dim() != 2)
+            throw new IllegalArgumentException("linear: weight must be 2-D [out, in], got shape " + Shapes.str(weight.shape));
+        if (x.dim() == 0 || x.size(-1) != weight.shape[1])
+            throw new IllegalArgumentException("linear: input shape " + Shapes.str(x.shape) + " does not match weight shape "
+                    + Shapes.str(weight.shape) + " (" + (x.dim() == 0 ? 0 : x.size(-1)) + " vs " + weight.shape[1] + " input features)");
+        if (bias != null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
+            throw new IllegalArgumentException("linear: bias shape " + Shapes.str(bias.shape) + " should be [" + weight.shape[0] + "]");
+        Tensor y = x.matmul(weight.t());
+        return bias == null ? y : y.add(bias);
+    }
+}
