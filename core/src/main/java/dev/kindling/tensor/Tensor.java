@@ -39,9 +39,19 @@ public final class Tensor {
         this.offset = offset;
     }
 
-    /** A new contiguous tensor over {@code data} (not copied). */
-    static Tensor wrap(float[] data, int[] shape) {
-        return new Tensor(DType.FLOAT32, data, shape, Shapes.contiguousStrides(shape), 0);
+    /**
+     * A contiguous FLOAT32 tensor over {@code data} itself (no copy: later writes to the array show through).
+     * Use {@link #fromArray} for a copy.
+     */
+    public static Tensor wrap(float[] data, int... shape) {
+        checkLength("wrap", data.length, shape);
+        return new Tensor(DType.FLOAT32, data, shape.clone(), Shapes.contiguousStrides(shape), 0);
+    }
+
+    /** An INT64 tensor over {@code data} itself (no copy). */
+    public static Tensor wrapLongs(long[] data, int... shape) {
+        checkLength("wrapLongs", data.length, shape);
+        return new Tensor(DType.INT64, data, shape.clone(), Shapes.contiguousStrides(shape), 0);
     }
 
     // ---------------------------------------------------------------- creation
@@ -344,6 +354,35 @@ public final class Tensor {
         } else {
             grad = Pointwise.accumulate(grad, g);
         }
+    }
+
+    /**
+     * Records a user-defined differentiable op (PyTorch's autograd.Function): {@code out} is a freshly computed
+     * tensor, {@code backward} maps the gradient of out to one gradient per input (null where none is needed).
+     * The backward runs with grad mode off. Returns out.
+     */
+    public static Tensor customOp(String op, Tensor out, java.util.function.Function<Tensor, Tensor[]> backward, Tensor... inputs) {
+        if (out.gradFn != null) throw new IllegalArgumentException("customOp " + op + ": out already has grad_fn " + out.gradFn.op);
+        return record(out, op, backward::apply, inputs);
+    }
+
+    /**
+     * Copies {@code src} (broadcast to this shape) into this tensor's storage, in place and outside autograd:
+     * for loading weights into parameters and optimizer updates. Returns this.
+     */
+    public Tensor copyFrom(Tensor src) {
+        Shapes.broadcast("copyFrom", src.shape, shape);
+        if (!Arrays.equals(Shapes.broadcast("copyFrom", src.shape, shape), shape))
+            throw new IllegalArgumentException("copyFrom: source shape " + Shapes.str(src.shape) + " does not broadcast to " + Shapes.str(shape));
+        if (dtype == DType.FLOAT32) {
+            Views.copyInto(this, src);
+        } else {
+            Tensor c = src.to(dtype).expand(shape).contiguous();
+            Tensor self = contiguous();
+            if (self != this || offset != 0) throw new IllegalStateException("copyFrom: non-FLOAT32 destination must be contiguous from offset 0");
+            System.arraycopy(c.data, c.offset, data, 0, numel());
+        }
+        return this;
     }
 
     /** Attaches a backward function to {@code out} if grad mode is on and any input requires grad. */
