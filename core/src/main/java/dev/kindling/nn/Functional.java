@@ -230,16 +230,50 @@ public final class Functional {
 
     /**
      * softmax(q k^T / sqrt(d) + mask) v over [..., T, d] inputs. {@code mask} (optional) broadcasts to
-     * [..., Tq, Tk]: BOOL/0-1 masks keep positions where non-zero; {@code causal} hides future positions.
+     * [..., Tq, Tk]: BOOL/0-1 masks keep positions where non-zero; {@code causal} hides future positions
+     * (aligned at the end when Tq &lt; Tk, as with a KV cache). Without a mask and with equal batch dims this
+     * runs the fused kernel, which keeps no [Tq, Tk] tensor for backward.
      */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
         if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2 || q.size(-1) != k.size(-1) || k.size(-2) != v.size(-2))
             throw new IllegalArgumentException("scaledDotProductAttention: shapes q " + Arrays.toString(q.shape()) + ", k "
                     + Arrays.toString(k.shape()) + ", v " + Arrays.toString(v.shape()) + " do not fit [..., T, d]");
         int tq = q.size(-2), tk = k.size(-2);
+        if (causal && tq > tk)
+            throw new IllegalArgumentException("scaledDotProductAttention: causal attention needs Tq <= Tk, got " + tq + " and " + tk);
+        int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
+        boolean sameBatch = qs.length == ks.length && ks.length == vs.length
+                && Arrays.equals(Arrays.copyOf(qs, qs.length - 2), Arrays.copyOf(ks, ks.length - 2))
+                && Arrays.equals(Arrays.copyOf(ks, ks.length - 2), Arrays.copyOf(vs, vs.length - 2));
+        if (mask == null && sameBatch && q.size(-1) == v.size(-1)) return fusedAttention(q, k, v, causal);
         Tensor scores = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(q.size(-1)));
         if (mask != null) scores = scores.maskedFill(mask.eq(0), Float.NEGATIVE_INFINITY);
         if (causal) scores = scores.maskedFill(Tensor.ones(tq, tk).tril(tk - tq).eq(0), Float.NEGATIVE_INFINITY);
         return scores.softmax(-1).matmul(v);
+    }
+
+    private static Tensor fusedAttention(Tensor q, Tensor k, Tensor v, boolean causal) {
+        int[] qs = q.shape();
+        int tq = q.size(-2), tk = k.size(-2), d = q.size(-1);
+        int bh = tq == 0 ? 0 : q.numel() / (tq * d);
+        Raw rq = Raw.of(q), rk = Raw.of(k), rv = Raw.of(v);
+        float[] qa = offsetFree(rq), ka = offsetFree(rk), va = offsetFree(rv);
+        float[] out = new float[q.numel()], lse = new float[bh * tq];
+        float scale = (float) (1 / Math.sqrt(d));
+        dev.kindling.kernels.Attention.forward(qa, ka, va, out, lse, bh, tq, tk, d, scale, causal);
+        return Tensor.customOp("scaledDotProductAttention", Tensor.wrap(out, qs), g -> {
+            Raw rg = Raw.of(g);
+            float[] ga = offsetFree(rg);
+            float[] dq = new float[qa.length], dk = new float[ka.length], dv = new float[va.length];
+            dev.kindling.kernels.Attention.backward(qa, ka, va, out, lse, ga, dq, dk, dv, bh, tq, tk, d, scale, causal);
+            return new Tensor[] {Tensor.wrap(dq, qs), Tensor.wrap(dk, k.shape()), Tensor.wrap(dv, v.shape())};
+        }, q, k, v);
+    }
+
+    /** The values of a contiguous view starting at index 0 (copies only when the view starts later or is shorter). */
+    private static float[] offsetFree(Raw r) {
+        int n = r.t.numel();
+        if (r.o == 0 && r.a.length == n) return r.a;
+        return Arrays.copyOfRange(r.a, r.o, r.o + n);
     }
 }
