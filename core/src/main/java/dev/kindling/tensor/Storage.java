@@ -46,7 +46,7 @@ final class Storage {
         return (short) ((bits + rounding) >>> 16);
     }
 
-    private static void set(DType dtype, Object data, int i, double v) {
+    static void set(DType dtype, Object data, int i, double v) {
         switch (dtype) {
             case FLOAT32 -> ((float[]) data)[i] = (float) v;
             case INT64 -> ((long[]) data)[i] = (long) v;

@@ -351,8 +351,15 @@ final class Views {
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
                 m[i * cols + j] = (lower ? j - i <= k : j - i >= k) ? 1f : 0f;
-        Tensor mask = Tensor.wrap(m, new int[] {rows, cols});
-        if (!t.dtype.isFloatingPoint()) return Pointwise.compute(dev.kindling.kernels.Elementwise.Binary.MUL, t, mask).to(t.dtype);
-        return t.mul(mask);
+        if (!t.dtype.isFloatingPoint()) {
+            // exact for ids beyond 2^24: zero the entries in the dtype itself rather than through float
+            Tensor out = Storage.convert(t, t.dtype);
+            int size = rows * cols;
+            for (int base = 0; base < out.numel(); base += size)
+                for (int e = 0; e < size; e++) if (m[e] == 0) Storage.set(out.dtype, out.data, base + e, 0);
+            return out;
+        }
+        // select rather than multiply: -inf * 0 would be NaN, and a causal mask is full(-inf).triu(1)
+        return Pointwise.where(Tensor.wrap(m, new int[] {rows, cols}), t, Tensor.scalar(0));
     }
 }
