@@ -407,6 +407,14 @@ final class OpRegistry {
         all.add(unary("clamp_max", x -> x.clamp(Double.NaN, -0.1)).api("clamp").samples(unarySamples(any))
                 .valid(in -> distanceTo(in.get(0), -0.1) > 0.025));
         all.add(unary("to_float64", x -> x.to(DType.FLOAT64)).api("to").samples(unarySamples(any)));
+        // half precision: the conversion's rounding defeats a finite difference, so forward only
+        all.add(unary("to_bf16", x -> x.to(DType.BF16)).api("to").noGrad().samples(unarySamples(any)));
+        all.add(unary("to_f16", x -> x.to(DType.F16)).api("to").noGrad().samples(unarySamples(any)));
+        all.add(binary("add_bf16", (x, y) -> x.to(DType.BF16).add(y.to(DType.F16))).api("add").noGrad().samples(binarySamples(any, any)));
+        all.add(op("int64_views", in -> in.get(0).t().contiguous().reshape(-1)).api("reshape").noGrad()
+                .samples(s(fixed(ids(sh(2, 3), 1L << 40, -5, 7, 0, (1L << 53) + 1, 2))), s(fixed(ids(sh(3, 2), 1, 2, 3, 4, 5, 6).t()))));
+        all.add(op("tril_int64", in -> in.get(0).tril(0)).api("tril").noGrad()
+                .samples(s(fixed(ids(sh(2, 3), 1L << 40, -5, 7, 0, (1L << 53) + 1, 2).t())), s(fixed(Tensor.fromInts(new int[] {1, 2, 3, 4}, 2, 2)))));
         all.add(unary("dropout", x -> x.dropout(0.3, true, new Generator(7))).samples(unarySamples(any))
                 .bad(in -> in.get(0).dropout(1.5, true, new Generator(7)), List.of(zeros(2, 3)), "1.5")
                 .bad(in -> in.get(0).dropout(0.5, true, null), List.of(zeros(2, 3)), "Generator"));
@@ -426,6 +434,9 @@ final class OpRegistry {
                     .samples(s(a(3, 4).ties(), a(4).ties()), s(a(3, 4).ties().t(), fixed(Tensor.fromLongs(new long[] {2, -1, 0, 2}, 4))))
                     .bad(List.of(zeros(3, 4), zeros(2, 4)), "[3, 4]", "[2, 4]"));
         }
+        all.add(unary("eq_scalar", x -> x.eq(0.5)).api("eq").noGrad().samples(s(a(3, 4).ties()), s(a(3, 4).ties().t())));
+        all.add(unary("lt_scalar", x -> x.lt(0.25)).api("lt").noGrad().samples(s(a(3, 4)), s(a(3, 4).s()), s(a())));
+        all.add(unary("ge_scalar", x -> x.ge(-0.25)).api("ge").noGrad().samples(s(a(3, 4).e()), s(a(0, 2))));
         Tensor m34 = mask(sh(3, 4), 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1);
         Tensor m31 = mask(sh(3, 1), 0, 1, 1);
         all.add(op("where", in -> Tensor.where(in.get(0), in.get(1), in.get(2)))

@@ -79,7 +79,8 @@ class OpRegistryTest {
         Tensor actual = op.fn().apply(views);
         assertEquals(expected.dtype(), actual.dtype(), label);
         assertArrayEquals(expected.shape(), actual.shape(), label);
-        assertClose(label, expected.toFloatArray(), actual.toFloatArray(), 1e-6, 1e-6);
+        if (expected.dtype().isFloatingPoint()) assertClose(label, expected.toFloatArray(), actual.toFloatArray(), 1e-6, 1e-6);
+        else assertArrayEquals(expected.toLongArray(), actual.toLongArray(), label);
     }
 
     /** (c) mismatched shapes and out-of-range dims are rejected with a message that names the op and the values. */
