@@ -226,6 +226,7 @@ final class Views {
     }
 
     static Tensor select(Tensor t, int dim, int index) {
+        if (t.shape.length == 0) throw new IllegalArgumentException("select: a 0-dim tensor has no dim to select from (shape [])");
         int d = Shapes.dim("select", dim, t.shape.length);
         int n = t.shape[d];
         int i = index < 0 ? index + n : index;
@@ -275,7 +276,8 @@ final class Views {
                             + " differ in dim " + i + " (cat dim is " + d + ")");
             total += t.shape[d];
         }
-        if (!first.dtype.isFloatingPoint()) return catIntegers(tensors, d, total);
+        // integers stay exact unless a float joins them (then all become FLOAT32, as in PyTorch's promotion)
+        if (tensors.stream().noneMatch(t -> t.dtype.isFloatingPoint())) return catIntegers(tensors, d, total);
         int[] shape = first.shape.clone();
         shape[d] = total;
         Tensor out = Tensor.zeros(shape);
@@ -314,7 +316,9 @@ final class Views {
             for (int o = 0; o < outer; o++) System.arraycopy(v, o * inner, out, o * innerOut + pos, inner);
             pos += inner;
         }
-        return new Tensor(DType.INT64, out, shape, Shapes.contiguousStrides(shape), 0).to(first.dtype);
+        boolean sameDtype = tensors.stream().allMatch(t -> t.dtype == first.dtype);
+        Tensor result = new Tensor(DType.INT64, out, shape, Shapes.contiguousStrides(shape), 0);
+        return sameDtype ? result.to(first.dtype) : result; // mixed integer dtypes widen to INT64
     }
 
     static Tensor stack(List<Tensor> tensors, int dim) {

@@ -551,7 +551,8 @@ final class OpRegistry {
         all.add(unary("slice_negative", x -> x.slice(-1, -3, -1, 1)).api("slice").samples(s(a(3, 5)), s(a(2, 3, 4).t())));
         all.add(unary("slice_empty", x -> x.slice(1, 2, 2, 1)).api("slice").samples(s(a(3, 5)), s(a(3, 5).t())));
         all.add(unary("select", x -> x.select(0, 1)).samples(s(a(3, 4)), s(a(3)), s(a(3, 4).t()), s(a(3, 4).s()), s(a(3, 4).e()))
-                .bad(List.of(zeros(1, 4)), IndexOutOfBoundsException.class, "size 1"));
+                .bad(List.of(zeros(1, 4)), IndexOutOfBoundsException.class, "size 1")
+                .bad(List.of(zeros()), "0-dim", "[]"));
         all.add(unary("select_last", x -> x.select(-1, -1)).api("select").samples(s(a(3, 4)), s(a(2, 3, 4).t())));
         all.add(unary("flatten", Tensor::flatten).samples(s(a()), s(a(3, 4)), s(a(2, 3, 4).t()), s(a(3, 4).e())));
         all.add(unary("flatten_range", x -> x.flatten(1, 2)).api("flatten").samples(s(a(2, 3, 4)), s(a(2, 3, 4).s()), s(a(2, 3, 4).t()))

@@ -181,6 +181,18 @@ class TensorBasicsTest {
     }
 
     @Test
+    void catPromotesMixedDtypesWithoutLosingValues() {
+        Tensor ids = Tensor.fromLongs(new long[] {1, 2}, 2);
+        Tensor mixed = Tensor.cat(List.of(ids, Tensor.fromArray(new float[] {0.5f, 1.5f}, 2)), 0);
+        assertEquals(DType.FLOAT32, mixed.dtype());
+        assertArrayEquals(new float[] {1, 2, 0.5f, 1.5f}, mixed.toFloatArray());
+        Tensor wide = Tensor.cat(List.of(Tensor.fromInts(new int[] {1}, 1), Tensor.fromLongs(new long[] {1L << 40}, 1)), 0);
+        assertEquals(DType.INT64, wide.dtype());
+        assertArrayEquals(new long[] {1, 1L << 40}, wide.toLongArray());
+        assertEquals(DType.INT32, Tensor.cat(List.of(Tensor.fromInts(new int[] {1}, 1), Tensor.fromInts(new int[] {2}, 1)), 0).dtype());
+    }
+
+    @Test
     void comparisonsProduceBoolMasks() {
         Tensor a = Tensor.fromArray(new float[] {1, 2, 3, Float.NaN}, 4);
         Tensor m = a.gt(1.5);
