@@ -10,6 +10,16 @@ public final class Generator {
     private double spareGaussian;
     private boolean hasSpare;
 
+    private static final Generator GLOBAL = new Generator(0);
+
+    /**
+     * The default generator, used where no generator is given (module init, dropout); reseed it with
+     * {@code Generator.global().manualSeed(seed)} (PyTorch's torch.manual_seed).
+     */
+    public static Generator global() {
+        return GLOBAL;
+    }
+
     public Generator(long seed) {
         manualSeed(seed);
     }

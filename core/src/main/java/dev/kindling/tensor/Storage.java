@@ -22,7 +22,7 @@ final class Storage {
             case INT32 -> ((int[]) data)[i];
             case BOOL, INT8 -> ((byte[]) data)[i];
             case UINT8 -> ((byte[]) data)[i] & 0xFF;
-            case BF16 -> Float.intBitsToFloat((((short[]) data)[i] & 0xFFFF) << 16);
+            case BF16 -> dev.kindling.io.Half.bf16ToFloat(((short[]) data)[i]);
             case F16 -> Float.float16ToFloat(((short[]) data)[i]);
             case FLOAT64 -> ((double[]) data)[i];
         };
@@ -38,14 +38,6 @@ final class Storage {
         };
     }
 
-    /** bf16 with round-to-nearest-even (NaN stays NaN). */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
-        int rounding = 0x7FFF + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
-    }
-
     static void set(DType dtype, Object data, int i, double v) {
         switch (dtype) {
             case FLOAT32 -> ((float[]) data)[i] = (float) v;
@@ -53,7 +45,7 @@ final class Storage {
             case INT32 -> ((int[]) data)[i] = (int) v;
             case BOOL -> ((byte[]) data)[i] = (byte) (v != 0 ? 1 : 0);
             case INT8, UINT8 -> ((byte[]) data)[i] = (byte) (long) v;
-            case BF16 -> ((short[]) data)[i] = toBf16((float) v);
+            case BF16 -> ((short[]) data)[i] = dev.kindling.io.Half.floatToBf16((float) v);
             case F16 -> ((short[]) data)[i] = Float.floatToFloat16((float) v);
             case FLOAT64 -> ((double[]) data)[i] = v;
         }

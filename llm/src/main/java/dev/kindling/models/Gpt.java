@@ -1,0 +1,176 @@
+package dev.kindling.models;
+
+import dev.kindling.nn.Dropout;
+import dev.kindling.nn.Embedding;
+import dev.kindling.nn.Functional;
+import dev.kindling.nn.LayerNorm;
+import dev.kindling.nn.Module;
+import dev.kindling.tensor.Generator;
+import dev.kindling.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A GPT language model as in nanoGPT, with Hugging Face GPT-2 weight names ({@code transformer.wte.weight},
+ * {@code transformer.h.0.attn.c_attn.weight}, ...) and layouts (Conv1D weights [in, out]), so GPT-2
+ * safetensors load and our checkpoints load in PyTorch. The lm head is tied to the token embedding.
+ * <p>Shape: ids [B, T] (INT64) → logits [B, T, vocab].
+ */
+public class Gpt extends Module {
+    public final GptConfig config;
+    final Transformer transformer;
+
+    /** The "transformer" submodule (name kept for HF compatibility). */
+    static final class Transformer extends Module {
+        final Embedding wte, wpe;
+        final Dropout drop;
+        final List<Block> h = new ArrayList<>();
+        final LayerNorm lnF;
+
+        Transformer(GptConfig c, Generator g) {
+            wte = register("wte", new Embedding(c.vocabSize(), c.nEmbd(), g));
+            wpe = register("wpe", new Embedding(c.blockSize(), c.nEmbd(), g));
+            dev.kindling.nn.Init.normal(wte.weight, 0, 0.02, g);
+            dev.kindling.nn.Init.normal(wpe.weight, 0, 0.02, g);
+            drop = register("drop", new Dropout(c.dropout()));
+            HList list = register("h", new HList());
+            for (int i = 0; i < c.nLayer(); i++) h.add(list.add(new Block(c, g)));
+            lnF = register("ln_f", new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias()));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            throw new IllegalStateException("Gpt.Transformer is driven by Gpt.forward");
+        }
+    }
+
+    /** The "h" list of blocks, named 0..n-1. */
+    static final class HList extends Module {
+        private int n;
+
+        Block add(Block b) {
+            return register(Integer.toString(n++), b);
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            throw new IllegalStateException("Gpt.HList is driven by Gpt.forward");
+        }
+    }
+
+    /** Pre-LayerNorm block: x + attn(ln_1(x)), then + mlp(ln_2(x)). */
+    static final class Block extends Module {
+        final LayerNorm ln1, ln2;
+        final CausalSelfAttention attn;
+        final Mlp mlp;
+
+        Block(GptConfig c, Generator g) {
+            ln1 = register("ln_1", new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias()));
+            attn = register("attn", new CausalSelfAttention(c, g));
+            ln2 = register("ln_2", new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias()));
+            mlp = register("mlp", new Mlp(c, g));
+        }
+
+        Tensor forward(Tensor x, KVCache cache, int layer) {
+            x = x.add(attn.forward(ln1.forward(x), cache, layer));
+            return x.add(mlp.forward(ln2.forward(x)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return forward(x, null, 0);
+        }
+    }
+
+    /** Multi-head causal self-attention with one packed q/k/v projection (c_attn) and an output projection (c_proj). */
+    static final class CausalSelfAttention extends Module {
+        final Conv1D cAttn, cProj;
+        final Dropout residDrop;
+        final int nHead, nEmbd;
+
+        CausalSelfAttention(GptConfig c, Generator g) {
+            nHead = c.nHead();
+            nEmbd = c.nEmbd();
+            cAttn = register("c_attn", new Conv1D(c.nEmbd(), 3 * c.nEmbd(), c.bias(), 0.02, g));
+            // GPT-2 scales the residual projections' init by 1/sqrt(2 * n_layer)
+            cProj = register("c_proj", new Conv1D(c.nEmbd(), c.nEmbd(), c.bias(), 0.02 / Math.sqrt(2 * c.nLayer()), g));
+            residDrop = register("resid_dropout", new Dropout(c.dropout()));
+        }
+
+        Tensor forward(Tensor x, KVCache cache, int layer) {
+            int b = x.size(0), t = x.size(1), hs = nEmbd / nHead;
+            var qkv = cAttn.forward(x).split(nEmbd, 2);                       // 3 x (B, T, C)
+            Tensor q = qkv.get(0).view(b, t, nHead, hs).transpose(1, 2);      // (B, nh, T, hs)
+            Tensor k = qkv.get(1).view(b, t, nHead, hs).transpose(1, 2);
+            Tensor v = qkv.get(2).view(b, t, nHead, hs).transpose(1, 2);
+            if (cache != null) {
+                Tensor[] kv = cache.append(layer, k, v);                      // (B, nh, past + T, hs)
+                k = kv[0];
+                v = kv[1];
+            }
+            Tensor y = Functional.scaledDotProductAttention(q, k, v, null, true); // (B, nh, T, hs)
+            y = y.transpose(1, 2).reshape(b, t, nEmbd);                       // (B, T, C)
+            return residDrop.forward(cProj.forward(y));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return forward(x, null, 0);
+        }
+    }
+
+    /** The feed-forward part: c_fc (C → 4C), GELU (tanh form, GPT-2's gelu_new), c_proj (4C → C), dropout. */
+    static final class Mlp extends Module {
+        final Conv1D cFc, cProj;
+        final Dropout drop;
+
+        Mlp(GptConfig c, Generator g) {
+            cFc = register("c_fc", new Conv1D(c.nEmbd(), 4 * c.nEmbd(), c.bias(), 0.02, g));
+            cProj = register("c_proj", new Conv1D(4 * c.nEmbd(), c.nEmbd(), c.bias(), 0.02 / Math.sqrt(2 * c.nLayer()), g));
+            drop = register("dropout", new Dropout(c.dropout()));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return drop.forward(cProj.forward(cFc.forward(x).geluTanh()));
+        }
+    }
+
+    public Gpt(GptConfig config, Generator g) {
+        this.config = config;
+        transformer = register("transformer", new Transformer(config, g));
+    }
+
+    /** Logits for every position of ids [B, T]. */
+    @Override
+    public Tensor forward(Tensor ids) {
+        return forward(ids, null);
+    }
+
+    /**
+     * Logits [B, T, vocab] for ids [B, T]; with a cache, the ids continue the cached positions and their
+     * keys/values are appended.
+     */
+    public Tensor forward(Tensor ids, KVCache cache) {
+        if (ids.dim() != 2) throw new IllegalArgumentException("Gpt: ids must be [B, T], got shape " + java.util.Arrays.toString(ids.shape()));
+        int b = ids.size(0), t = ids.size(1);
+        int past = cache == null ? 0 : cache.length();
+        if (past + t > config.blockSize())
+            throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
+        long[] pos = new long[t];
+        for (int i = 0; i < t; i++) pos[i] = past + i;
+        Tensor tok = transformer.wte.forward(ids);                                          // (B, T, C)
+        Tensor posEmb = transformer.wpe.forward(Tensor.wrapLongs(pos, t));                  // (T, C)
+        Tensor x = transformer.drop.forward(tok.add(posEmb));
+        for (int l = 0; l < transformer.h.size(); l++) x = transformer.h.get(l).forward(x, cache, l);
+        if (cache != null) cache.advance(t);
+        x = transformer.lnF.forward(x);
+        return x.matmul(transformer.wte.weight.t());                                       // (B, T, vocab), tied head
+    }
+
+    /** Number of parameters, excluding position embeddings as nanoGPT reports it when {@code nonEmbedding}. */
+    public long parameterCount(boolean nonEmbedding) {
+        long n = parameterCount();
+        return nonEmbedding ? n - transformer.wpe.weight.numel() : n;
+    }
+}
