@@ -31,7 +31,13 @@ final class LinearAlgebra {
             throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
                     + " do not align (" + k + " vs " + k2 + ")");
         int[] ab = Arrays.copyOf(A.shape, A.dim() - 2), bb = Arrays.copyOf(B.shape, B.dim() - 2);
-        int[] batch = Shapes.broadcast("matmul", ab, bb);
+        int[] batch;
+        try {
+            batch = Shapes.broadcast("matmul", ab, bb);
+        } catch (IllegalArgumentException e) { // name the operands, not just their batch dims
+            throw new IllegalArgumentException("matmul: batch dims of shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " cannot be broadcast (" + Shapes.str(ab) + " vs " + Shapes.str(bb) + ")");
+        }
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
