@@ -60,6 +60,7 @@ final class TrainGptCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1337") long seed;
     @Option(names = "--out", defaultValue = "runs/gpt") Path out;
     @Option(names = "--resume", description = "Continue the run in this output folder from its checkpoint.") Path resume;
+    @Option(names = "--stop-at", description = "Stop at this iteration with a checkpoint, as if interrupted (--resume continues).") Integer stopAt;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
 
@@ -185,12 +186,17 @@ final class TrainGptCommand implements Callable<Integer> {
                     Curves.write(run.file("curves.png"), run.metrics(), "iter", List.of("train_loss", "val_loss"), List.of(), "GPT");
                     if (losses[1] < bestVal || iter == maxIters) {
                         bestVal = Math.min(bestVal, losses[1]);
-                        saveCheckpoint(run, model, optimizer, iter, bestVal, batches);
+                        saveCheckpoint(run, model, optimizer, iter, bestVal, batches, true);
                     }
                     windowStart = System.nanoTime();
                     windowIters = 0;
                 }
                 if (iter == maxIters) break;
+                if (stopAt != null && iter == stopAt) {
+                    saveCheckpoint(run, model, optimizer, iter, bestVal, batches, false);
+                    bar.println("stopped at iteration " + iter + "; continue with --resume " + out);
+                    return 0;
+                }
                 double lossSum = 0;
                 for (int micro = 0; micro < gradAccum; micro++) {
                     Batch b = source.train(batches, batchSize);
@@ -251,7 +257,9 @@ final class TrainGptCommand implements Callable<Integer> {
         return List.of(new ParamGroup(decay, lr, weightDecay), new ParamGroup(noDecay, lr, 0));
     }
 
-    private void saveCheckpoint(RunDirectory run, Gpt model, AdamW opt, int iter, double bestVal, Generator batches) throws java.io.IOException {
+    /** The resume point; with {@code withModel} also model.safetensors (the best weights so far). */
+    private void saveCheckpoint(RunDirectory run, Gpt model, AdamW opt, int iter, double bestVal, Generator batches, boolean withModel)
+            throws java.io.IOException {
         Map<String, Tensor> all = new LinkedHashMap<>();
         model.stateDict().forEach((k, v) -> all.put("model." + k, v));
         opt.stateDict().forEach((k, v) -> all.put("optim." + k, v));
@@ -261,7 +269,7 @@ final class TrainGptCommand implements Callable<Integer> {
                 "metrics", Integer.toString(run.metrics().size()),
                 "batch_rng", StateDicts.formatState(batches.state()),
                 "rng", StateDicts.formatState(Generator.global().state())));
-        StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
+        if (withModel) StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
     }
 
     private static double round(double v) {
@@ -282,6 +290,7 @@ final class TrainGptCommand implements Callable<Integer> {
         if (!(lr > 0) || !(minLr >= 0) || minLr > lr) throw new IllegalArgumentException("need 0 <= --min-lr <= --lr and --lr > 0");
         if (warmup < 0 || warmup > maxIters) throw new IllegalArgumentException("--warmup must be in [0, --max-iters], got " + warmup);
         if (dropout < 0 || dropout >= 1) throw new IllegalArgumentException("--dropout must be in [0, 1), got " + dropout);
+        if (stopAt != null && (stopAt < 0 || stopAt > maxIters)) throw new IllegalArgumentException("--stop-at must be in [0, --max-iters], got " + stopAt);
     }
 
     private static void positive(String name, int v) {

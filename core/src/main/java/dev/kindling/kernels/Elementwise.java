@@ -104,32 +104,42 @@ public final class Elementwise {
                         x.blend(zero, x.compare(VectorOperators.LT, 0f)).intoArray(out, o + i);
                     }
                 }
-                case EXP -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.EXP).intoArray(out, o + i); }
-                case TANH -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.TANH).intoArray(out, o + i); }
-                case LOG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.LOG).intoArray(out, o + i); }
-                case SIGMOID -> {
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, o + i);
-                    }
-                }
+                case EXP -> { for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
+                case TANH -> { for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
+                case SIGMOID -> { for (; i < bound; i += S.length()) VectorMath.sigmoid(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
                 case SILU -> {
                     for (; i < bound; i += S.length()) {
                         var x = FloatVector.fromArray(S, a, ao + i);
-                        x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, o + i);
+                        x.mul(VectorMath.sigmoid(x)).intoArray(out, o + i);
                     }
                 }
                 case GELU_TANH -> {
                     for (; i < bound; i += S.length()) {
                         var x = FloatVector.fromArray(S, a, ao + i);
                         var inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-                        inner.lanewise(VectorOperators.TANH).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
+                        VectorMath.tanh(inner).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
                     }
                 }
                 default -> { }
             }
         }
-        unaryScalar(op, a, ao + i * as, as, out, o + i, n - i);
+        // the tail uses the vector path's scalar twins, so a result never depends on where a loop split fell
+        for (; i < n; i++) out[o + i] = applyLikeVector(op, a[ao + i * as]);
+    }
+
+    /** Per-element function exactly as the vector path computes it (the twin used for loop tails). */
+    static float applyLikeVector(Unary op, float x) {
+        return switch (op) {
+            case EXP -> VectorMath.exp(x);
+            case TANH -> VectorMath.tanh(x);
+            case SIGMOID -> VectorMath.sigmoid(x);
+            case SILU -> x * VectorMath.sigmoid(x);
+            case GELU_TANH -> {
+                float inner = (x * x * x * 0.044715f + x) * SQRT_2_OVER_PI;
+                yield (VectorMath.tanh(inner) + 1f) * x * 0.5f;
+            }
+            default -> apply(op, x);
+        };
     }
 
     static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
@@ -227,9 +237,9 @@ public final class Elementwise {
             int i = 0, bound = S.loopBound(n);
             var acc = FloatVector.zero(S);
             for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, ao + i));
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            float s = VectorMath.sumLanes(acc);
             for (; i < n; i++) s += a[ao + i];
-            return (float) s;
+            return s;
         }
         double s = 0;
         for (int i = 0; i < n; i++) s += a[ao + i * as];

@@ -32,13 +32,13 @@ public final class Softmax {
         int bound = S.loopBound(n);
         var acc = FloatVector.zero(S);
         for (; i < bound; i += S.length()) {
-            var e = FloatVector.fromArray(S, src, so + i).sub(m).lanewise(VectorOperators.EXP);
+            var e = VectorMath.exp(FloatVector.fromArray(S, src, so + i).sub(m));
             e.intoArray(dst, dOff + i);
             acc = acc.add(e);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sumLanes(acc);
         for (; i < n; i++) {
-            float e = (float) Math.exp(src[so + i] - m);
+            float e = VectorMath.exp(src[so + i] - m);
             dst[dOff + i] = e;
             sum += e;
         }
@@ -54,9 +54,9 @@ public final class Softmax {
         if (Float.isInfinite(m)) return m;
         int i = 0, bound = S.loopBound(n);
         var acc = FloatVector.zero(S);
-        for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, o + i).sub(m).lanewise(VectorOperators.EXP));
-        double sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) sum += Math.exp(x[o + i] - m);
+        for (; i < bound; i += S.length()) acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, x, o + i).sub(m)));
+        float sum = VectorMath.sumLanes(acc);
+        for (; i < n; i++) sum += VectorMath.exp(x[o + i] - m);
         return (float) (m + Math.log(sum));
     }
 

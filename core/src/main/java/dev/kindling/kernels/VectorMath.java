@@ -1,0 +1,101 @@
+package dev.kindling.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Transcendentals and lane reductions built only from IEEE-exact vector operations (add, mul, fma, compare,
+ * blend, conversions), each with a scalar twin performing the same float operations in the same order.
+ *
+ * <p>Why not {@code lanewise(EXP)} and {@code reduceLanes(ADD)}: their results depend on whether the JIT has
+ * compiled the loop (an intrinsic, SVML or a tree reduction) or not (a Java fallback, Math.exp or a
+ * sequential sum), so a resumed run in a fresh JVM would drift from the original in the last bits. These
+ * give the same bits interpreted, compiled, in a vector lane or in a loop tail.
+ */
+public final class VectorMath {
+    private VectorMath() {}
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding and subtracting it rounds to an integer
+    private static final float MAX_X = 88.7228391f;        // exp above this overflows float
+    private static final float MIN_X = -87.3365447505531f; // exp below this would be subnormal: flushed to 0
+    // Taylor coefficients of exp(r) on |r| <= ln2/2 (Cephes expf): rel. error about 1e-7
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /** e^x per lane; +inf above 88.72, 0 below -87.34, NaN stays NaN. */
+    public static FloatVector exp(FloatVector x) {
+        var over = x.compare(VectorOperators.GT, MAX_X);
+        var under = x.compare(VectorOperators.LT, MIN_X);
+        var c = x.max(MIN_X).min(MAX_X);
+        var k = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        var sp = x.species();
+        var r = k.fma(FloatVector.broadcast(sp, -LN2_HI), c);
+        r = k.fma(FloatVector.broadcast(sp, -LN2_LO), r);
+        var r2 = r.mul(r);
+        var p = r.fma(FloatVector.broadcast(sp, P0), FloatVector.broadcast(sp, P1));
+        p = p.fma(r, FloatVector.broadcast(sp, P2));
+        p = p.fma(r, FloatVector.broadcast(sp, P3));
+        p = p.fma(r, FloatVector.broadcast(sp, P4));
+        p = p.fma(r, FloatVector.broadcast(sp, P5));
+        p = p.fma(r2, r).add(1f);
+        // 2^k as 2^(k/2) * 2^(k - k/2) so both factors stay normal floats for k in [-126, 128]
+        IntVector ki = (IntVector) k.convert(VectorOperators.F2I, 0);
+        IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1), k2 = ki.sub(k1);
+        var y = p.mul(k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                .mul(k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        return y.blend(Float.POSITIVE_INFINITY, over).blend(0f, under);
+    }
+
+    /** The scalar twin of {@link #exp(FloatVector)}: bit-identical. */
+    public static float exp(float x) {
+        if (Float.isNaN(x)) return x;
+        if (x > MAX_X) return Float.POSITIVE_INFINITY;
+        if (x < MIN_X) return 0f;
+        float c = Math.min(Math.max(x, MIN_X), MAX_X);
+        float k = c * LOG2E + ROUND - ROUND;
+        float r = Math.fma(k, -LN2_HI, c);
+        r = Math.fma(k, -LN2_LO, r);
+        float r2 = r * r;
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        p = Math.fma(p, r2, r) + 1f;
+        int ki = (int) k, k1 = ki >> 1, k2 = ki - k1;
+        return p * Float.intBitsToFloat((k1 + 127) << 23) * Float.intBitsToFloat((k2 + 127) << 23);
+    }
+
+    /** tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|). */
+    public static FloatVector tanh(FloatVector x) {
+        var e = exp(x.abs().mul(-2f));
+        var t = e.neg().add(1f).div(e.add(1f));
+        return t.blend(t.neg(), x.compare(VectorOperators.LT, 0f));
+    }
+
+    public static float tanh(float x) {
+        float e = exp(Math.abs(x) * -2f);
+        float t = (-e + 1f) / (e + 1f);
+        return x < 0f ? -t : t;
+    }
+
+    /** 1 / (1 + exp(-x)). */
+    public static FloatVector sigmoid(FloatVector x) {
+        return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+    }
+
+    public static float sigmoid(float x) {
+        return 1f / (exp(-x) + 1f);
+    }
+
+    /** Sum of the lanes in lane order (deterministic, unlike reduceLanes(ADD)). */
+    public static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
+        return s;
+    }
+}

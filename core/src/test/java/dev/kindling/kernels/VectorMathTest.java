@@ -1,0 +1,54 @@
+package dev.kindling.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+class VectorMathTest {
+    private static final float[] SPECIAL = {0f, -0f, 1f, -1f, 88.7f, 88.8f, -87.3f, -87.4f, -100f, 100f, 1e-8f, -1e-8f,
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 0.34657359f, -0.34657359f};
+
+    private static float[] inputs() {
+        Random r = new Random(1);
+        float[] x = new float[4096];
+        for (int i = 0; i < x.length; i++) x[i] = i < SPECIAL.length ? SPECIAL[i] : (float) (r.nextGaussian() * 20);
+        return x;
+    }
+
+    @Test
+    void vectorAndScalarTwinsAgreeBitForBit() {
+        float[] x = inputs();
+        var s = FloatVector.SPECIES_PREFERRED;
+        float[] e = new float[s.length()], t = new float[s.length()], g = new float[s.length()];
+        for (int i = 0; i + s.length() <= x.length; i += s.length()) {
+            var v = FloatVector.fromArray(s, x, i);
+            VectorMath.exp(v).intoArray(e, 0);
+            VectorMath.tanh(v).intoArray(t, 0);
+            VectorMath.sigmoid(v).intoArray(g, 0);
+            for (int j = 0; j < s.length(); j++) {
+                float xi = x[i + j];
+                assertEquals(Float.floatToIntBits(VectorMath.exp(xi)), Float.floatToIntBits(e[j]), "exp(" + xi + ")");
+                assertEquals(Float.floatToIntBits(VectorMath.tanh(xi)), Float.floatToIntBits(t[j]), "tanh(" + xi + ")");
+                assertEquals(Float.floatToIntBits(VectorMath.sigmoid(xi)), Float.floatToIntBits(g[j]), "sigmoid(" + xi + ")");
+            }
+        }
+    }
+
+    @Test
+    void closeToTheLibraryFunctions() {
+        for (float x : inputs()) {
+            double want = Math.exp(x);
+            float got = VectorMath.exp(x);
+            if (Double.isNaN(want)) assertEquals(Float.NaN, got);
+            else if (want > Float.MAX_VALUE) assertEquals(Float.POSITIVE_INFINITY, got, "exp(" + x + ")");
+            else if (want < 1.2e-38) assertEquals(0f, got, 1.2e-38, "exp(" + x + ")");
+            else assertEquals(want, got, want * 3e-7, "exp(" + x + ")");
+            if (!Float.isNaN(x)) {
+                assertEquals(Math.tanh(x), VectorMath.tanh(x), 2e-7, "tanh(" + x + ")");
+                assertEquals(1 / (1 + Math.exp(-x)), VectorMath.sigmoid(x), 2e-7, "sigmoid(" + x + ")");
+            }
+        }
+    }
+}
