@@ -474,7 +474,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
     /** Reads a Hugging Face tokenizer.json whose model type is known to be "BPE". */
     static ByteLevelBpeTokenizer fromHuggingFace(Map<String, Object> root, TokenizerJson.Reader r)
             throws IOException {
-        Map<String, Object> model = r.object(root, "model");
+        Map<String, Object> model = r.object(root, "model", null);
         Map<String, Object> normalizer = r.optionalObject(root, "normalizer");
         if (normalizer != null) throw r.error("normalizer " + Json.write(normalizer) + " is not supported");
         Map<String, Object> pre = r.optionalObject(root, "pre_tokenizer");
@@ -501,7 +501,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             throw r.error("model.dropout " + d + " is not supported (BPE dropout is for training only)");
         }
 
-        Map<String, Object> vocabJson = r.object(model, "vocab");
+        Map<String, Object> vocabJson = r.object(model, "vocab", "model");
         Map<String, Integer> vocab = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : vocabJson.entrySet()) {
             vocab.put(e.getKey(), r.id(e.getValue(), "model.vocab[" + quote(e.getKey()) + "]"));

@@ -134,7 +134,7 @@ public final class CharTokenizer implements Tokenizer {
 
     /** Reads what {@link #save} writes; the file's model is known to be "WordLevel". */
     static CharTokenizer fromHuggingFace(Map<String, Object> root, TokenizerJson.Reader r) throws IOException {
-        Map<String, Object> model = r.object(root, "model");
+        Map<String, Object> model = r.object(root, "model", null);
         Map<String, Object> pre = r.optionalObject(root, "pre_tokenizer");
         boolean perCharacter = pre != null && "Split".equals(pre.get("type"))
                 && pre.get("pattern") instanceof Map<?, ?> p && SPLIT_PATTERN.equals(p.get("Regex"))
@@ -151,7 +151,7 @@ public final class CharTokenizer implements Tokenizer {
         if (root.get("added_tokens") instanceof List<?> added && !added.isEmpty()) {
             throw r.error("a character vocabulary has no added tokens, this file has " + added.size());
         }
-        Map<String, Object> vocab = r.object(model, "vocab");
+        Map<String, Object> vocab = r.object(model, "vocab", "model");
         if (vocab.isEmpty()) throw r.error("model.vocab is empty");
         int[] cps = new int[vocab.size()];
         Arrays.fill(cps, -1);

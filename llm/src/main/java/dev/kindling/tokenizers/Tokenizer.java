@@ -59,7 +59,7 @@ public interface Tokenizer {
     static Tokenizer load(Path tokenizerJson) throws IOException {
         Map<String, Object> root = TokenizerJson.read(tokenizerJson);
         TokenizerJson.Reader r = new TokenizerJson.Reader(tokenizerJson);
-        Map<String, Object> model = r.object(root, "model");
+        Map<String, Object> model = r.object(root, "model", null);
         String type = r.string(model, "type", "model");
         return switch (type) {
             case "BPE" -> ByteLevelBpeTokenizer.fromHuggingFace(root, r);

@@ -75,12 +75,14 @@ final class TokenizerJson {
             return new FileFormatException("tokenizer.json: " + file + ": " + message);
         }
 
+        /** The object at {@code key} of {@code parent}, which is at path {@code where} (null for the top level). */
         @SuppressWarnings("unchecked")
-        Map<String, Object> object(Map<String, Object> parent, String key) throws FileFormatException {
+        Map<String, Object> object(Map<String, Object> parent, String key, String where) throws FileFormatException {
             Object v = parent.get(key);
             if (v instanceof Map) return (Map<String, Object>) v;
-            throw error(v == null && !parent.containsKey(key) ? "no \"" + key + "\" object"
-                    : "\"" + key + "\" is " + kind(v) + ", not an object");
+            String name = where == null ? key : where + "." + key;
+            throw error(v == null && !parent.containsKey(key) ? "no \"" + name + "\" object"
+                    : "\"" + name + "\" is " + kind(v) + ", not an object");
         }
 
         /** The object at {@code key}, or null when the field is absent or null. */
