@@ -65,9 +65,9 @@ final class BpeTrainer {
                 to = sm.start();
                 nextFrom = sm.end();
             }
-            Matcher m = ByteLevel.GPT2_PATTERN.matcher(corpus).region(from, to);
-            while (m.find()) {
-                String word = corpus.substring(m.start(), m.end());
+            for (int start = from, end; start < to; start = end) {
+                end = ByteLevel.wordEnd(corpus, start, to);
+                String word = corpus.substring(start, end);
                 int[] c = counts.get(word);
                 if (c == null) {
                     counts.put(word, new int[] {1});

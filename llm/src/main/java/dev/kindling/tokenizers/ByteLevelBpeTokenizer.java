@@ -168,16 +168,17 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             from = 0;
             to = segment.length();
         }
-        Matcher m = ByteLevel.GPT2_PATTERN.matcher(segment).region(from, to);
-        while (m.find()) {
-            String word = segment.substring(m.start(), m.end());
+        for (int start = from; start < to; ) {
+            int end = ByteLevel.wordEnd(segment, start, to);
+            String word = segment.substring(start, end);
             int[] ids = cache.get(word);
             if (ids == null) {
-                ids = bpe(word, m.start() + shift);
+                ids = bpe(word, start + shift);
                 if (cache.size() >= CACHE_LIMIT) cache.clear();
                 cache.put(word, ids);
             }
             out.addAll(ids);
+            start = end;
         }
     }
 
