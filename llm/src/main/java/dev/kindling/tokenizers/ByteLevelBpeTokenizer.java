@@ -206,8 +206,9 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         }
         if (n == 1 || merges.length == 0) return ids;
         // Symbols form a linked list over byte positions; a heap of (rank, position) picks the lowest-ranked pair,
-        // leftmost first — the same order as GPT-2's "merge the best bigram everywhere, repeat" loop, since a pair
-        // that a merge creates always ranks after the merge that created it. Stale entries are skipped on pop.
+        // leftmost first, in O(n log n) even for very long words. That is Hugging Face's order, and GPT-2's ("merge
+        // the best bigram everywhere, repeat"), because a pair that a merge creates ranks after the merge that
+        // created it in learned merges. Stale heap entries (a symbol merged away meanwhile) are skipped on pop.
         int[] next = new int[n];
         int[] prev = new int[n];
         LongHeap heap = new LongHeap(n);

@@ -116,11 +116,9 @@ class Gpt2ConformanceTest {
             List<String> reference = referenceBpe(ByteLevel.toAlphabet(word.getBytes(StandardCharsets.UTF_8)), ranks);
             int[] ids = gpt2.bpe(word, 0);
             assertEquals(reference.size(), ids.length, word);
-            StringBuilder decoded = new StringBuilder();
             for (int i = 0; i < ids.length; i++) {
                 String token = ByteLevel.toAlphabet(gpt2.decode(new int[] {ids[i]}).getBytes(StandardCharsets.UTF_8));
                 assertEquals(reference.get(i), token, word);
-                decoded.append(token);
             }
         }
     }
