@@ -1,6 +1,7 @@
 package dev.kindling.tokenizers;
 
 import dev.kindling.io.FileFormatException;
+import dev.kindling.io.Json;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;

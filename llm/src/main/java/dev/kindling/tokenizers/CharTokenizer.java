@@ -1,6 +1,7 @@
 package dev.kindling.tokenizers;
 
 import dev.kindling.io.FileFormatException;
+import dev.kindling.io.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -132,11 +133,28 @@ public final class CharTokenizer implements Tokenizer {
                 TokenizerJson.envelope(List.of(), split, Map.of("type", "Fuse"), model));
     }
 
-    /** Reads what {@link #save} writes; the file's model is known to be "WordLevel". */
+    /**
+     * Whether {@code root} is the character tokenizer.json that Kindling wrote before this format: model "BPE"
+     * with no merges and single-character tokens, no pre-tokenizer (a byte-level BPE always has one).
+     */
+    static boolean isMergelessCharacterBpe(Map<String, Object> root) {
+        if (!(root.get("model") instanceof Map<?, ?> model) || root.get("pre_tokenizer") != null) return false;
+        if (!(model.get("merges") instanceof List<?> merges) || !merges.isEmpty()) return false;
+        if (!(model.get("vocab") instanceof Map<?, ?> vocab) || vocab.isEmpty()) return false;
+        for (Object k : vocab.keySet()) {
+            if (!(k instanceof String s) || s.isEmpty() || s.codePointCount(0, s.length()) != 1) return false;
+        }
+        return true;
+    }
+
+    /**
+     * Reads what {@link #save} writes (model "WordLevel"), or the older merge-less "BPE" form
+     * ({@link #isMergelessCharacterBpe}).
+     */
     static CharTokenizer fromHuggingFace(Map<String, Object> root, TokenizerJson.Reader r) throws IOException {
         Map<String, Object> model = r.object(root, "model", null);
         Map<String, Object> pre = r.optionalObject(root, "pre_tokenizer");
-        boolean perCharacter = pre != null && "Split".equals(pre.get("type"))
+        boolean perCharacter = isMergelessCharacterBpe(root) || pre != null && "Split".equals(pre.get("type"))
                 && pre.get("pattern") instanceof Map<?, ?> p && SPLIT_PATTERN.equals(p.get("Regex"))
                 && "Isolated".equals(pre.get("behavior")) && !Boolean.TRUE.equals(pre.get("invert"));
         if (!perCharacter) {

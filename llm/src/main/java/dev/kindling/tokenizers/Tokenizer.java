@@ -50,7 +50,8 @@ public interface Tokenizer {
 
     /**
      * Reads a {@code tokenizer.json} written by {@link #save} or by Hugging Face: model "BPE" with a ByteLevel
-     * pre-tokenizer gives a {@link ByteLevelBpeTokenizer}, model "WordLevel" over single characters gives a
+     * pre-tokenizer gives a {@link ByteLevelBpeTokenizer}; model "WordLevel" over single characters, or the
+     * merge-less "BPE" over single characters without pre-tokenizer that earlier Kindling runs wrote, gives a
      * {@link CharTokenizer}.
      *
      * @throws FileFormatException if the file is not valid JSON or describes something else; the message names
@@ -62,7 +63,8 @@ public interface Tokenizer {
         Map<String, Object> model = r.object(root, "model", null);
         String type = r.string(model, "type", "model");
         return switch (type) {
-            case "BPE" -> ByteLevelBpeTokenizer.fromHuggingFace(root, r);
+            case "BPE" -> CharTokenizer.isMergelessCharacterBpe(root)
+                    ? CharTokenizer.fromHuggingFace(root, r) : ByteLevelBpeTokenizer.fromHuggingFace(root, r);
             case "WordLevel" -> CharTokenizer.fromHuggingFace(root, r);
             default -> throw r.error("model type '" + type + "' is not supported (only BPE and WordLevel are)");
         };

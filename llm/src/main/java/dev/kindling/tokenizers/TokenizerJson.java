@@ -2,6 +2,7 @@ package dev.kindling.tokenizers;
 
 import dev.kindling.io.AtomicFiles;
 import dev.kindling.io.FileFormatException;
+import dev.kindling.io.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -2,6 +2,7 @@ package dev.kindling.tokenizers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.kindling.io.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;

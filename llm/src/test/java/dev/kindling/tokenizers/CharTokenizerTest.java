@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kindling.io.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -83,6 +84,20 @@ class CharTokenizerTest {
         assertEquals(tok.vocabSize(), loaded.vocabSize());
         assertArrayEquals(tok.encode(corpus), loaded.encode(corpus));
         assertEquals(corpus, loaded.decode(loaded.encode(corpus)));
+    }
+
+    /** The form that Kindling's runs wrote before: a BPE model without merges or pre-tokenizer. */
+    @Test
+    void loadsTheEarlierMergelessBpeForm() throws IOException {
+        Path file = dir.resolve("tokenizer.json");
+        Files.writeString(file, "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],"
+                + "\"normalizer\":null,\"pre_tokenizer\":null,\"post_processor\":null,\"decoder\":{\"type\":\"Fuse\"},"
+                + "\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null,\"continuing_subword_prefix\":null,"
+                + "\"end_of_word_suffix\":null,\"fuse_unk\":false,\"vocab\":{\"\\n\":0,\" \":1,\"+\":2,\"0\":3,\"1\":4},"
+                + "\"merges\":[]}}");
+        CharTokenizer tok = assertInstanceOf(CharTokenizer.class, Tokenizer.load(file));
+        assertArrayEquals(new int[] {4, 2, 3, 0}, tok.encode("1+0\n"));
+        assertEquals(5, tok.vocabSize());
     }
 
     /** nanoGPT's shakespeare_char: 65 characters, and the whole text round-trips. */
