@@ -16,6 +16,7 @@ import dev.kindling.tasks.AdditionTask;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
 
+import dev.kindling.tokenizers.ByteLevelBpeTokenizer;
 import dev.kindling.tokenizers.CharTokenizer;
 import dev.kindling.tokenizers.Tokenizer;
 import java.nio.charset.StandardCharsets;
@@ -115,7 +116,7 @@ final class TrainGptCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 tokenizer = switch (tokenizerKind) {
                     case "char" -> CharTokenizer.fromText(text);
-                    case "bpe" -> throw new IllegalArgumentException("--tokenizer bpe is not available yet; use char");
+                    case "bpe" -> ByteLevelBpeTokenizer.train(text, vocabSize, Set.of(ByteLevelBpeTokenizer.END_OF_TEXT));
                     default -> throw new IllegalArgumentException("--tokenizer must be char or bpe, got '" + tokenizerKind + "'");
                 };
                 int[] ids = tokenizer.encode(text);
