@@ -144,6 +144,57 @@ public final class Elementwise {
 
     static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
+    /**
+     * Backward of a smooth activation: out[i] = g[i] * f'(x[i]) for GELU_TANH, SILU, SIGMOID and TANH (x and g
+     * contiguous from their offsets). One pass; the vector path and its tail use the same float operations.
+     */
+    public static void activationBackward(Unary op, float[] x, int xo, float[] g, int go, float[] out, int o, int n) {
+        int i = 0, bound = S.loopBound(n);
+        switch (op) {
+            case GELU_TANH -> {
+                for (; i < bound; i += S.length()) {
+                    var v = FloatVector.fromArray(S, x, xo + i);
+                    var v2 = v.mul(v);
+                    var th = VectorMath.tanh(v2.mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI));
+                    var dInner = v2.mul(3 * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
+                    var d = th.add(1f).mul(0.5f).add(v.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(dInner));
+                    d.mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
+                }
+            }
+            case SILU -> {
+                for (; i < bound; i += S.length()) {
+                    var v = FloatVector.fromArray(S, x, xo + i);
+                    var s = VectorMath.sigmoid(v);
+                    s.mul(v.mul(s.neg().add(1f)).add(1f)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
+                }
+            }
+            default -> { }
+        }
+        for (; i < n; i++) out[o + i] = g[go + i] * derivative(op, x[xo + i]);
+    }
+
+    /** f'(x) with the same float operations as {@link #activationBackward}'s vector path. */
+    static float derivative(Unary op, float v) {
+        return switch (op) {
+            case GELU_TANH -> {
+                float v2 = v * v;
+                float th = VectorMath.tanh((v2 * 0.044715f + 1f) * v * SQRT_2_OVER_PI);
+                float dInner = (v2 * (3 * 0.044715f) + 1f) * SQRT_2_OVER_PI;
+                yield (th + 1f) * 0.5f + v * 0.5f * (-(th * th) + 1f) * dInner;
+            }
+            case SILU -> {
+                float s = VectorMath.sigmoid(v);
+                yield s * (v * (-s + 1f) + 1f);
+            }
+            case GELU -> {
+                double cdf = 0.5 * (1 + erf(v / Math.sqrt(2)));
+                double pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+                yield (float) (cdf + v * pdf);
+            }
+            default -> throw new IllegalArgumentException("no activation derivative for " + op);
+        };
+    }
+
     /** The scalar oracle of {@link #unary}. */
     public static void unaryScalar(Unary op, float[] a, int ao, int as, float[] out, int o, int n) {
         for (int i = 0; i < n; i++) out[o + i] = apply(op, a[ao + i * as]);

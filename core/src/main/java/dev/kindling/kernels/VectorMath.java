@@ -32,15 +32,14 @@ public final class VectorMath {
         var under = x.compare(VectorOperators.LT, MIN_X);
         var c = x.max(MIN_X).min(MAX_X);
         var k = c.mul(LOG2E).add(ROUND).sub(ROUND);
-        var sp = x.species();
-        var r = k.fma(FloatVector.broadcast(sp, -LN2_HI), c);
-        r = k.fma(FloatVector.broadcast(sp, -LN2_LO), r);
+        var r = k.fma(x.broadcast(-LN2_HI), c);
+        r = k.fma(x.broadcast(-LN2_LO), r);
         var r2 = r.mul(r);
-        var p = r.fma(FloatVector.broadcast(sp, P0), FloatVector.broadcast(sp, P1));
-        p = p.fma(r, FloatVector.broadcast(sp, P2));
-        p = p.fma(r, FloatVector.broadcast(sp, P3));
-        p = p.fma(r, FloatVector.broadcast(sp, P4));
-        p = p.fma(r, FloatVector.broadcast(sp, P5));
+        var p = r.fma(x.broadcast(P0), x.broadcast(P1));
+        p = p.fma(r, x.broadcast(P2));
+        p = p.fma(r, x.broadcast(P3));
+        p = p.fma(r, x.broadcast(P4));
+        p = p.fma(r, x.broadcast(P5));
         p = p.fma(r2, r).add(1f);
         // 2^k as 2^(k/2) * 2^(k - k/2) so both factors stay normal floats for k in [-126, 128]
         IntVector ki = (IntVector) k.convert(VectorOperators.F2I, 0);
@@ -85,7 +84,7 @@ public final class VectorMath {
 
     /** 1 / (1 + exp(-x)). */
     public static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+        return x.broadcast(1f).div(exp(x.neg()).add(1f));
     }
 
     public static float sigmoid(float x) {

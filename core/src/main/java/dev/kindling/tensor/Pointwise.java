@@ -1,6 +1,7 @@
 package dev.kindling.tensor;
 
 import dev.kindling.kernels.Elementwise;
+import dev.kindling.kernels.Parallel;
 import dev.kindling.kernels.Elementwise.Binary;
 import dev.kindling.kernels.Elementwise.Unary;
 
@@ -84,7 +85,7 @@ final class Pointwise {
             case TANH -> g -> new Tensor[] {g.mul(out.mul(out).neg().add(1))};
             case SIGMOID -> g -> new Tensor[] {g.mul(out.mul(out.neg().add(1)))};
             case RELU -> g -> new Tensor[] {g.mul(compute(Binary.GT, a, Tensor.scalar(0)))};
-            case GELU, GELU_TANH, SILU -> g -> new Tensor[] {g.mul(derivative(op, a))};
+            case GELU, GELU_TANH, SILU -> g -> new Tensor[] {activationGrad(op, a, g.expand(a.shape))};
             case RECIPROCAL -> g -> new Tensor[] {g.mul(out.mul(out)).neg()};
             case SIN -> g -> new Tensor[] {g.mul(a.cos())};
             case COS -> g -> new Tensor[] {g.mul(a.sin()).neg()};
@@ -96,32 +97,15 @@ final class Pointwise {
         return compute(Binary.GT, a, Tensor.scalar(0)).sub(compute(Binary.LT, a, Tensor.scalar(0)));
     }
 
-    /** f'(x) for the smooth activations, computed in double per element. */
-    private static Tensor derivative(Unary op, Tensor a) {
-        Tensor x = a.contiguousCopy();
-        float[] d = x.f();
-        for (int i = 0; i < d.length; i++) {
-            double v = d[i];
-            d[i] = (float) switch (op) {
-                case GELU -> {
-                    double cdf = 0.5 * (1 + Elementwise.erf(v / Math.sqrt(2)));
-                    double pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
-                    yield cdf + v * pdf;
-                }
-                case GELU_TANH -> {
-                    double k = Math.sqrt(2 / Math.PI);
-                    double inner = k * (v + 0.044715 * v * v * v);
-                    double th = Math.tanh(inner);
-                    yield 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * k * (1 + 3 * 0.044715 * v * v);
-                }
-                case SILU -> {
-                    double s = 1 / (1 + Math.exp(-v));
-                    yield s * (1 + v * (1 - s));
-                }
-                default -> throw new AssertionError(op);
-            };
-        }
-        return x;
+    /** g * f'(x) for the smooth activations, in one kernel pass over contiguous copies. */
+    private static Tensor activationGrad(Unary op, Tensor a, Tensor g) {
+        Tensor x = a.toFloat().contiguous(), gc = g.toFloat().contiguous();
+        float[] out = new float[x.numel()];
+        float[] xa = x.f(), ga = gc.f();
+        int xo = x.offset, go = gc.offset;
+        Parallel.forRange(out.length, 30, (from, to) ->
+                Elementwise.activationBackward(op, xa, xo + from, ga, go + from, out, from, to - from));
+        return Tensor.wrap(out, a.shape.clone());
     }
 
     static Tensor clamp(Tensor a, float min, float max) {
