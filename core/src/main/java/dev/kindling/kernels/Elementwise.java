@@ -104,35 +104,13 @@ public final class Elementwise {
                         x.blend(zero, x.compare(VectorOperators.LT, 0f)).intoArray(out, o + i);
                     }
                 }
-                case EXP -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.EXP).intoArray(out, o + i); }
-                case TANH -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.TANH).intoArray(out, o + i); }
-                case LOG -> { for (; i < bound; i += S.length()) FloatVector.fromArray(S, a, ao + i).lanewise(VectorOperators.LOG).intoArray(out, o + i); }
-                case SIGMOID -> {
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, o + i);
-                    }
-                }
-                case SILU -> {
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(out, o + i);
-                    }
-                }
-                case GELU_TANH -> {
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        var inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-                        inner.lanewise(VectorOperators.TANH).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
-                    }
-                }
+                // EXP, LOG, TANH and what is built on them run the scalar loop: the Vector API's transcendental
+                // lanes give different last bits interpreted and JIT-compiled, so a run would change with JIT timing.
                 default -> { }
             }
         }
         unaryScalar(op, a, ao + i * as, as, out, o + i, n - i);
     }
-
-    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
     /** The scalar oracle of {@link #unary}. */
     public static void unaryScalar(Unary op, float[] a, int ao, int as, float[] out, int o, int n) {
@@ -221,13 +199,24 @@ public final class Elementwise {
         for (; i < n; i++) acc[o + i] += a[ao + i * as];
     }
 
+    /**
+     * The lanes of {@code acc} added in lane order. reduceLanes(ADD) leaves the order to the implementation,
+     * and the JIT-compiled and interpreted orders differ, which made sums (and whole training runs) change
+     * in the last bits depending on when the JIT kicked in.
+     */
+    static double sumLanes(FloatVector acc) {
+        double s = 0;
+        for (int l = 0; l < acc.length(); l++) s += acc.lane(l);
+        return s;
+    }
+
     /** Sum of a[ao + i*as] for i in [0, n), accumulated in float lanes (vector) or double (strided). */
     public static float sum(float[] a, int ao, int as, int n) {
         if (as == 1) {
             int i = 0, bound = S.loopBound(n);
             var acc = FloatVector.zero(S);
             for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, ao + i));
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            double s = sumLanes(acc);
             for (; i < n; i++) s += a[ao + i];
             return (float) s;
         }

@@ -37,12 +37,14 @@ public final class OptimKernels {
             var denom = vv.sqrt().mul(invSqrtBc2).add(eps);
             pv.mul(decay).sub(mv.div(denom).mul(stepSize)).intoArray(p, i);
         }
+        // the same operations in the same order as the lanes, so that an element's result does not depend on
+        // whether it falls in the vector part or the tail (which moves with the thread count)
         for (; i < to; i++) {
-            float gi = g[i] + l2 * p[i];
-            m[i] = beta1 * m[i] + (1 - beta1) * gi;
-            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+            float gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];
+            m[i] = m[i] * beta1 + gi * (1 - beta1);
+            v[i] = v[i] * beta2 + gi * gi * (1 - beta2);
             float denom = (float) Math.sqrt(v[i]) * invSqrtBc2 + eps;
-            p[i] = p[i] * decay - stepSize * m[i] / denom;
+            p[i] = p[i] * decay - m[i] / denom * stepSize;
         }
     }
 

@@ -23,27 +23,24 @@ public final class Softmax {
         return m;
     }
 
+    /*
+     * exp runs as scalar Math.exp, summed in index order: the Vector API's EXP lanes and reduceLanes(ADD)
+     * give different last bits interpreted and JIT-compiled, which made training runs irreproducible.
+     */
+
     /** dst[do..do+n) = softmax(src[so..so+n)). */
     public static void softmax(float[] src, int so, float[] dst, int dOff, int n) {
         if (n == 0) return;
         float m = max(src, so, n);
         if (m == Float.NEGATIVE_INFINITY) m = 0; // an all -inf row gives NaN like PyTorch through 0/0 below
-        int i = 0;
-        int bound = S.loopBound(n);
-        var acc = FloatVector.zero(S);
-        for (; i < bound; i += S.length()) {
-            var e = FloatVector.fromArray(S, src, so + i).sub(m).lanewise(VectorOperators.EXP);
-            e.intoArray(dst, dOff + i);
-            acc = acc.add(e);
-        }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
             float e = (float) Math.exp(src[so + i] - m);
             dst[dOff + i] = e;
             sum += e;
         }
         float inv = (float) (1 / sum);
-        i = 0;
+        int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += S.length()) FloatVector.fromArray(S, dst, dOff + i).mul(inv).intoArray(dst, dOff + i);
         for (; i < n; i++) dst[dOff + i] *= inv;
     }
@@ -52,11 +49,8 @@ public final class Softmax {
         if (n == 0) return Float.NEGATIVE_INFINITY;
         float m = max(x, o, n);
         if (Float.isInfinite(m)) return m;
-        int i = 0, bound = S.loopBound(n);
-        var acc = FloatVector.zero(S);
-        for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, o + i).sub(m).lanewise(VectorOperators.EXP));
-        double sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) sum += Math.exp(x[o + i] - m);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.exp(x[o + i] - m);
         return (float) (m + Math.log(sum));
     }
 
