@@ -1,0 +1,82 @@
+package dev.kindling.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.kindling.kernels.Elementwise.Unary;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kernels whose results used to depend on JIT timing (reduceLanes order, Vector API exp/log/tanh lanes) are
+ * now defined by IEEE operations in a fixed order. These tests pin that definition exactly, so a return to
+ * an order-free reduction or transcendental lanes shows up as a failure, not as an irreproducible run.
+ */
+class ReproducibleKernelsTest {
+    private static final int LANES = Elementwise.S.length();
+
+    private static float[] random(int n, long seed) {
+        Random r = new Random(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * 3);
+        return a;
+    }
+
+    /** Per-lane float partial sums, added in lane order in double, then the tail. */
+    private static float laneOrderSum(float[] a, int n) {
+        int bound = n - n % LANES;
+        float[] lanes = new float[LANES];
+        for (int i = 0; i < bound; i++) lanes[i % LANES] += a[i];
+        double s = 0;
+        for (float l : lanes) s += l;
+        for (int i = bound; i < n; i++) s += a[i];
+        return (float) s;
+    }
+
+    @Test
+    void sumIsTheLaneOrderSum() {
+        for (int n : new int[] {0, 1, LANES - 1, LANES, 3 * LANES + 5, 1000, 4097}) {
+            float[] a = random(n, n);
+            assertEquals(laneOrderSum(a, n), Elementwise.sum(a, 0, 1, n), 0f, "sum of " + n);
+        }
+    }
+
+    @Test
+    void softmaxAndLogSumExpAreTheScalarFormulas() {
+        for (int n : new int[] {1, 3, LANES, 10, 1000}) {
+            float[] x = random(n, 7 + n);
+            float m = Float.NEGATIVE_INFINITY;
+            for (float v : x) m = Math.max(m, v);
+            double sum = 0;
+            float[] e = new float[n];
+            for (int i = 0; i < n; i++) {
+                e[i] = (float) Math.exp(x[i] - m);
+                sum += e[i];
+            }
+            float inv = (float) (1 / sum);
+            float[] want = new float[n];
+            for (int i = 0; i < n; i++) want[i] = e[i] * inv;
+            float[] got = new float[n];
+            Softmax.softmax(x, 0, got, 0, n);
+            assertArrayEquals(want, got, 0f, "softmax of " + n);
+
+            double s2 = 0;
+            for (int i = 0; i < n; i++) s2 += Math.exp(x[i] - m);
+            assertEquals((float) (m + Math.log(s2)), Softmax.logSumExp(x, 0, n), 0f, "logSumExp of " + n);
+        }
+    }
+
+    @Test
+    void transcendentalUnaryOpsEqualTheirScalarOracle() {
+        float[] x = random(1001, 11);
+        float[] pos = new float[x.length];
+        for (int i = 0; i < x.length; i++) pos[i] = Math.abs(x[i]) + 1e-3f;
+        for (Unary op : new Unary[] {Unary.EXP, Unary.LOG, Unary.TANH, Unary.SIGMOID, Unary.SILU, Unary.GELU_TANH}) {
+            float[] in = op == Unary.LOG ? pos : x;
+            float[] got = new float[in.length], want = new float[in.length];
+            Elementwise.unary(op, in, 0, 1, got, 0, in.length);
+            Elementwise.unaryScalar(op, in, 0, 1, want, 0, in.length);
+            assertArrayEquals(want, got, 0f, op.name());
+        }
+    }
+}
