@@ -22,23 +22,34 @@ class ReproducibleKernelsTest {
         return a;
     }
 
-    /** Per-lane float partial sums, added in lane order in double, then the tail. */
+    /** Per block of SUM_BLOCK: per-lane float partial sums added in lane order in double; then the tail. */
     private static float laneOrderSum(float[] a, int n) {
         int bound = n - n % LANES;
-        float[] lanes = new float[LANES];
-        for (int i = 0; i < bound; i++) lanes[i % LANES] += a[i];
         double s = 0;
-        for (float l : lanes) s += l;
+        for (int block = 0; block < bound; block += Elementwise.SUM_BLOCK) {
+            float[] lanes = new float[LANES];
+            for (int i = block; i < Math.min(bound, block + Elementwise.SUM_BLOCK); i++) lanes[i % LANES] += a[i];
+            for (float l : lanes) s += l;
+        }
         for (int i = bound; i < n; i++) s += a[i];
         return (float) s;
     }
 
     @Test
     void sumIsTheLaneOrderSum() {
-        for (int n : new int[] {0, 1, LANES - 1, LANES, 3 * LANES + 5, 1000, 4097}) {
+        for (int n : new int[] {0, 1, LANES - 1, LANES, 3 * LANES + 5, 1000, 1024, 4097, 10_000}) {
             float[] a = random(n, n);
             assertEquals(laneOrderSum(a, n), Elementwise.sum(a, 0, 1, n), 0f, "sum of " + n);
         }
+    }
+
+    @Test
+    void longSumsKeepTheirDigits() {
+        // 4M copies of 0.1f: float accumulators drift by far more than 1e-6 relative
+        int n = 1 << 22;
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, 0.1f);
+        assertEquals(n * (double) 0.1f, Elementwise.sum(a, 0, 1, n), 1e-6 * n * 0.1);
     }
 
     @Test
