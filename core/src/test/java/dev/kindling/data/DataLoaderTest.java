@@ -152,6 +152,30 @@ class DataLoaderTest {
         }
     }
 
+    private static java.util.Set<Thread> loaderThreads() {
+        java.util.Set<Thread> out = new java.util.HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) if (t.getName().equals("kindling-dataloader")) out.add(t);
+        return out;
+    }
+
+    @Test
+    void anAbandonedIteratorStopsItsThread() throws InterruptedException {
+        // a break out of a for loop leaves the iterator behind; its loading thread must not wait forever
+        var before = loaderThreads();
+        Iterator<Batch> it = DataLoader.builder(indexed(1000)).batchSize(10).prefetch(2).build().iterator();
+        it.next();
+        var mine = loaderThreads();
+        mine.removeAll(before);
+        assertEquals(1, mine.size());
+        Thread worker = mine.iterator().next();
+        it = null;
+        for (int i = 0; i < 200 && worker.isAlive(); i++) {
+            System.gc();
+            worker.join(50);
+        }
+        assertFalse(worker.isAlive(), "the loading thread of a dropped iterator is still running");
+    }
+
     @Test
     void customCollateAndDefaultStacking() {
         TensorDataset ds = indexed(6);
