@@ -104,15 +104,39 @@ public final class Elementwise {
                         x.blend(zero, x.compare(VectorOperators.LT, 0f)).intoArray(out, o + i);
                     }
                 }
-                // EXP, LOG, TANH and what is built on them run the scalar loop: the Vector API's transcendental
-                // lanes give different last bits interpreted and JIT-compiled, so a run would change with JIT timing.
+                // exp and tanh come from VectorMath, not the Vector API's EXP/TANH lanes, whose last bits differ
+                // between interpreted and JIT-compiled code (runs changed with JIT timing); LOG runs the scalar loop
+                case EXP -> { for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
+                case TANH -> { for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
+                case SIGMOID -> {
+                    var one = FloatVector.broadcast(S, 1f);
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        one.div(VectorMath.exp(x.neg()).add(1f)).intoArray(out, o + i);
+                    }
+                }
+                case SILU -> {
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        x.div(VectorMath.exp(x.neg()).add(1f)).intoArray(out, o + i);
+                    }
+                }
+                case GELU_TANH -> {
+                    for (; i < bound; i += S.length()) {
+                        var x = FloatVector.fromArray(S, a, ao + i);
+                        var inner = x.mul(x).mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI);
+                        VectorMath.tanh(inner).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
+                    }
+                }
                 default -> { }
             }
         }
         unaryScalar(op, a, ao + i * as, as, out, o + i, n - i);
     }
 
-    /** The scalar oracle of {@link #unary}. */
+    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI), GELU_C = 0.044715f;
+
+    /** The scalar oracle of {@link #unary}: the same bits as the vector paths. */
     public static void unaryScalar(Unary op, float[] a, int ao, int as, float[] out, int o, int n) {
         for (int i = 0; i < n; i++) out[o + i] = apply(op, a[ao + i * as]);
     }
@@ -120,17 +144,17 @@ public final class Elementwise {
     public static float apply(Unary op, float x) {
         return switch (op) {
             case NEG -> -x;
-            case EXP -> (float) Math.exp(x);
+            case EXP -> VectorMath.exp(x);
             case LOG -> (float) Math.log(x);
             case SQRT -> (float) Math.sqrt(x);
             case RSQRT -> (float) (1 / Math.sqrt(x));
             case ABS -> Math.abs(x);
-            case TANH -> (float) Math.tanh(x);
-            case SIGMOID -> (float) (1 / (1 + Math.exp(-x)));
+            case TANH -> VectorMath.tanh(x);
+            case SIGMOID -> 1f / (VectorMath.exp(-x) + 1f);
             case RELU -> x < 0 ? 0f : x;
             case GELU -> (float) (0.5 * x * (1 + erf(x / Math.sqrt(2))));
-            case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
-            case SILU -> (float) (x / (1 + Math.exp(-x)));
+            case GELU_TANH -> (VectorMath.tanh((x * x * x * GELU_C + x) * SQRT_2_OVER_PI) + 1f) * x * 0.5f;
+            case SILU -> x / (VectorMath.exp(-x) + 1f);
             case RECIPROCAL -> 1f / x;
             case SIN -> (float) Math.sin(x);
             case COS -> (float) Math.cos(x);

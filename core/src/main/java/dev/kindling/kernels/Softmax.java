@@ -24,8 +24,9 @@ public final class Softmax {
     }
 
     /*
-     * exp runs as scalar Math.exp, summed in index order: the Vector API's EXP lanes and reduceLanes(ADD)
-     * give different last bits interpreted and JIT-compiled, which made training runs irreproducible.
+     * exp comes from VectorMath and the lane sums are added in lane order: the Vector API's EXP lanes and
+     * reduceLanes(ADD) give different last bits interpreted and JIT-compiled, which made training runs
+     * irreproducible. Each element's exp is the same bits in the vector body and the tail.
      */
 
     /** dst[do..do+n) = softmax(src[so..so+n)). */
@@ -33,14 +34,22 @@ public final class Softmax {
         if (n == 0) return;
         float m = max(src, so, n);
         if (m == Float.NEGATIVE_INFINITY) m = 0; // an all -inf row gives NaN like PyTorch through 0/0 below
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(src[so + i] - m);
+        int i = 0;
+        int bound = S.loopBound(n);
+        var acc = FloatVector.zero(S);
+        for (; i < bound; i += S.length()) {
+            var e = VectorMath.exp(FloatVector.fromArray(S, src, so + i).sub(m));
+            e.intoArray(dst, dOff + i);
+            acc = acc.add(e);
+        }
+        double sum = Elementwise.sumLanes(acc);
+        for (; i < n; i++) {
+            float e = VectorMath.exp(src[so + i] - m);
             dst[dOff + i] = e;
             sum += e;
         }
         float inv = (float) (1 / sum);
-        int i = 0, bound = S.loopBound(n);
+        i = 0;
         for (; i < bound; i += S.length()) FloatVector.fromArray(S, dst, dOff + i).mul(inv).intoArray(dst, dOff + i);
         for (; i < n; i++) dst[dOff + i] *= inv;
     }
@@ -49,8 +58,11 @@ public final class Softmax {
         if (n == 0) return Float.NEGATIVE_INFINITY;
         float m = max(x, o, n);
         if (Float.isInfinite(m)) return m;
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += Math.exp(x[o + i] - m);
+        int i = 0, bound = S.loopBound(n);
+        var acc = FloatVector.zero(S);
+        for (; i < bound; i += S.length()) acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, x, o + i).sub(m)));
+        double sum = Elementwise.sumLanes(acc);
+        for (; i < n; i++) sum += VectorMath.exp(x[o + i] - m);
         return (float) (m + Math.log(sum));
     }
 

@@ -53,27 +53,32 @@ class ReproducibleKernelsTest {
     }
 
     @Test
-    void softmaxAndLogSumExpAreTheScalarFormulas() {
+    void softmaxAndLogSumExpAreDefinedByScalarOperations() {
         for (int n : new int[] {1, 3, LANES, 10, 1000}) {
             float[] x = random(n, 7 + n);
             float m = Float.NEGATIVE_INFINITY;
             for (float v : x) m = Math.max(m, v);
-            double sum = 0;
             float[] e = new float[n];
-            for (int i = 0; i < n; i++) {
-                e[i] = (float) Math.exp(x[i] - m);
-                sum += e[i];
-            }
-            float inv = (float) (1 / sum);
+            for (int i = 0; i < n; i++) e[i] = VectorMath.exp(x[i] - m);
+            float sum = laneOrderSum(e, n);
+            double exact = 0;
+            int bound = n - n % LANES;
+            float[] lanes = new float[LANES];
+            for (int i = 0; i < bound; i++) lanes[i % LANES] += e[i];
+            for (float l : lanes) exact += l;
+            for (int i = bound; i < n; i++) exact += e[i];
+            assertEquals(sum, (float) exact, 0f, "rows this short are one block");
+            float inv = (float) (1 / exact);
             float[] want = new float[n];
             for (int i = 0; i < n; i++) want[i] = e[i] * inv;
             float[] got = new float[n];
             Softmax.softmax(x, 0, got, 0, n);
             assertArrayEquals(want, got, 0f, "softmax of " + n);
-
-            double s2 = 0;
-            for (int i = 0; i < n; i++) s2 += Math.exp(x[i] - m);
-            assertEquals((float) (m + Math.log(s2)), Softmax.logSumExp(x, 0, n), 0f, "logSumExp of " + n);
+            assertEquals((float) (m + Math.log(exact)), Softmax.logSumExp(x, 0, n), 0f, "logSumExp of " + n);
+            // and close to the math
+            double z = 0;
+            for (float v : x) z += Math.exp(v - (double) m);
+            for (int i = 0; i < n; i++) assertEquals(Math.exp(x[i] - (double) m) / z, got[i], 6e-7 * got[i] + 1e-12);
         }
     }
 
