@@ -30,6 +30,18 @@ final class Progress implements AutoCloseable {
         bar.setExtraMessage(String.format(" %.0f items/s loss %.4f", items / Math.max(secs, 1e-9), loss));
     }
 
+    /** Prints a line of its own (e.g. an evaluation result) without mangling the bar. */
+    void println(String line) {
+        if (bar == null) {
+            System.out.println(line);
+            return;
+        }
+        System.err.print("\r" + " ".repeat(110) + "\r");
+        System.err.flush();
+        System.out.println(line);
+        System.out.flush();
+    }
+
     @Override
     public void close() {
         if (bar != null) bar.close();

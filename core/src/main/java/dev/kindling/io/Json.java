@@ -18,11 +18,11 @@ import java.util.Map;
  * {@link JsonException}s carrying the byte position. Nesting is limited to {@link #MAX_DEPTH} so that a hostile
  * document cannot overflow the stack.
  */
-final class Json {
+public final class Json {
     static final int MAX_DEPTH = 128;
 
     /** A syntax error at a byte position of the input. */
-    static final class JsonException extends IllegalArgumentException {
+    public static final class JsonException extends IllegalArgumentException {
         private final long position;
 
         JsonException(String message, long position) {
@@ -31,7 +31,7 @@ final class Json {
         }
 
         /** Byte offset (0-based) of the error within the parsed input. */
-        long position() {
+        public long position() {
             return position;
         }
     }
@@ -50,7 +50,7 @@ final class Json {
     }
 
     /** Parses {@code len} bytes of UTF-8 JSON starting at {@code off}; positions in errors are relative to off. */
-    static Object parse(byte[] utf8, int off, int len) {
+    public static Object parse(byte[] utf8, int off, int len) {
         Json p = new Json(utf8, off, len);
         p.skipWhitespace();
         Object v = p.value();
@@ -59,11 +59,11 @@ final class Json {
         return v;
     }
 
-    static Object parse(byte[] utf8) {
+    public static Object parse(byte[] utf8) {
         return parse(utf8, 0, utf8.length);
     }
 
-    static Object parse(String text) {
+    public static Object parse(String text) {
         return parse(text.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -343,7 +343,7 @@ final class Json {
      * (quote, backslash, control characters) and leaves other characters as UTF-8, so the output matches what the
      * Rust safetensors crate writes.
      */
-    static String write(Object value) {
+    public static String write(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value, 0);
         return sb.toString();

@@ -104,39 +104,47 @@ public final class Elementwise {
                         x.blend(zero, x.compare(VectorOperators.LT, 0f)).intoArray(out, o + i);
                     }
                 }
-                // exp and tanh come from VectorMath, not the Vector API's EXP/TANH lanes, whose last bits differ
-                // between interpreted and JIT-compiled code (runs changed with JIT timing); LOG runs the scalar loop
                 case EXP -> { for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
                 case TANH -> { for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
-                case SIGMOID -> {
-                    var one = FloatVector.broadcast(S, 1f);
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        one.div(VectorMath.exp(x.neg()).add(1f)).intoArray(out, o + i);
-                    }
-                }
+                case SIGMOID -> { for (; i < bound; i += S.length()) VectorMath.sigmoid(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
                 case SILU -> {
                     for (; i < bound; i += S.length()) {
                         var x = FloatVector.fromArray(S, a, ao + i);
-                        x.div(VectorMath.exp(x.neg()).add(1f)).intoArray(out, o + i);
+                        x.mul(VectorMath.sigmoid(x)).intoArray(out, o + i);
                     }
                 }
                 case GELU_TANH -> {
                     for (; i < bound; i += S.length()) {
                         var x = FloatVector.fromArray(S, a, ao + i);
-                        var inner = x.mul(x).mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI);
+                        var inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
                         VectorMath.tanh(inner).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
                     }
                 }
                 default -> { }
             }
         }
-        unaryScalar(op, a, ao + i * as, as, out, o + i, n - i);
+        // the tail uses the vector path's scalar twins, so a result never depends on where a loop split fell
+        for (; i < n; i++) out[o + i] = applyLikeVector(op, a[ao + i * as]);
     }
 
-    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI), GELU_C = 0.044715f;
+    /** Per-element function exactly as the vector path computes it (the twin used for loop tails). */
+    static float applyLikeVector(Unary op, float x) {
+        return switch (op) {
+            case EXP -> VectorMath.exp(x);
+            case TANH -> VectorMath.tanh(x);
+            case SIGMOID -> VectorMath.sigmoid(x);
+            case SILU -> x * VectorMath.sigmoid(x);
+            case GELU_TANH -> {
+                float inner = (x * x * x * 0.044715f + x) * SQRT_2_OVER_PI;
+                yield (VectorMath.tanh(inner) + 1f) * x * 0.5f;
+            }
+            default -> apply(op, x);
+        };
+    }
 
-    /** The scalar oracle of {@link #unary}: the same bits as the vector paths. */
+    static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+
+    /** The scalar oracle of {@link #unary}. */
     public static void unaryScalar(Unary op, float[] a, int ao, int as, float[] out, int o, int n) {
         for (int i = 0; i < n; i++) out[o + i] = apply(op, a[ao + i * as]);
     }
@@ -144,17 +152,17 @@ public final class Elementwise {
     public static float apply(Unary op, float x) {
         return switch (op) {
             case NEG -> -x;
-            case EXP -> VectorMath.exp(x);
+            case EXP -> (float) Math.exp(x);
             case LOG -> (float) Math.log(x);
             case SQRT -> (float) Math.sqrt(x);
             case RSQRT -> (float) (1 / Math.sqrt(x));
             case ABS -> Math.abs(x);
-            case TANH -> VectorMath.tanh(x);
-            case SIGMOID -> 1f / (VectorMath.exp(-x) + 1f);
+            case TANH -> (float) Math.tanh(x);
+            case SIGMOID -> (float) (1 / (1 + Math.exp(-x)));
             case RELU -> x < 0 ? 0f : x;
             case GELU -> (float) (0.5 * x * (1 + erf(x / Math.sqrt(2))));
-            case GELU_TANH -> (VectorMath.tanh((x * x * x * GELU_C + x) * SQRT_2_OVER_PI) + 1f) * x * 0.5f;
-            case SILU -> x / (VectorMath.exp(-x) + 1f);
+            case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
+            case SILU -> (float) (x / (1 + Math.exp(-x)));
             case RECIPROCAL -> 1f / x;
             case SIN -> (float) Math.sin(x);
             case COS -> (float) Math.cos(x);
@@ -223,25 +231,14 @@ public final class Elementwise {
         for (; i < n; i++) acc[o + i] += a[ao + i * as];
     }
 
-    /**
-     * The lanes of {@code acc} added in lane order. reduceLanes(ADD) leaves the order to the implementation,
-     * and the JIT-compiled and interpreted orders differ, which made sums (and whole training runs) change
-     * in the last bits depending on when the JIT kicked in.
-     */
-    static double sumLanes(FloatVector acc) {
-        double s = 0;
-        for (int l = 0; l < acc.length(); l++) s += acc.lane(l);
-        return s;
-    }
-
     /** Elements per block of {@link #sum}: a multiple of every vector length. */
     static final int SUM_BLOCK = 1024;
 
     /**
      * Sum of a[ao + i*as] for i in [0, n). Contiguous: float lanes over blocks of {@link #SUM_BLOCK} elements,
-     * the block totals (lanes in lane order) added in double, then the tail. Float lanes alone lose digits
-     * over millions of elements: the mean pixel of Fashion-MNIST's 47M came out 0.2858 instead of 0.2860.
-     * Strided: in double, in order.
+     * each block's lanes added in lane order, the block totals and the tail added in double. Float lanes alone
+     * lose digits over millions of elements: the mean pixel of Fashion-MNIST's 47M came out 0.2858 instead
+     * of 0.2860. Strided: in double, in order.
      */
     public static float sum(float[] a, int ao, int as, int n) {
         if (as == 1) {
@@ -251,7 +248,7 @@ public final class Elementwise {
                 int end = Math.min(bound, i + SUM_BLOCK);
                 var acc = FloatVector.zero(S);
                 for (; i < end; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, ao + i));
-                s += sumLanes(acc);
+                s += VectorMath.sumLanes(acc);
             }
             for (; i < n; i++) s += a[ao + i];
             return (float) s;

@@ -13,6 +13,14 @@ public final class Gemm {
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
+        if (transB) {
+            // this simple kernel streams rows of B: lay op(B) out row-major once
+            float[] bt = new float[k * n];
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++) bt[p * n + j] = b[bOff + j * ldb + p];
+            sgemm(transA, false, m, n, k, alpha, a, aOff, lda, bt, 0, n, beta, c, cOff, ldc);
+            return;
+        }
         Parallel.forRange(m, (long) n * k, (from, to) -> {
             float[] bRow = transB ? new float[n] : null;
             for (int i = from; i < to; i++) {

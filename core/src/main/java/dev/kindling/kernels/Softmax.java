@@ -23,12 +23,6 @@ public final class Softmax {
         return m;
     }
 
-    /*
-     * exp comes from VectorMath and the lane sums are added in lane order: the Vector API's EXP lanes and
-     * reduceLanes(ADD) give different last bits interpreted and JIT-compiled, which made training runs
-     * irreproducible. Each element's exp is the same bits in the vector body and the tail.
-     */
-
     /** dst[do..do+n) = softmax(src[so..so+n)). */
     public static void softmax(float[] src, int so, float[] dst, int dOff, int n) {
         if (n == 0) return;
@@ -42,7 +36,7 @@ public final class Softmax {
             e.intoArray(dst, dOff + i);
             acc = acc.add(e);
         }
-        double sum = Elementwise.sumLanes(acc);
+        float sum = VectorMath.sumLanes(acc);
         for (; i < n; i++) {
             float e = VectorMath.exp(src[so + i] - m);
             dst[dOff + i] = e;
@@ -61,7 +55,7 @@ public final class Softmax {
         int i = 0, bound = S.loopBound(n);
         var acc = FloatVector.zero(S);
         for (; i < bound; i += S.length()) acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, x, o + i).sub(m)));
-        double sum = Elementwise.sumLanes(acc);
+        float sum = VectorMath.sumLanes(acc);
         for (; i < n; i++) sum += VectorMath.exp(x[o + i] - m);
         return (float) (m + Math.log(sum));
     }

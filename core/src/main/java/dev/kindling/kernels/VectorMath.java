@@ -2,112 +2,122 @@ package dev.kindling.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * exp and tanh in float from additions, multiplications and bit operations only (Cephes' expf and tanhf), each
- * as a vector and a scalar twin that perform the same operations in the same order, so both give the same bits.
+ * Transcendentals and lane reductions built only from IEEE-exact vector operations (add, mul, fma, compare,
+ * blend, conversions), each with a scalar twin performing the same float operations in the same order.
  *
- * <p>Why not the Vector API's EXP and TANH lanes: their results differ in the last bits between interpreted and
- * JIT-compiled code (SVML stubs vs the Java fallback), so a training run changed with JIT timing and a resumed
- * run did not end where an uninterrupted one did. Basic IEEE operations give the same result everywhere.
- * Accuracy: a dense sweep found at most 1 ulp from the correctly rounded value; VectorMathTest allows 2 for exp
- * and 3 for tanh.
+ * <p>Why not {@code lanewise(EXP)} and {@code reduceLanes(ADD)}: their results depend on whether the JIT has
+ * compiled the loop (an intrinsic, SVML or a tree reduction) or not (a Java fallback, Math.exp or a
+ * sequential sum), so a resumed run in a fresh JVM would drift from the original in the last bits. These
+ * give the same bits interpreted, compiled, in a vector lane or in a loop tail.
  */
-final class VectorMath {
+public final class VectorMath {
     private VectorMath() {}
 
     private static final float LOG2E = 1.44269504088896341f;
-    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer, found in the low mantissa bits. */
-    private static final float ROUNDER = 0x1.8p23f;
-    private static final int ROUNDER_BITS = 0x4B400000;
-    // ln 2 = C1 + C2, C1 with few bits so that k * C1 is exact (Cody and Waite)
-    private static final float C1 = 0.693359375f, C2 = -2.12194440e-4f;
-    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
-            P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
-    // inputs are clamped to [LO, HI]: exp(-104) rounds to 0 and exp(89) overflows, so the clamp changes no result
-    private static final float LO = -104f, HI = 89f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding and subtracting it rounds to an integer
+    private static final float MAX_X = 88.7228391f;        // exp above this overflows float
+    private static final float MIN_X = -87.3365447505531f; // exp below this would be subnormal: flushed to 0
+    // Taylor coefficients of exp(r) on |r| <= ln2/2 (Cephes expf): rel. error about 1e-7
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f,
+            P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
-    /** e^x: k = round(x / ln 2), r = x - k ln 2, e^r by a degree-7 polynomial, times 2^k applied as two halves. */
-    static float exp(float x) {
-        if (x != x) return x;
-        float xc = Math.min(Math.max(x, LO), HI);
-        float t = xc * LOG2E + ROUNDER;
-        float kf = t - ROUNDER;
-        int k = Float.floatToRawIntBits(t) - ROUNDER_BITS;
-        float r = xc - kf * C1;
-        r = r - kf * C2;
-        float z = r * r;
-        float p = P0;
-        p = p * r + P1;
-        p = p * r + P2;
-        p = p * r + P3;
-        p = p * r + P4;
-        p = p * r + P5;
-        float y = p * z + r + 1f;
-        // 2^k as 2^(k/2) * 2^(k - k/2): each half is a normal float for every k in [-150, 129]
-        int k1 = k >> 1, k2 = k - k1;
-        return y * Float.intBitsToFloat((k1 + 127) << 23) * Float.intBitsToFloat((k2 + 127) << 23);
+    /** e^x per lane; +inf above 88.72, 0 below -87.34, NaN stays NaN. */
+    public static FloatVector exp(FloatVector x) {
+        var over = x.compare(VectorOperators.GT, MAX_X);
+        var under = x.compare(VectorOperators.LT, MIN_X);
+        var c = x.max(MIN_X).min(MAX_X);
+        var k = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        var sp = x.species();
+        var r = k.fma(FloatVector.broadcast(sp, -LN2_HI), c);
+        r = k.fma(FloatVector.broadcast(sp, -LN2_LO), r);
+        var r2 = r.mul(r);
+        var p = r.fma(FloatVector.broadcast(sp, P0), FloatVector.broadcast(sp, P1));
+        p = p.fma(r, FloatVector.broadcast(sp, P2));
+        p = p.fma(r, FloatVector.broadcast(sp, P3));
+        p = p.fma(r, FloatVector.broadcast(sp, P4));
+        p = p.fma(r, FloatVector.broadcast(sp, P5));
+        p = p.fma(r2, r).add(1f);
+        // 2^k as 2^(k/2) * 2^(k - k/2) so both factors stay normal floats for k in [-126, 128]
+        IntVector ki = (IntVector) k.convert(VectorOperators.F2I, 0);
+        IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1), k2 = ki.sub(k1);
+        var y = p.mul(k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                .mul(k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        return y.blend(Float.POSITIVE_INFINITY, over).blend(0f, under);
     }
 
-    /** The vector twin of {@link #exp(float)}. */
-    static FloatVector exp(FloatVector x) {
-        VectorMask<Float> nan = x.test(VectorOperators.IS_NAN);
-        FloatVector xc = x.lanewise(VectorOperators.MAX, LO).lanewise(VectorOperators.MIN, HI);
-        FloatVector t = xc.mul(LOG2E).add(ROUNDER);
-        FloatVector kf = t.sub(ROUNDER);
-        IntVector k = t.reinterpretAsInts().sub(ROUNDER_BITS);
-        FloatVector r = xc.sub(kf.mul(C1));
-        r = r.sub(kf.mul(C2));
-        FloatVector z = r.mul(r);
-        FloatVector p = FloatVector.broadcast(x.species(), P0);
-        p = p.mul(r).add(P1);
-        p = p.mul(r).add(P2);
-        p = p.mul(r).add(P3);
-        p = p.mul(r).add(P4);
-        p = p.mul(r).add(P5);
-        FloatVector y = p.mul(z).add(r).add(1f);
-        IntVector k1 = k.lanewise(VectorOperators.ASHR, 1), k2 = k.sub(k1);
-        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(s1).mul(s2).blend(x, nan);
+    /** The scalar twin of {@link #exp(FloatVector)}: bit-identical. */
+    public static float exp(float x) {
+        if (Float.isNaN(x)) return x;
+        if (x > MAX_X) return Float.POSITIVE_INFINITY;
+        if (x < MIN_X) return 0f;
+        float c = Math.min(Math.max(x, MIN_X), MAX_X);
+        float k = c * LOG2E + ROUND - ROUND;
+        float r = Math.fma(k, -LN2_HI, c);
+        r = Math.fma(k, -LN2_LO, r);
+        float r2 = r * r;
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        p = Math.fma(p, r2, r) + 1f;
+        int ki = (int) k, k1 = ki >> 1, k2 = ki - k1;
+        return p * Float.intBitsToFloat((k1 + 127) << 23) * Float.intBitsToFloat((k2 + 127) << 23);
     }
 
-    private static final float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f, T3 = 1.33314422036e-1f,
-            T4 = -3.33332819422e-1f;
+    // odd polynomial for tanh on |x| <= 0.625 (Cephes tanhf): (1 - e) / (1 + e) cancels there, tanh(1e-3) lost
+    // 4 digits and tanh(1e-8) came out 0
+    private static final float TANH_SMALL = 0.625f;
+    private static final float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f,
+            T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
 
-    /** tanh x: an odd polynomial below |x| = 0.625, else 1 - 2 / (e^(2|x|) + 1) with the sign of x. */
-    static float tanh(float x) {
-        float ax = Math.abs(x);
-        if (ax > 0.625f) {
-            float e = exp(ax + ax);
-            float y = 1f - 2f / (e + 1f);
-            return x < 0 ? -y : y;
+    /** tanh(x): x + x^3 P(x^2) for |x| <= 0.625, else sign(x) (1 - e) / (1 + e) with e = exp(-2|x|). */
+    public static FloatVector tanh(FloatVector x) {
+        var e = exp(x.abs().mul(-2f));
+        var t = e.neg().add(1f).div(e.add(1f));
+        t = t.blend(t.neg(), x.compare(VectorOperators.LT, 0f));
+        var sp = x.species();
+        var z = x.mul(x);
+        var p = z.fma(FloatVector.broadcast(sp, T0), FloatVector.broadcast(sp, T1));
+        p = p.fma(z, FloatVector.broadcast(sp, T2));
+        p = p.fma(z, FloatVector.broadcast(sp, T3));
+        p = p.fma(z, FloatVector.broadcast(sp, T4));
+        var small = p.mul(z).fma(x, x);
+        return t.blend(small, x.abs().compare(VectorOperators.LE, TANH_SMALL));
+    }
+
+    public static float tanh(float x) {
+        if (Math.abs(x) <= TANH_SMALL) {
+            float z = x * x;
+            float p = Math.fma(z, T0, T1);
+            p = Math.fma(p, z, T2);
+            p = Math.fma(p, z, T3);
+            p = Math.fma(p, z, T4);
+            return Math.fma(p * z, x, x);
         }
-        float z = x * x;
-        float p = T0;
-        p = p * z + T1;
-        p = p * z + T2;
-        p = p * z + T3;
-        p = p * z + T4;
-        return p * z * x + x;
+        float e = exp(Math.abs(x) * -2f);
+        float t = (-e + 1f) / (e + 1f);
+        return x < 0f ? -t : t;
     }
 
-    /** The vector twin of {@link #tanh(float)}. */
-    static FloatVector tanh(FloatVector x) {
-        FloatVector ax = x.abs();
-        FloatVector e = exp(ax.add(ax));
-        FloatVector big = FloatVector.broadcast(x.species(), 1f).sub(FloatVector.broadcast(x.species(), 2f).div(e.add(1f)));
-        big = big.blend(big.neg(), x.compare(VectorOperators.LT, 0f));
-        FloatVector z = x.mul(x);
-        FloatVector p = FloatVector.broadcast(x.species(), T0);
-        p = p.mul(z).add(T1);
-        p = p.mul(z).add(T2);
-        p = p.mul(z).add(T3);
-        p = p.mul(z).add(T4);
-        FloatVector small = p.mul(z).mul(x).add(x);
-        // NaN fails the comparison and takes the polynomial, which keeps it NaN, as the scalar does
-        return small.blend(big, ax.compare(VectorOperators.GT, 0.625f));
+    /** 1 / (1 + exp(-x)). */
+    public static FloatVector sigmoid(FloatVector x) {
+        return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+    }
+
+    public static float sigmoid(float x) {
+        return 1f / (exp(-x) + 1f);
+    }
+
+    /** Sum of the lanes in lane order (deterministic, unlike reduceLanes(ADD)). */
+    public static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
+        return s;
     }
 }

@@ -108,6 +108,9 @@ final class Indexing {
         Tensor x = t.toFloat();
         int d = Shapes.dim("scatterAdd", dim, x.shape.length);
         checkGatherShapes("scatterAdd", x.shape, index.shape, d, true);
+        if (src.shape.length != index.shape.length)
+            throw new IllegalArgumentException("scatterAdd: index shape " + Shapes.str(index.shape) + " and source shape "
+                    + Shapes.str(src.shape) + " differ in rank");
         for (int i = 0; i < index.shape.length; i++)
             if (index.shape[i] > src.shape[i])
                 throw new IllegalArgumentException("scatterAdd: index shape " + Shapes.str(index.shape) + " exceeds source shape " + Shapes.str(src.shape));
@@ -127,11 +130,24 @@ final class Indexing {
             o[p] += sv[q];
             increment(coord, index.shape);
         }
-        return Tensor.record(out, "scatterAdd", g -> new Tensor[] {g, src.requiresGrad ? g.gather(d, index) : null}, t, src);
+        int[] srcShape = src.shape;
+        return Tensor.record(out, "scatterAdd", g -> new Tensor[] {g, src.requiresGrad ? padTo(g.gather(d, index), srcShape) : null}, t, src);
+    }
+
+    /** {@code g} at the start of a zero tensor of {@code shape}: source elements beyond the index's shape were not scattered. */
+    private static Tensor padTo(Tensor g, int[] shape) {
+        if (Arrays.equals(g.shape, shape)) return g;
+        Tensor z = Tensor.zeros(shape);
+        Tensor region = z;
+        for (int i = 0; i < shape.length; i++) region = Views.slice(region, i, 0, g.shape[i], 1);
+        Views.copyInto(region, g);
+        return z;
     }
 
     static Tensor embedding(Tensor weight, Tensor ids) {
         if (weight.dim() != 2) throw new IllegalArgumentException("embedding: weight must be 2-D [num, dim], got shape " + Shapes.str(weight.shape));
+        if (ids.dtype != DType.INT64 && ids.dtype != DType.INT32)
+            throw new IllegalArgumentException("embedding: ids must be INT64 or INT32, got " + ids.dtype + " of shape " + Shapes.str(ids.shape));
         int[] shape = Arrays.copyOf(ids.shape, ids.shape.length + 1);
         shape[ids.shape.length] = weight.shape[1];
         Tensor flat = ids.reshape(-1);

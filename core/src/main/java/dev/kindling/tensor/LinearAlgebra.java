@@ -22,6 +22,7 @@ final class LinearAlgebra {
         Tensor a = a0.toFloat(), b = b0.toFloat();
         if (a.dim() == 0 || b.dim() == 0)
             throw new IllegalArgumentException("matmul: both operands need at least 1 dim, got shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape));
+        if (b.dim() == 2 && a.dim() > 2 && a.size(-1) == b.size(0)) return foldedMatmul(a0, b0);
         boolean aVec = a.dim() == 1, bVec = b.dim() == 1;
         Tensor A = aVec ? a.unsqueeze(0) : a;
         Tensor B = bVec ? b.unsqueeze(1) : b;
@@ -30,7 +31,13 @@ final class LinearAlgebra {
             throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
                     + " do not align (" + k + " vs " + k2 + ")");
         int[] ab = Arrays.copyOf(A.shape, A.dim() - 2), bb = Arrays.copyOf(B.shape, B.dim() - 2);
-        int[] batch = Shapes.broadcast("matmul", ab, bb);
+        int[] batch;
+        try {
+            batch = Shapes.broadcast("matmul", ab, bb);
+        } catch (IllegalArgumentException e) { // name the operands, not just their batch dims
+            throw new IllegalArgumentException("matmul: batch dims of shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " cannot be broadcast (" + Shapes.str(ab) + " vs " + Shapes.str(bb) + ")");
+        }
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
@@ -55,6 +62,29 @@ final class LinearAlgebra {
                 gb = Reduce.sumTo(A.transpose(-1, -2).matmul(gg), B.shape);
                 if (bVec) gb = gb.reshape(b.shape);
             }
+            return new Tensor[] {ga, gb};
+        }, a0, b0);
+    }
+
+    /**
+     * [..., M, K] @ [K, N] as one [(...*M), K] @ [K, N] product: one GEMM with the weight read once, instead
+     * of a batch of small ones that broadcast it; the weight's gradient is likewise one GEMM.
+     */
+    private static Tensor foldedMatmul(Tensor a0, Tensor b0) {
+        Tensor a = a0.toFloat(), b = b0.toFloat();
+        int[] as = a.shape;
+        int k = b.shape[0], n = b.shape[1];
+        Tensor a2 = a.detach().reshape(-1, k);
+        int rows = a2.shape[0];
+        Tensor out = Tensor.zeros(rows, n);
+        multiply(a2, b.detach(), new int[0], rows, n, k, out);
+        int[] outShape = as.clone();
+        outShape[outShape.length - 1] = n;
+        Tensor res = out.reshape(outShape).detach();
+        return Tensor.record(res, "matmul", g -> {
+            Tensor g2 = g.reshape(-1, n);
+            Tensor ga = a.requiresGrad ? g2.matmul(b.t()).reshape(as) : null;
+            Tensor gb = b.requiresGrad ? a2.t().matmul(g2) : null;
             return new Tensor[] {ga, gb};
         }, a0, b0);
     }

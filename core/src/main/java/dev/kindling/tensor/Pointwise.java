@@ -8,11 +8,20 @@ import dev.kindling.kernels.Elementwise.Unary;
 final class Pointwise {
     private Pointwise() {}
 
+    /** The Tensor method's name, for errors and grad_fn (MAX is maximum: max is the reduction). */
+    static String name(Binary op) {
+        return switch (op) {
+            case MAX -> "maximum";
+            case MIN -> "minimum";
+            default -> op.name().toLowerCase();
+        };
+    }
+
     /** out = a op b with broadcasting, FLOAT32, no graph. */
     static Tensor compute(Binary op, Tensor a, Tensor b) {
         a = a.toFloat();
         b = b.toFloat();
-        int[] shape = Shapes.broadcast(op.name().toLowerCase(), a.shape, b.shape);
+        int[] shape = Shapes.broadcast(name(op), a.shape, b.shape);
         Tensor out = Tensor.zeros(shape);
         Loop loop = Loop.of(shape, out.strides, Shapes.broadcastStrides(a.shape, a.strides, shape),
                 Shapes.broadcastStrides(b.shape, b.strides, shape));
@@ -48,7 +57,7 @@ final class Pointwise {
             };
             default -> throw new IllegalArgumentException(op + " is not differentiable");
         };
-        return Tensor.record(out, op.name().toLowerCase(), bw, a, b);
+        return Tensor.record(out, name(op), bw, a, b);
     }
 
     static Tensor computeUnary(Unary op, Tensor a) {

@@ -23,7 +23,7 @@ final class Printer {
             int p = t.offset;
             for (int i = 0; i < idx.length; i++) p += idx[i] * t.strides[i];
             double v = Storage.getDouble(t.dtype, t.data, p);
-            if (t.dtype.isFloatingPoint()) sb.append(String.format("%.4f", v));
+            if (t.dtype.isFloatingPoint()) sb.append(String.format(java.util.Locale.ROOT, "%.4f", v)); // "1.5", not "1,5" in a German locale
             else sb.append((long) v);
             return;
         }

@@ -56,11 +56,16 @@ final class Reduce {
     }
 
     static Tensor var(Tensor t, int[] dims, int correction, boolean keepdim) {
+        return var("var", t, dims, correction, keepdim);
+    }
+
+    /** var, with errors naming {@code op} (std is the root of var). */
+    static Tensor var(String op, Tensor t, int[] dims, int correction, boolean keepdim) {
         Tensor x = t.toFloat();
-        Plan pl = plan("var", x, dims);
+        Plan pl = plan(op, x, dims);
         int n = pl.inner;
         if (n - correction <= 0)
-            throw new IllegalArgumentException("var: " + n + " elements with correction " + correction + " leave no degrees of freedom");
+            throw new IllegalArgumentException(op + ": " + n + " elements with correction " + correction + " leave no degrees of freedom");
         float[] out = new float[pl.outer];
         float[] d = pl.data;
         for (int i = 0; i < pl.outer; i++) {

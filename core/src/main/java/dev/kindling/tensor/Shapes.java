@@ -65,6 +65,7 @@ final class Shapes {
     }
 
     static boolean isContiguous(int[] shape, int[] strides) {
+        for (int d : shape) if (d == 0) return true; // no element to misplace, as in PyTorch
         int acc = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] == 1) continue;

@@ -38,7 +38,7 @@ final class Storage {
         };
     }
 
-    private static void set(DType dtype, Object data, int i, double v) {
+    static void set(DType dtype, Object data, int i, double v) {
         switch (dtype) {
             case FLOAT32 -> ((float[]) data)[i] = (float) v;
             case INT64 -> ((long[]) data)[i] = (long) v;

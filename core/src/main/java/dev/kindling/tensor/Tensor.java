@@ -493,9 +493,9 @@ public final class Tensor {
     public Tensor var(int dim) { return Reduce.var(this, new int[] {dim}, 1, false); }
     /** Variance over dims with {@code correction} (1 = unbiased, 0 = population). */
     public Tensor var(int[] dims, int correction, boolean keepdim) { return Reduce.var(this, dims, correction, keepdim); }
-    public Tensor std() { return Reduce.var(this, null, 1, false).sqrt(); }
-    public Tensor std(int dim) { return Reduce.var(this, new int[] {dim}, 1, false).sqrt(); }
-    public Tensor std(int[] dims, int correction, boolean keepdim) { return Reduce.var(this, dims, correction, keepdim).sqrt(); }
+    public Tensor std() { return Reduce.var("std", this, null, 1, false).sqrt(); }
+    public Tensor std(int dim) { return Reduce.var("std", this, new int[] {dim}, 1, false).sqrt(); }
+    public Tensor std(int[] dims, int correction, boolean keepdim) { return Reduce.var("std", this, dims, correction, keepdim).sqrt(); }
 
     /** Maximum of all elements (0-dim); the gradient is shared evenly among ties. */
     public Tensor max() { return Reduce.extreme(this, true); }
@@ -545,7 +545,7 @@ public final class Tensor {
     /** Broadcasts size-1 dims to {@code sizes} (-1 keeps a dim) without copying. */
     public Tensor expand(int... sizes) { return Views.expand(this, sizes); }
     /** View of {@code length} elements of {@code dim} from {@code start}. */
-    public Tensor narrow(int dim, int start, int length) { return Views.slice(this, dim, start, start + length, 1); }
+    public Tensor narrow(int dim, int start, int length) { return Views.slice("narrow", this, dim, start, start + length, 1); }
     /** View of [start, end) with a positive step along dim (negative start/end count from the end). */
     public Tensor slice(int dim, int start, int end, int step) { return Views.slice(this, dim, start, end, step); }
     /** View of index {@code index} of {@code dim}, with that dim removed. */

@@ -39,7 +39,8 @@ final class Views {
         return Tensor.record(out, "contiguous", g -> new Tensor[] {g}, t);
     }
 
-    static int[] inferShape(String op, int[] shape, int numel) {
+    static int[] inferShape(String op, int[] shape, int[] input) {
+        int numel = Shapes.numel(input);
         int[] s = shape.clone();
         int infer = -1;
         long known = 1;
@@ -53,10 +54,12 @@ final class Views {
         }
         if (infer >= 0) {
             if (known == 0 || numel % known != 0)
-                throw new IllegalArgumentException(op + ": shape " + Shapes.str(shape) + " is invalid for " + numel + " elements");
+                throw new IllegalArgumentException(op + ": shape " + Shapes.str(shape) + " is invalid for input of shape "
+                        + Shapes.str(input) + " (" + numel + " elements)");
             s[infer] = (int) (numel / known);
         } else if (known != numel) {
-            throw new IllegalArgumentException(op + ": shape " + Shapes.str(shape) + " is invalid for " + numel + " elements");
+            throw new IllegalArgumentException(op + ": shape " + Shapes.str(shape) + " is invalid for input of shape "
+                        + Shapes.str(input) + " (" + numel + " elements)");
         }
         return s;
     }
@@ -64,7 +67,8 @@ final class Views {
     /** Strides for viewing t as newShape without a copy, or null when impossible (PyTorch's computeStride). */
     private static int[] viewStrides(int[] oldShape, int[] oldStrides, int[] newShape) {
         int numel = Shapes.numel(oldShape);
-        if (numel == 0) return Shapes.contiguousStrides(newShape);
+        // no element, or a 0-dim tensor's single one (newShape is all ones): any strides address it
+        if (numel == 0 || oldShape.length == 0) return Shapes.contiguousStrides(newShape);
         int[] newStrides = new int[newShape.length];
         int viewD = newShape.length - 1;
         int chunkBaseStride = oldStrides.length > 0 ? oldStrides[oldStrides.length - 1] : 1;
@@ -91,7 +95,7 @@ final class Views {
 
     static Tensor reshape(Tensor t, int[] shape, boolean viewOnly) {
         String op = viewOnly ? "view" : "reshape";
-        int[] s = inferShape(op, shape, t.numel());
+        int[] s = inferShape(op, shape, t.shape);
         int[] st = viewStrides(t.shape, t.strides, s);
         Tensor out;
         if (st != null) {
@@ -121,7 +125,7 @@ final class Views {
     static Tensor permute(Tensor t, int[] dims) {
         int r = t.shape.length;
         if (dims.length != r)
-            throw new IllegalArgumentException("permute: " + dims.length + " dims " + Arrays.toString(dims) + " for a tensor of rank " + r);
+            throw new IllegalArgumentException("permute: " + dims.length + " dims " + Arrays.toString(dims) + " for a tensor of shape " + Shapes.str(t.shape));
         int[] shape = new int[r], strides = new int[r], inverse = new int[r];
         boolean[] seen = new boolean[r];
         for (int i = 0; i < r; i++) {
@@ -179,6 +183,8 @@ final class Views {
         for (int i = 0; i < sizes.length; i++) {
             int src = i < lead ? 1 : t.shape[i - lead];
             int want = sizes[i] == -1 ? src : sizes[i];
+            if (sizes[i] < -1)
+                throw new IllegalArgumentException("expand: invalid size " + sizes[i] + " in " + Shapes.str(sizes) + " for shape " + Shapes.str(t.shape));
             if (i < lead && sizes[i] == -1)
                 throw new IllegalArgumentException("expand: -1 is not allowed for the new leading dim " + i + " in " + Shapes.str(sizes));
             if (src != want && src != 1)
@@ -192,13 +198,18 @@ final class Views {
     }
 
     static Tensor slice(Tensor t, int dim, int start, int end, int step) {
+        return slice("slice", t, dim, start, end, step);
+    }
+
+    /** slice, with errors naming {@code op} (narrow is a slice too). */
+    static Tensor slice(String op, Tensor t, int dim, int start, int end, int step) {
         int r = t.shape.length;
-        int d = Shapes.dim("slice", dim, r);
+        int d = Shapes.dim(op, dim, r);
         int n = t.shape[d];
-        if (step <= 0) throw new IllegalArgumentException("slice: step must be positive, got " + step);
+        if (step <= 0) throw new IllegalArgumentException(op + ": step must be positive, got " + step);
         int s = start < 0 ? start + n : start, e = end < 0 ? end + n : end;
         if (s < 0 || s > n || e < s || e > n)
-            throw new IndexOutOfBoundsException("slice: range [" + start + ", " + end + ") is out of bounds for dim " + d + " of size " + n);
+            throw new IndexOutOfBoundsException(op + ": range [" + start + ", " + end + ") is out of bounds for dim " + d + " of size " + n);
         int len = (e - s + step - 1) / step;
         int[] shape = t.shape.clone(), strides = t.strides.clone();
         shape[d] = len;
@@ -208,12 +219,14 @@ final class Views {
         int ss = s;
         return Tensor.record(out, "slice", g -> {
             Tensor z = Tensor.zeros(in);
-            copyInto(slice(z, d, ss, ss + (len - 1) * step + (len > 0 ? 1 : 0), step), g);
+            // the range that holds exactly len elements (an empty one for len 0)
+            copyInto(slice(z, d, ss, len == 0 ? ss : ss + (len - 1) * step + 1, step), g);
             return new Tensor[] {z};
         }, t);
     }
 
     static Tensor select(Tensor t, int dim, int index) {
+        if (t.shape.length == 0) throw new IllegalArgumentException("select: a 0-dim tensor has no dim to select from (shape [])");
         int d = Shapes.dim("select", dim, t.shape.length);
         int n = t.shape[d];
         int i = index < 0 ? index + n : index;
@@ -263,7 +276,8 @@ final class Views {
                             + " differ in dim " + i + " (cat dim is " + d + ")");
             total += t.shape[d];
         }
-        if (!first.dtype.isFloatingPoint()) return catIntegers(tensors, d, total);
+        // integers stay exact unless a float joins them (then all become FLOAT32, as in PyTorch's promotion)
+        if (tensors.stream().noneMatch(t -> t.dtype.isFloatingPoint())) return catIntegers(tensors, d, total);
         int[] shape = first.shape.clone();
         shape[d] = total;
         Tensor out = Tensor.zeros(shape);
@@ -302,7 +316,9 @@ final class Views {
             for (int o = 0; o < outer; o++) System.arraycopy(v, o * inner, out, o * innerOut + pos, inner);
             pos += inner;
         }
-        return new Tensor(DType.INT64, out, shape, Shapes.contiguousStrides(shape), 0).to(first.dtype);
+        boolean sameDtype = tensors.stream().allMatch(t -> t.dtype == first.dtype);
+        Tensor result = new Tensor(DType.INT64, out, shape, Shapes.contiguousStrides(shape), 0);
+        return sameDtype ? result.to(first.dtype) : result; // mixed integer dtypes widen to INT64
     }
 
     static Tensor stack(List<Tensor> tensors, int dim) {
@@ -339,8 +355,15 @@ final class Views {
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
                 m[i * cols + j] = (lower ? j - i <= k : j - i >= k) ? 1f : 0f;
-        Tensor mask = Tensor.wrap(m, new int[] {rows, cols});
-        if (!t.dtype.isFloatingPoint()) return Pointwise.compute(dev.kindling.kernels.Elementwise.Binary.MUL, t, mask).to(t.dtype);
-        return t.mul(mask);
+        if (!t.dtype.isFloatingPoint()) {
+            // exact for ids beyond 2^24: zero the entries in the dtype itself rather than through float
+            Tensor out = Storage.convert(t, t.dtype);
+            int size = rows * cols;
+            for (int base = 0; base < out.numel(); base += size)
+                for (int e = 0; e < size; e++) if (m[e] == 0) Storage.set(out.dtype, out.data, base + e, 0);
+            return out;
+        }
+        // select rather than multiply: -inf * 0 would be NaN, and a causal mask is full(-inf).triu(1)
+        return Pointwise.where(Tensor.wrap(m, new int[] {rows, cols}), t, Tensor.scalar(0));
     }
 }

@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * weighting of the output, against a fourth-order central difference of the same sum, which the test
  * evaluates by perturbing each element of each input in place. Sums are taken in double; the step is large
  * (1e-2) because f computes in float, and the fourth-order formula keeps the truncation error small at
- * that step.
+ * that step. Unlike {@link dev.kindling.autograd.GradCheck}, which hands the function fresh leaves, this perturbs
+ * the given tensors in place, so a module's own parameters can be checked through its forward.
  */
 final class FiniteDifferences {
     private static final double H = 1e-2, ATOL = 1e-3, RTOL = 3e-3;

@@ -7,12 +7,13 @@ import dev.kindling.tensor.Tensor;
 /**
  * The built-in default task: multi-digit addition from generated examples. An example reads
  * {@code "07+45=052"}: both operands zero-padded to {@code digits}, the sum to {@code digits + 1}, over the
- * 12-character vocabulary "0123456789+=". The pairs are split once, by seed, into 90% for training and 10%
+ * 12-character vocabulary "+0123456789=". The pairs are split once, by seed, into 90% for training and 10%
  * held out; the model is scored by exact match of greedy answers on the held-out pairs. The loss is taken
  * only on the answer positions (targets elsewhere are {@link #IGNORE}).
  */
 public final class AdditionTask {
-    public static final String VOCABULARY = "0123456789+=";
+    // sorted by code point, so that CharTokenizer.fromText(VOCABULARY) gives the same ids
+    public static final String VOCABULARY = "+0123456789=";
     public static final int IGNORE = -100;
 
     private final int digits;

@@ -1,0 +1,77 @@
+package dev.kindling.bench;
+
+import dev.kindling.models.Gpt;
+import dev.kindling.models.GptConfig;
+import dev.kindling.models.Mlp;
+import dev.kindling.nn.CrossEntropyLoss;
+import dev.kindling.nn.Functional;
+import dev.kindling.optim.Adam;
+import dev.kindling.optim.AdamW;
+import dev.kindling.optim.GradClip;
+import dev.kindling.optim.ParamGroup;
+import dev.kindling.tensor.Generator;
+import dev.kindling.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** Kindling's side of the training-step benchmarks: the same models, data shapes and loops as bench/reference/*.py. */
+final class TrainingSteps {
+    private TrainingSteps() {}
+
+    /** SimpleNN 784-500-10 with Adam: samples/s, median of reps. */
+    static double mlpSamplesPerSecond(int batch, int steps, int reps) {
+        var g = new Generator(1);
+        var model = new Mlp(784, 500, 10, g);
+        var opt = new Adam(model.parameters(), 1e-3);
+        var crit = new CrossEntropyLoss();
+        Tensor x = Tensor.rand(g, batch, 784), y = Tensor.randint(g, 0, 10, batch);
+        Runnable step = () -> {
+            Tensor loss = crit.forward(model.forward(x), y);
+            opt.zeroGrad();
+            loss.backward();
+            opt.step();
+        };
+        for (int i = 0; i < 300; i++) step.run(); // JIT warm-up: more than PyTorch needs
+        double[] rates = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) step.run();
+            rates[r] = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+        }
+        return median(rates);
+    }
+
+    /** One GPT iteration (forward, backward, clip, AdamW): ms/iter, median of reps. */
+    static double gptMsPerIter(int nLayer, int nHead, int nEmbd, int block, int batch, int vocab, int iters, int reps) {
+        var g = new Generator(1);
+        var model = new Gpt(new GptConfig(vocab, block, nLayer, nHead, nEmbd, 0, true), g);
+        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
+        for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : noDecay).add(p);
+        var opt = new AdamW(List.of(new ParamGroup(decay, 1e-3, 0.1), new ParamGroup(noDecay, 1e-3, 0)), 0.9, 0.99, 1e-8);
+        Tensor x = Tensor.randint(g, 0, vocab, batch, block), y = Tensor.randint(g, 0, vocab, batch, block);
+        Runnable step = () -> {
+            Tensor logits = model.forward(x);
+            Tensor loss = Functional.crossEntropy(logits.reshape(-1, vocab), y.reshape(-1));
+            loss.backward();
+            GradClip.clipGradNorm(model.parameters(), 1.0);
+            opt.step();
+            opt.zeroGrad();
+        };
+        long warmupEnd = System.nanoTime() + 10_000_000_000L;
+        for (int i = 0; i < 5 || (i < 30 && System.nanoTime() < warmupEnd); i++) step.run();
+        double[] ms = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < iters; i++) step.run();
+            ms[r] = (System.nanoTime() - t0) / 1e6 / iters;
+        }
+        return median(ms);
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}
