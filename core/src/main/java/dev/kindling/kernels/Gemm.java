@@ -1,60 +1,109 @@
 package dev.kindling.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
-
-/** Single-precision GEMM, row-major: C = alpha * op(A) op(B) + beta * C. */
+/**
+ * Single-precision matrix multiply (BLAS {@code sgemm}) on row-major float arrays: the engine behind every
+ * matmul, linear layer and convolution. Packed panels, cache blocking from the machine's cache sizes, a
+ * register-tiled SIMD micro-kernel on the preferred vector width ({@code -Dkindling.vector.bits=128|256|512}
+ * forces one), and the {@link Parallel} pool; m == 1 or n == 1 takes a matrix-vector path.
+ * {@link GemmReference} is its scalar twin.
+ */
 public final class Gemm {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final GemmEngine DEFAULT = new GemmKernel();
+    private static final GemmEngine[] FORCED = new GemmEngine[3]; // hidden copies for 128, 256, 512 bits
+    private static volatile GemmEngine engine = DEFAULT;
 
     private Gemm() {}
 
-    /** op(A) is m x k, op(B) is k x n; transA means A is stored k x m. beta 0 ignores C's old contents. */
+    /**
+     * C = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k and op(B) is k x n.
+     * With {@code transA}, A is stored k x m (lda &gt;= m) and op(A) is its transpose; otherwise A is stored
+     * m x k (lda &gt;= k); likewise {@code transB}. C is m x n with ldc &gt;= n. Element (i, j) of a stored
+     * matrix X lives at {@code x[xOff + i * ldx + j]}. beta 0 overwrites C without reading it (NaN stays out).
+     *
+     * @throws IllegalArgumentException if a size is negative, a leading dimension is too small, or an operand
+     *     would reach outside its array
+     */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
-        if (transB) {
-            // this simple kernel streams rows of B: lay op(B) out row-major once
-            float[] bt = new float[k * n];
-            for (int j = 0; j < n; j++)
-                for (int p = 0; p < k; p++) bt[p * n + j] = b[bOff + j * ldb + p];
-            sgemm(transA, false, m, n, k, alpha, a, aOff, lda, bt, 0, n, beta, c, cOff, ldc);
-            return;
-        }
-        Parallel.forRange(m, (long) n * k, (from, to) -> {
-            float[] bRow = transB ? new float[n] : null;
-            for (int i = from; i < to; i++) {
-                int ci = cOff + i * ldc;
-                if (beta == 0) java.util.Arrays.fill(c, ci, ci + n, 0f);
-                else if (beta != 1) for (int j = 0; j < n; j++) c[ci + j] *= beta;
-                for (int p = 0; p < k; p++) {
-                    float av = alpha * (transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p]);
-                    if (av == 0) continue;
-                    int bo;
-                    float[] br;
-                    if (transB) {
-                        for (int j = 0; j < n; j++) bRow[j] = b[bOff + j * ldb + p];
-                        br = bRow;
-                        bo = 0;
-                    } else {
-                        br = b;
-                        bo = bOff + p * ldb;
-                    }
-                    int j = 0, bound = S.loopBound(n);
-                    var va = FloatVector.broadcast(S, av);
-                    for (; j < bound; j += S.length())
-                        FloatVector.fromArray(S, br, bo + j).fma(va, FloatVector.fromArray(S, c, ci + j)).intoArray(c, ci + j);
-                    for (; j < n; j++) c[ci + j] += av * br[bo + j];
-                }
-            }
-        });
+        checkShape("sgemm", m, n, k, transA, lda, transB, ldb, ldc);
+        checkOperand("sgemm", "A", a, aOff, transA ? k : m, transA ? m : k, lda);
+        checkOperand("sgemm", "B", b, bOff, transB ? n : k, transB ? k : n, ldb);
+        checkOperand("sgemm", "C", c, cOff, m, n, ldc);
+        engine.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
+    /**
+     * {@link #sgemm} for each i in [0, batch) on A at {@code aOff + i * strideA}, B at {@code bOff + i * strideB}
+     * and C at {@code cOff + i * strideC}. A stride of 0 broadcasts that operand to every problem (C's stride must
+     * keep the outputs apart). Small problems run one per thread; large ones are each split over the threads.
+     *
+     * @throws IllegalArgumentException as {@link #sgemm} does, for the first or last problem of the batch
+     */
     public static void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                     float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
                                     float beta, float[] c, int cOff, int ldc, long strideC) {
-        for (int i = 0; i < batch; i++)
-            sgemm(transA, transB, m, n, k, alpha, a, (int) (aOff + i * strideA), lda, b, (int) (bOff + i * strideB), ldb,
-                    beta, c, (int) (cOff + i * strideC), ldc);
+        if (batch < 0) throw new IllegalArgumentException("sgemmBatched: batch must be >= 0, got " + batch);
+        checkShape("sgemmBatched", m, n, k, transA, lda, transB, ldb, ldc);
+        if (batch == 0) return;
+        if (batch > 1 && m > 0 && n > 0 && Math.abs(strideC) < (long) (m - 1) * ldc + n)
+            throw new IllegalArgumentException("sgemmBatched: strideC " + strideC + " makes the " + m + " x " + n
+                    + " outputs (ldc " + ldc + ") overlap");
+        long last = batch - 1L;
+        for (long i : new long[] {0, last}) {
+            checkOperand("sgemmBatched", "A", a, aOff + i * strideA, transA ? k : m, transA ? m : k, lda);
+            checkOperand("sgemmBatched", "B", b, bOff + i * strideB, transB ? n : k, transB ? k : n, ldb);
+            checkOperand("sgemmBatched", "C", c, cOff + i * strideC, m, n, ldc);
+        }
+        engine.sgemmBatched(batch, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB,
+                beta, c, cOff, ldc, strideC);
+    }
+
+    /**
+     * Test and benchmark hook: computes with {@code bits}-wide vectors (128, 256 or 512) from now on, or with the
+     * default width when {@code bits} is 0. Each width runs its own compiled copy of the engine.
+     */
+    static synchronized void setVectorBits(int bits) {
+        if (bits == 0) {
+            engine = DEFAULT;
+            return;
+        }
+        var species = VectorWidth.floatSpecies(bits);
+        int slot = Integer.numberOfTrailingZeros(bits >> 7);
+        if (FORCED[slot] == null) FORCED[slot] = GemmKernel.withSpecies(species);
+        engine = FORCED[slot];
+    }
+
+    /** The vector width in bits that {@link #sgemm} computes with now. */
+    static int vectorBits() {
+        return engine.vectorBits();
+    }
+
+    /** Describes the engine in use (width, tile, block sizes), for benchmark reports. */
+    static String describe() {
+        return engine.toString();
+    }
+
+    private static void checkShape(String op, int m, int n, int k, boolean transA, int lda, boolean transB, int ldb,
+                                   int ldc) {
+        if (m < 0 || n < 0 || k < 0)
+            throw new IllegalArgumentException(op + ": sizes must be >= 0, got m=" + m + " n=" + n + " k=" + k);
+        int minA = Math.max(1, transA ? m : k), minB = Math.max(1, transB ? k : n), minC = Math.max(1, n);
+        if (m == 0 || n == 0) return; // nothing is read or written: leading dimensions do not matter
+        if (lda < minA && k > 0) throw new IllegalArgumentException(op + ": lda " + lda + " < " + minA + " (transA=" + transA
+                + ", m=" + m + ", k=" + k + ")");
+        if (ldb < minB && k > 0) throw new IllegalArgumentException(op + ": ldb " + ldb + " < " + minB + " (transB=" + transB
+                + ", k=" + k + ", n=" + n + ")");
+        if (ldc < minC) throw new IllegalArgumentException(op + ": ldc " + ldc + " < " + minC + " (n=" + n + ")");
+    }
+
+    /** Checks that a stored rows x cols matrix with leading dimension ld at offset off lies inside x. */
+    private static void checkOperand(String op, String name, float[] x, long off, int rows, int cols, int ld) {
+        if (rows == 0 || cols == 0) return;
+        if (x == null) throw new IllegalArgumentException(op + ": " + name + " is null but holds " + rows + " x " + cols);
+        long end = off + (long) (rows - 1) * ld + cols;
+        if (off < 0 || end > x.length)
+            throw new IllegalArgumentException(op + ": " + name + " (stored " + rows + " x " + cols + ", ld " + ld
+                    + ") at offset " + off + " spans [" + off + ", " + end + ") but the array has " + x.length);
     }
 }

@@ -1,0 +1,438 @@
+package dev.kindling.kernels;
+
+import java.lang.constant.ConstantDescs;
+import java.lang.invoke.MethodHandles;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The GEMM engine: packed panels, cache blocking and a register-tiled micro-kernel (BLIS's loop structure).
+ *
+ * <p>For each {@code NC}-wide column block of C and each {@code KC}-deep slice of the shared dimension, op(B)'s
+ * slice is packed into {@code NR}-wide micro-panels (kept in L1 by the micro-kernel while it sweeps down), and
+ * each {@code MC}-tall block of op(A) into {@code MR}-tall micro-panels (kept in L2). Packing reads transposed
+ * operands in their stored order, so a transpose is never materialised, and folds alpha into A.
+ *
+ * <p>The species is a {@code static final} constant so that the JIT compiles every vector operation to one
+ * instruction. To run another width in the same JVM (tests, benchmarks), {@link #withSpecies} defines a hidden
+ * copy of this class whose constant is that species; hence no nested classes here (a hidden copy could not
+ * reach them as nestmates) and all state in static fields of this class.
+ */
+final class GemmKernel implements GemmEngine {
+    static final VectorSpecies<Float> S = speciesOfThisCopy();
+    static final int VL = S.length();
+    /** Micro-tile: MR rows of C by NR = NV vectors of columns. */
+    static final int MR = 8, NV = 2, NR = NV * VL;
+    static final int KC, MC, NC;
+
+    static {
+        CacheSizes caches = CacheSizes.detect();
+        // KC: a KC x NR micro-panel of B plus an MR x KC one of A fill about half of L1, leaving room for C.
+        KC = Math.max(16, (int) (caches.l1d() * 2.0 / (4L * (NR + MR))) & ~7);
+        // MC: the MC x KC block of A fills about half of L2 (the rest holds B's panel as it streams through).
+        MC = Math.max(MR, (int) (caches.l2() * 0.5 / (4L * KC)) / MR * MR);
+        // NC: the KC x NC panel of B takes a slice of the shared L3 (one per thread on 2 cores).
+        NC = Math.max(NR, (int) Math.min(1 << 16, caches.l3() * 0.125 / (4L * KC)) / NR * NR);
+    }
+
+    /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join round trip costs ~10 us. */
+    private static final long PARALLEL_MIN_FMAS = 1L << 18;
+
+    /** Per-thread packing buffers {A block, B panel, edge tile, vector scratch}, grown on demand and reused. */
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+
+    private static VectorSpecies<Float> speciesOfThisCopy() {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        if (!lookup.lookupClass().isHidden()) return VectorWidth.floatSpecies();
+        try {
+            @SuppressWarnings("unchecked")
+            VectorSpecies<Float> s = MethodHandles.classData(lookup, ConstantDescs.DEFAULT_NAME, VectorSpecies.class);
+            return s;
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("gemm: cannot read the species of a hidden engine copy", e);
+        }
+    }
+
+    /** A copy of this engine compiled for {@code species} (its own class, so the species is a JIT constant). */
+    static GemmEngine withSpecies(VectorSpecies<Float> species) {
+        try (var in = GemmKernel.class.getResourceAsStream("GemmKernel.class")) {
+            if (in == null) throw new IllegalStateException("gemm: GemmKernel.class is not readable as a resource");
+            byte[] bytes = in.readAllBytes();
+            MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes, species, true);
+            return (GemmEngine) hidden.findConstructor(hidden.lookupClass(),
+                    java.lang.invoke.MethodType.methodType(void.class)).invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("gemm: cannot define an engine for " + species, e);
+        }
+    }
+
+    GemmKernel() {}
+
+    @Override
+    public int vectorBits() {
+        return S.vectorBitSize();
+    }
+
+    @Override
+    public String toString() {
+        return "GemmKernel[" + S.vectorBitSize() + "-bit, " + MR + "x" + NR + ", KC=" + KC + ", MC=" + MC + ", NC=" + NC + "]";
+    }
+
+    @Override
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc) {
+        run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    @Override
+    public void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
+                             float beta, float[] c, int cOff, int ldc, long strideC) {
+        runBatched(batch, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB,
+                beta, c, cOff, ldc, strideC);
+    }
+
+    // Below, everything is static and lambdas never capture 'this': in a hidden copy, 'this' has the copy's
+    // type while lambda descriptors name GemmKernel, which the verifier rejects.
+
+    static void run(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                    float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                    float beta, float[] c, int cOff, int ldc) {
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f) {
+            scale(m, n, beta, c, cOff, ldc);
+            return;
+        }
+        if (m == 1 || n == 1) {
+            gemv(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
+        int threads = Parallel.threads();
+        int panelsM = (m + MR - 1) / MR, panelsN = (n + NR - 1) / NR;
+        if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
+            blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        } else if (panelsN >= threads && (n >= m || panelsM < threads)) {
+            // wide or square: each thread owns a column slab of C (and packs all of A's rows for it)
+            Parallel.forChunks(panelsN, threads, (from, to) -> blocked(transA, transB, 0, m, from * NR,
+                    Math.min(n, to * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        } else {
+            // tall: each thread owns a row slab of C
+            Parallel.forChunks(panelsM, threads, (from, to) -> blocked(transA, transB, from * MR,
+                    Math.min(m, to * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        }
+    }
+
+    static void runBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                           float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
+                           float beta, float[] c, int cOff, int ldc, long strideC) {
+        int threads = Parallel.threads();
+        long fmas = (long) m * n * k;
+        // Whole problems per thread when there are enough of them to balance (or each is too small to split);
+        // otherwise one after another, each split inside.
+        boolean acrossBatch = threads > 1 && batch > 1
+                && (batch % threads == 0 || batch >= 4 * threads || fmas < 4 * PARALLEL_MIN_FMAS);
+        if (acrossBatch) {
+            // inside a Parallel task the nested sgemm runs serially (Parallel does not nest)
+            Parallel.forChunks(batch, threads, (from, to) -> {
+                for (int i = from; i < to; i++)
+                    run(transA, transB, m, n, k, alpha, a, (int) (aOff + i * strideA), lda,
+                            b, (int) (bOff + i * strideB), ldb, beta, c, (int) (cOff + i * strideC), ldc);
+            });
+        } else {
+            for (int i = 0; i < batch; i++)
+                run(transA, transB, m, n, k, alpha, a, (int) (aOff + i * strideA), lda,
+                        b, (int) (bOff + i * strideB), ldb, beta, c, (int) (cOff + i * strideC), ldc);
+        }
+    }
+
+    /** C = beta * C over m x n (beta 0 writes zeros whatever C held). */
+    private static void scale(int m, int n, float beta, float[] c, int cOff, int ldc) {
+        if (beta == 1f) return;
+        for (int i = 0; i < m; i++) {
+            int o = cOff + i * ldc;
+            if (beta == 0f) java.util.Arrays.fill(c, o, o + n, 0f);
+            else for (int j = 0; j < n; j++) c[o + j] *= beta;
+        }
+    }
+
+    private static float[] buffer(float[][] bufs, int slot, int size) {
+        float[] buf = bufs[slot];
+        if (buf == null || buf.length < size) bufs[slot] = buf = new float[size];
+        return buf;
+    }
+
+    /** The blocked algorithm on the sub-block rows [m0, m1) x columns [n0, n1) of C, on this thread. */
+    private static void blocked(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
+                                float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                float beta, float[] c, int cOff, int ldc) {
+        float[][] bufs = BUFFERS.get();
+        int kcMax = Math.min(KC, k);
+        float[] ap = buffer(bufs, 0, roundUp(Math.min(MC, m1 - m0), MR) * kcMax);
+        float[] bp = buffer(bufs, 1, roundUp(Math.min(NC, n1 - n0), NR) * kcMax);
+        float[] tile = buffer(bufs, 2, MR * NR);
+        for (int jc = n0; jc < n1; jc += NC) {
+            int nc = Math.min(NC, n1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                float betaHere = pc == 0 ? beta : 1f; // later k slices accumulate onto the first one's result
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp);
+                for (int ic = m0; ic < m1; ic += MC) {
+                    int mc = Math.min(MC, m1 - ic);
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, alpha, ap);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            int co = cOff + (ic + ir) * ldc + jc + jr;
+                            if (mr == MR && nr == NR) {
+                                kernel(kc, ap, ir * kc, bp, jr * kc, c, co, ldc, betaHere);
+                            } else {
+                                kernel(kc, ap, ir * kc, bp, jr * kc, tile, 0, NR, 0f);
+                                mergeTile(tile, mr, nr, betaHere, c, co, ldc);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static int roundUp(int x, int to) {
+        return (x + to - 1) / to * to;
+    }
+
+    /** C[i][j] = tile[i][j] + beta * C[i][j] for the valid mr x nr corner of an edge tile. */
+    private static void mergeTile(float[] tile, int mr, int nr, float beta, float[] c, int co, int ldc) {
+        for (int i = 0; i < mr; i++) {
+            int t = i * NR, o = co + i * ldc;
+            if (beta == 0f) System.arraycopy(tile, t, c, o, nr);
+            else for (int j = 0; j < nr; j++) c[o + j] = tile[t + j] + beta * c[o + j];
+        }
+    }
+
+    /**
+     * Packs alpha * op(A)[ic .. ic+mc) x [pc .. pc+kc) into MR-tall micro-panels: panel q holds, for each p,
+     * the MR values of rows ic + q*MR + (0..MR) at column pc + p, contiguously; rows past mc are zero.
+     */
+    private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc,
+                              float alpha, float[] ap) {
+        for (int ir = 0; ir < mc; ir += MR) {
+            int mr = Math.min(MR, mc - ir), base = ir * kc;
+            if (transA) {
+                // stored k x m: the MR values for one p are contiguous in A
+                for (int p = 0; p < kc; p++) {
+                    int src = aOff + (pc + p) * lda + ic + ir, dst = base + p * MR;
+                    for (int r = 0; r < mr; r++) ap[dst + r] = alpha * a[src + r];
+                    for (int r = mr; r < MR; r++) ap[dst + r] = 0f;
+                }
+            } else {
+                for (int r = 0; r < mr; r++) {
+                    int src = aOff + (ic + ir + r) * lda + pc, dst = base + r;
+                    for (int p = 0; p < kc; p++) ap[dst + p * MR] = alpha * a[src + p];
+                }
+                for (int r = mr; r < MR; r++)
+                    for (int p = 0; p < kc; p++) ap[base + p * MR + r] = 0f;
+            }
+        }
+    }
+
+    /**
+     * Packs op(B)[pc .. pc+kc) x [jc .. jc+nc) into NR-wide micro-panels: panel q holds, for each p, the NR
+     * values of row pc + p at columns jc + q*NR + (0..NR), contiguously; columns past nc are zero.
+     */
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int pc, int kc, int jc, int nc,
+                              float[] bp) {
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr), base = jr * kc;
+            if (transB) {
+                // stored n x k: walk each stored row (one column of op(B)) contiguously
+                for (int j = 0; j < nr; j++) {
+                    int src = bOff + (jc + jr + j) * ldb + pc, dst = base + j;
+                    for (int p = 0; p < kc; p++) bp[dst + p * NR] = b[src + p];
+                }
+                for (int j = nr; j < NR; j++)
+                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
+            } else if (nr == NR) {
+                for (int p = 0; p < kc; p++) {
+                    int src = bOff + (pc + p) * ldb + jc + jr, dst = base + p * NR;
+                    for (int v = 0; v < NR; v += VL) FloatVector.fromArray(S, b, src + v).intoArray(bp, dst + v);
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int src = bOff + (pc + p) * ldb + jc + jr, dst = base + p * NR;
+                    System.arraycopy(b, src, bp, dst, nr);
+                    java.util.Arrays.fill(bp, dst + nr, dst + NR, 0f);
+                }
+            }
+        }
+    }
+
+    /**
+     * The register tile: d[i * ldd + j] (i < MR, j < NR) = sum over p of ap[ao + p*MR + i] * bp[bo + p*NR + j],
+     * plus beta * d when beta != 0 (d is not read when beta == 0, so NaN garbage there is ignored).
+     * 8 x 2 vectors of accumulators stay in registers: 16 accumulators + 2 B vectors + 1 broadcast
+     * fit the 32 vector registers of AVX-512. Everything is in this one method, with the vectors as locals,
+     * because a vector handed to a method the JIT does not inline is boxed (a 10x slowdown).
+     */
+    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = ao + p * MR, pb = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb), b1 = FloatVector.fromArray(S, bp, pb + 1 * VL);
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[pa]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[pa + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[pa + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[pa + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, ap[pa + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, ap[pa + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, ap[pa + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, ap[pa + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+        }
+        if (beta == 0f) {
+            c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL);
+            c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL);
+            c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL);
+            c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL);
+            c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL);
+            c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL);
+            c60.intoArray(d, dOff + 6 * ldd); c61.intoArray(d, dOff + 6 * ldd + 1 * VL);
+            c70.intoArray(d, dOff + 7 * ldd); c71.intoArray(d, dOff + 7 * ldd + 1 * VL);
+        } else {
+            FloatVector bv = FloatVector.broadcast(S, beta);
+            FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
+            FloatVector.fromArray(S, d, dOff + 1 * VL).fma(bv, c01).intoArray(d, dOff + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd).fma(bv, c10).intoArray(d, dOff + 1 * ldd);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 1 * VL).fma(bv, c11).intoArray(d, dOff + 1 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd).fma(bv, c20).intoArray(d, dOff + 2 * ldd);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 1 * VL).fma(bv, c21).intoArray(d, dOff + 2 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd).fma(bv, c30).intoArray(d, dOff + 3 * ldd);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 1 * VL).fma(bv, c31).intoArray(d, dOff + 3 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd).fma(bv, c40).intoArray(d, dOff + 4 * ldd);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 6 * ldd).fma(bv, c60).intoArray(d, dOff + 6 * ldd);
+            FloatVector.fromArray(S, d, dOff + 6 * ldd + 1 * VL).fma(bv, c61).intoArray(d, dOff + 6 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 7 * ldd).fma(bv, c70).intoArray(d, dOff + 7 * ldd);
+            FloatVector.fromArray(S, d, dOff + 7 * ldd + 1 * VL).fma(bv, c71).intoArray(d, dOff + 7 * ldd + 1 * VL);
+        }
+    }
+
+    /**
+     * Matrix-vector product for m == 1 or n == 1 (decoding, bias-like shapes): a packed GEMM would spend more
+     * on packing than on arithmetic, and the work is bound by reading the matrix once.
+     */
+    private static void gemv(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float beta, float[] c, int cOff, int ldc) {
+        float[][] bufs = BUFFERS.get();
+        float[] mat, x;
+        int matOff, ld, xOff, xStride, outLen, outStride;
+        boolean dotForm; // y[r] = dot(row r of mat, x)  versus  y = sum over p of x[p] * (row p of mat)
+        if (m == 1) {
+            mat = b; matOff = bOff; ld = ldb; x = a; xOff = aOff; xStride = transA ? lda : 1;
+            outLen = n; outStride = 1; dotForm = transB;
+        } else {
+            mat = a; matOff = aOff; ld = lda; x = b; xOff = bOff; xStride = transB ? 1 : ldb;
+            outLen = m; outStride = ldc; dotForm = !transA;
+        }
+        if (xStride != 1) { // gather a strided vector once so the inner loops read it contiguously
+            float[] xs = buffer(bufs, 3, k);
+            for (int p = 0; p < k; p++) xs[p] = x[xOff + p * xStride];
+            x = xs;
+            xOff = 0;
+        }
+        float[] y = buffer(bufs, 2, outLen);
+        float[] xv = x, mv = mat;
+        int xo = xOff, mo = matOff, ldm = ld;
+        if (dotForm) {
+            Parallel.forRange(outLen, k, (from, to) -> dotRows(mv, mo, ldm, from, to, k, xv, xo, y));
+        } else {
+            int blocks = (outLen + GEMV_BLOCK - 1) / GEMV_BLOCK;
+            Parallel.forRange(blocks, (long) k * GEMV_BLOCK, (from, to) ->
+                    axpyRows(mv, mo, ldm, k, from * GEMV_BLOCK, Math.min(outLen, to * GEMV_BLOCK), xv, xo, y));
+        }
+        for (int i = 0; i < outLen; i++) {
+            int o = cOff + i * outStride;
+            c[o] = beta == 0f ? alpha * y[i] : alpha * y[i] + beta * c[o];
+        }
+    }
+
+    /** Columns of the output one axpy pass works on: its slice of y stays in L1 across the rows. */
+    private static final int GEMV_BLOCK = 1024;
+
+    /** y[r] = dot(mat[off + r*ld .. + len), x[xOff ..)) for r in [r0, r1); four rows share each load of x. */
+    private static void dotRows(float[] mat, int off, int ld, int r0, int r1, int len, float[] x, int xOff, float[] y) {
+        int bound = S.loopBound(len), r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            int o0 = off + r * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
+            FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+            int p = 0;
+            for (; p < bound; p += VL) {
+                FloatVector xp = FloatVector.fromArray(S, x, xOff + p);
+                s0 = FloatVector.fromArray(S, mat, o0 + p).fma(xp, s0);
+                s1 = FloatVector.fromArray(S, mat, o1 + p).fma(xp, s1);
+                s2 = FloatVector.fromArray(S, mat, o2 + p).fma(xp, s2);
+                s3 = FloatVector.fromArray(S, mat, o3 + p).fma(xp, s3);
+            }
+            float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
+            float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
+            for (; p < len; p++) {
+                float xp = x[xOff + p];
+                t0 += mat[o0 + p] * xp; t1 += mat[o1 + p] * xp; t2 += mat[o2 + p] * xp; t3 += mat[o3 + p] * xp;
+            }
+            y[r] = t0; y[r + 1] = t1; y[r + 2] = t2; y[r + 3] = t3;
+        }
+        for (; r < r1; r++) {
+            int o = off + r * ld, p = 0;
+            FloatVector s = FloatVector.zero(S);
+            for (; p < bound; p += VL) s = FloatVector.fromArray(S, mat, o + p).fma(FloatVector.fromArray(S, x, xOff + p), s);
+            float t = s.reduceLanes(VectorOperators.ADD);
+            for (; p < len; p++) t += mat[o + p] * x[xOff + p];
+            y[r] = t;
+        }
+    }
+
+    /** y[l0 .. l1) = sum over p < rows of x[xOff + p] * mat[off + p*ld + l]; four rows per pass over y. */
+    private static void axpyRows(float[] mat, int off, int ld, int rows, int l0, int l1, float[] x, int xOff, float[] y) {
+        java.util.Arrays.fill(y, l0, l1, 0f);
+        int p = 0;
+        for (; p + 4 <= rows; p += 4) {
+            int o0 = off + p * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
+            float x0 = x[xOff + p], x1 = x[xOff + p + 1], x2 = x[xOff + p + 2], x3 = x[xOff + p + 3];
+            FloatVector v0 = FloatVector.broadcast(S, x0), v1 = FloatVector.broadcast(S, x1);
+            FloatVector v2 = FloatVector.broadcast(S, x2), v3 = FloatVector.broadcast(S, x3);
+            int l = l0;
+            for (; l + VL <= l1; l += VL) {
+                FloatVector acc = FloatVector.fromArray(S, y, l);
+                acc = FloatVector.fromArray(S, mat, o0 + l).fma(v0, acc);
+                acc = FloatVector.fromArray(S, mat, o1 + l).fma(v1, acc);
+                acc = FloatVector.fromArray(S, mat, o2 + l).fma(v2, acc);
+                acc = FloatVector.fromArray(S, mat, o3 + l).fma(v3, acc);
+                acc.intoArray(y, l);
+            }
+            for (; l < l1; l++) y[l] += x0 * mat[o0 + l] + x1 * mat[o1 + l] + x2 * mat[o2 + l] + x3 * mat[o3 + l];
+        }
+        for (; p < rows; p++) {
+            int o = off + p * ld;
+            float xp = x[xOff + p];
+            FloatVector v = FloatVector.broadcast(S, xp);
+            int l = l0;
+            for (; l + VL <= l1; l += VL)
+                FloatVector.fromArray(S, mat, o + l).fma(v, FloatVector.fromArray(S, y, l)).intoArray(y, l);
+            for (; l < l1; l++) y[l] += xp * mat[o + l];
+        }
+    }
+}
