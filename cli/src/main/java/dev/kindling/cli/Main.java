@@ -20,6 +20,8 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (tests call this instead of main). */
     public static int run(String... args) {
+        // curves.png is drawn off-screen; without this a machine with a DISPLAY variable but no X server fails
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             // Bad input is the user's to fix: one clear line, no stack trace (KINDLING_DEBUG=1 shows it).

@@ -20,7 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code kindling train mlp}: the seed's SimpleNN (784-500-10, ReLU, cross-entropy, Adam) on MNIST-format
@@ -38,10 +41,11 @@ final class TrainMlpCommand implements Callable<Integer> {
     @Option(names = "--hidden", defaultValue = "500") int hidden;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--out", defaultValue = "runs/mlp", description = "Output folder (default ${DEFAULT-VALUE}).") Path out;
-    @Option(names = "--resume", description = "Continue the run whose output folder this is.") Path resume;
+    @Option(names = "--resume", description = "Continue the run whose output folder this is, with the settings in its config.json.") Path resume;
     @Option(names = "--limit", description = "Use only the first N training and N/6 test examples (quick runs).") Integer limit;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
+    @Spec CommandSpec spec;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
 
@@ -53,7 +57,13 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (hidden <= 0) throw new IllegalArgumentException("--hidden must be positive, got " + hidden);
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
         if (threads != null) Parallel.setThreads(threads);
-        if (resume != null) out = resume;
+        if (resume != null) {
+            if (!Files.isDirectory(resume)) throw new IllegalArgumentException("--resume " + resume + " is not a folder");
+            out = resume;
+            if (!Files.isRegularFile(resume.resolve(CHECKPOINT)))
+                throw new IllegalArgumentException("--resume " + resume + ": no " + CHECKPOINT + " in that folder");
+            adoptRunSettings(resume);
+        }
 
         TensorDataset train, test;
         if (data != null) {
@@ -79,9 +89,7 @@ final class TrainMlpCommand implements Callable<Integer> {
 
         int startEpoch = 0;
         if (resume != null) {
-            Path ck = run.file(CHECKPOINT);
-            if (!Files.exists(ck)) throw new IllegalArgumentException("--resume " + resume + ": no " + CHECKPOINT + " in that folder");
-            var loaded = StateDicts.load(ck);
+            var loaded = StateDicts.load(run.file(CHECKPOINT));
             model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
             optimizer.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "optim."));
             startEpoch = Integer.parseInt(loaded.metadata().getOrDefault("epoch", "0"));
@@ -137,6 +145,40 @@ final class TrainMlpCommand implements Callable<Integer> {
         return Math.round(v * 1e6) / 1e6;
     }
 
+    /**
+     * A resumed run keeps the settings it started with, from its config.json: options not given again are
+     * taken from there (so {@code --resume OUT --epochs 8} continues on the same data), and options given
+     * again must agree, since a changed setting would not continue the run exactly.
+     */
+    private void adoptRunSettings(Path dir) throws java.io.IOException {
+        Path file = dir.resolve("config.json");
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--resume " + dir + ": no config.json in that folder");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> c = RunDirectory.JSON.readValue(file.toFile(), Map.class);
+        ParseResult given = spec.commandLine().getParseResult();
+        try {
+            Object savedData = c.get("data");
+            Path saved = "generated".equals(savedData) ? null : Path.of((String) savedData);
+            Path now = data == null ? null : data.toAbsolutePath().normalize();
+            data = setting(given, "--data", now, saved);
+            batchSize = setting(given, "--batch-size", batchSize, ((Number) c.get("batch_size")).intValue());
+            lr = setting(given, "--lr", lr, ((Number) c.get("lr")).doubleValue());
+            hidden = setting(given, "--hidden", hidden, ((Number) c.get("hidden_size")).intValue());
+            seed = setting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
+            limit = setting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
+        } catch (ClassCastException | NullPointerException e) {
+            throw new IllegalArgumentException("--resume " + dir + ": config.json lacks a setting or has one of the wrong type (" + e.getMessage() + ")");
+        }
+    }
+
+    private static <T> T setting(ParseResult given, String option, T value, T saved) {
+        if (!given.hasMatchedOption(option)) return saved;
+        if (!java.util.Objects.equals(value, saved))
+            throw new IllegalArgumentException("--resume: " + option + " " + value + " differs from the run's " + (saved == null ? "none" : saved)
+                    + " (config.json); a resumed run keeps its settings");
+        return value;
+    }
+
     private Map<String, Object> config(int inputs) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("model_type", "mlp");
@@ -147,7 +189,8 @@ final class TrainMlpCommand implements Callable<Integer> {
         c.put("batch_size", batchSize);
         c.put("lr", lr);
         c.put("seed", seed);
-        c.put("data", data == null ? "generated" : data.toString());
+        c.put("limit", limit);
+        c.put("data", data == null ? "generated" : data.toAbsolutePath().normalize().toString());
         return c;
     }
 

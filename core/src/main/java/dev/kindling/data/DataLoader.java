@@ -1,6 +1,7 @@
 package dev.kindling.data;
 
 import dev.kindling.tensor.Generator;
+import java.lang.ref.Cleaner;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -105,37 +106,55 @@ public final class DataLoader implements Iterable<Batch> {
         }
     }
 
-    /** Loads batches on a daemon thread into a bounded queue; a failure there is rethrown by next(). */
+    /** What the loading thread shares with its iterator; the thread must not reach the iterator itself. */
+    private static final class Pipe {
+        final BlockingQueue<Object> queue;
+        volatile boolean cancelled;
+
+        Pipe(int capacity) {
+            queue = new ArrayBlockingQueue<>(capacity);
+        }
+    }
+
+    /** Stops the loading threads of iterators that were dropped before their last batch (a break in a for loop). */
+    private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("kindling-dataloader-cleaner").factory());
+
+    /**
+     * Loads batches on a daemon thread into a bounded queue; a failure there is rethrown by next(). An
+     * iterator abandoned early is cancelled when it becomes unreachable, so its thread ends instead of waiting
+     * forever for a consumer.
+     */
     private final class Prefetching implements Iterator<Batch> {
-        private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(prefetch);
+        private final Pipe pipe = new Pipe(prefetch);
         private final int batches;
-        private final Thread worker;
-        private volatile boolean cancelled;
         private int taken;
 
         Prefetching(int[] order, int batches) {
             this.batches = batches;
-            worker = Thread.ofPlatform().daemon().name("kindling-dataloader").start(() -> {
+            Pipe p = pipe;
+            DataLoader loader = DataLoader.this; // not this iterator: the thread must not keep it reachable
+            Thread.ofPlatform().daemon().name("kindling-dataloader").start(() -> {
                 try {
-                    for (int b = 0; b < batches && !cancelled; b++) {
+                    for (int b = 0; b < batches && !p.cancelled; b++) {
                         Object item;
                         try {
-                            item = load(order, b);
+                            item = loader.load(order, b);
                         } catch (RuntimeException | Error e) {
                             item = e;
                         }
-                        while (!cancelled && !queue.offer(item, 100, TimeUnit.MILLISECONDS)) { /* wait for the consumer */ }
+                        while (!p.cancelled && !p.queue.offer(item, 100, TimeUnit.MILLISECONDS)) { /* wait for the consumer */ }
                         if (item instanceof Throwable) return;
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             });
+            CLEANER.register(this, () -> p.cancelled = true);
         }
 
         @Override public boolean hasNext() {
             boolean more = taken < batches;
-            if (!more) cancelled = true;
+            if (!more) pipe.cancelled = true;
             return more;
         }
 
@@ -143,15 +162,15 @@ public final class DataLoader implements Iterable<Batch> {
             if (!hasNext()) throw new NoSuchElementException();
             Object item;
             try {
-                item = queue.take();
+                item = pipe.queue.take();
             } catch (InterruptedException e) {
-                cancelled = true;
+                pipe.cancelled = true;
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("DataLoader: interrupted while waiting for a batch", e);
             }
             taken++;
-            if (item instanceof RuntimeException re) { cancelled = true; throw re; }
-            if (item instanceof Error err) { cancelled = true; throw err; }
+            if (item instanceof RuntimeException re) { pipe.cancelled = true; throw re; }
+            if (item instanceof Error err) { pipe.cancelled = true; throw err; }
             return (Batch) item;
         }
     }

@@ -282,15 +282,27 @@ public final class Elementwise {
         for (; i < n; i++) acc[o + i] += a[ao + i * as];
     }
 
-    /** Sum of a[ao + i*as] for i in [0, n), accumulated in float lanes (vector) or double (strided). */
+    /** Elements per block of {@link #sum}: a multiple of every vector length. */
+    static final int SUM_BLOCK = 1024;
+
+    /**
+     * Sum of a[ao + i*as] for i in [0, n). Contiguous: float lanes over blocks of {@link #SUM_BLOCK} elements,
+     * each block's lanes added in lane order, the block totals and the tail added in double. Float lanes alone
+     * lose digits over millions of elements: the mean pixel of Fashion-MNIST's 47M came out 0.2858 instead
+     * of 0.2860. Strided: in double, in order.
+     */
     public static float sum(float[] a, int ao, int as, int n) {
         if (as == 1) {
             int i = 0, bound = S.loopBound(n);
-            var acc = FloatVector.zero(S);
-            for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, ao + i));
-            float s = VectorMath.sumLanes(acc);
+            double s = 0;
+            while (i < bound) {
+                int end = Math.min(bound, i + SUM_BLOCK);
+                var acc = FloatVector.zero(S);
+                for (; i < end; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, ao + i));
+                s += VectorMath.sumLanes(acc);
+            }
             for (; i < n; i++) s += a[ao + i];
-            return s;
+            return (float) s;
         }
         double s = 0;
         for (int i = 0; i < n; i++) s += a[ao + i * as];

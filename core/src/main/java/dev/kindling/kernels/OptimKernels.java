@@ -10,51 +10,59 @@ public final class OptimKernels {
     private OptimKernels() {}
 
     /**
-     * Adam/AdamW step over n elements. {@code decoupled}: AdamW (p -= lr*wd*p before the Adam update);
-     * otherwise L2 (g += wd*p). bc1 = 1 - beta1^t, bc2 = 1 - beta2^t.
+     * Adam/AdamW step over n elements. {@code decoupled}: AdamW (p *= 1 - lr*wd before the Adam update);
+     * otherwise L2 (g += wd*p). bc1 = 1 - beta1^t, bc2 = 1 - beta2^t. The hyperparameters come in double and
+     * are combined in double before rounding to float, as PyTorch does: 1 - beta2 computed from a float
+     * beta2 (0.999f) is off by 1.3e-5 relative, which showed in the first step.
      */
-    public static void adam(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
-                            float weightDecay, boolean decoupled, float bc1, float bc2) {
-        Parallel.forRange(n, 12, (from, to) -> adamRange(p, g, m, v, from, to, lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2));
+    public static void adam(float[] p, float[] g, float[] m, float[] v, int n, double lr, double beta1, double beta2, double eps,
+                            double weightDecay, boolean decoupled, double bc1, double bc2) {
+        var h = new AdamScalars((float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) eps,
+                (float) (lr / bc1), (float) Math.sqrt(bc2), decoupled ? (float) (1 - lr * weightDecay) : 1f,
+                decoupled ? 0f : (float) weightDecay);
+        Parallel.forRange(n, 12, (from, to) -> adamRange(p, g, m, v, from, to, h));
     }
 
-    private static void adamRange(float[] p, float[] g, float[] m, float[] v, int from, int to, float lr, float beta1, float beta2,
-                                  float eps, float wd, boolean decoupled, float bc1, float bc2) {
-        float stepSize = lr / bc1;
-        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
-        float decay = decoupled ? 1 - lr * wd : 1f;
-        float l2 = decoupled ? 0f : wd;
+    /** The float constants of one Adam step. */
+    private record AdamScalars(float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float eps, float stepSize,
+                               float sqrtBc2, float decay, float l2) {}
+
+    private static void adamRange(float[] p, float[] g, float[] m, float[] v, int from, int to, AdamScalars h) {
+        float beta1 = h.beta1, c1 = h.oneMinusBeta1, beta2 = h.beta2, c2 = h.oneMinusBeta2, eps = h.eps;
+        float stepSize = h.stepSize, sqrtBc2 = h.sqrtBc2, decay = h.decay, l2 = h.l2;
         int i = from;
         int bound = from + S.loopBound(to - from);
         for (; i < bound; i += S.length()) {
             var pv = FloatVector.fromArray(S, p, i);
             var gv = FloatVector.fromArray(S, g, i);
             if (l2 != 0) gv = pv.mul(l2).add(gv);
-            var mv = FloatVector.fromArray(S, m, i).mul(beta1).add(gv.mul(1 - beta1));
-            var vv = FloatVector.fromArray(S, v, i).mul(beta2).add(gv.mul(gv).mul(1 - beta2));
+            var mv = FloatVector.fromArray(S, m, i).mul(beta1).add(gv.mul(c1));
+            var vv = FloatVector.fromArray(S, v, i).mul(beta2).add(gv.mul(gv).mul(c2));
             mv.intoArray(m, i);
             vv.intoArray(v, i);
-            var denom = vv.sqrt().mul(invSqrtBc2).add(eps);
+            var denom = vv.sqrt().div(sqrtBc2).add(eps);
             pv.mul(decay).sub(mv.div(denom).mul(stepSize)).intoArray(p, i);
         }
+        // the same operations in the same order as the lanes, so that an element's result does not depend on
+        // whether it falls in the vector part or the tail (which moves with the thread count)
         for (; i < to; i++) {
-            float gi = g[i] + l2 * p[i];
-            m[i] = beta1 * m[i] + (1 - beta1) * gi;
-            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-            float denom = (float) Math.sqrt(v[i]) * invSqrtBc2 + eps;
-            p[i] = p[i] * decay - stepSize * m[i] / denom;
+            float gi = l2 != 0 ? p[i] * l2 + g[i] : g[i];
+            m[i] = m[i] * beta1 + gi * c1;
+            v[i] = v[i] * beta2 + gi * gi * c2;
+            float denom = (float) Math.sqrt(v[i]) / sqrtBc2 + eps;
+            p[i] = p[i] * decay - m[i] / denom * stepSize;
         }
     }
 
     /** Scalar twin of {@link #adam}, computed in double: the oracle for tests. */
-    public static void adamReference(float[] p, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2, float eps,
-                                     float wd, boolean decoupled, float bc1, float bc2) {
+    public static void adamReference(float[] p, float[] g, float[] m, float[] v, int n, double lr, double beta1, double beta2, double eps,
+                                     double wd, boolean decoupled, double bc1, double bc2) {
         for (int i = 0; i < n; i++) {
             double pi = p[i];
             double gi = g[i] + (decoupled ? 0 : wd * pi);
-            if (decoupled) pi *= 1 - (double) lr * wd;
-            double mi = beta1 * (double) m[i] + (1 - beta1) * gi;
-            double vi = beta2 * (double) v[i] + (1 - beta2) * gi * gi;
+            if (decoupled) pi *= 1 - lr * wd;
+            double mi = beta1 * m[i] + (1 - beta1) * gi;
+            double vi = beta2 * v[i] + (1 - beta2) * gi * gi;
             m[i] = (float) mi;
             v[i] = (float) vi;
             p[i] = (float) (pi - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + eps));

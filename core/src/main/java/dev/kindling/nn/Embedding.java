@@ -23,6 +23,15 @@ public class Embedding extends Module {
 
     @Override
     public Tensor forward(Tensor ids) {
+        // ids must be real rows: the tensor-level lookup counts a negative index from the end, which would
+        // quietly turn a bad id (say -1 for padding) into the last row; PyTorch rejects it
+        if (!ids.dtype().isFloatingPoint()) {
+            long[] v = ids.toLongArray();
+            for (int i = 0; i < v.length; i++)
+                if (v[i] < 0 || v[i] >= numEmbeddings)
+                    throw new IndexOutOfBoundsException("Embedding: id " + v[i] + " at position " + i + " is out of range for "
+                            + numEmbeddings + " embeddings");
+        }
         return Tensor.embedding(weight, ids);
     }
 

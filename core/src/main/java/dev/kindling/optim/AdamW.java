@@ -40,8 +40,7 @@ public class AdamW extends Optimizer {
     protected void update(ParamGroup group, float[] p, float[] g, Map<String, float[]> state) {
         float[] m = buffer(state, "exp_avg", p.length), v = buffer(state, "exp_avg_sq", p.length);
         long t = stepCount;
-        float bc1 = (float) (1 - Math.pow(beta1, t)), bc2 = (float) (1 - Math.pow(beta2, t));
-        OptimKernels.adam(p, g, m, v, p.length, (float) group.lr, (float) beta1, (float) beta2, (float) eps,
-                (float) group.weightDecay, decoupled, bc1, bc2);
+        OptimKernels.adam(p, g, m, v, p.length, group.lr, beta1, beta2, eps, group.weightDecay, decoupled,
+                1 - Math.pow(beta1, t), 1 - Math.pow(beta2, t));
     }
 }

@@ -15,15 +15,18 @@ public final class GradClip {
         double ss = 0;
         for (Tensor p : params) {
             if (p.grad() == null) continue;
-            for (float v : p.grad().floatData()) ss += (double) v * v;
+            for (float v : Optimizer.values(p.grad())) ss += (double) v * v;
         }
         double norm = Math.sqrt(ss);
         double scale = maxNorm / (norm + 1e-6);
         if (scale < 1)
             for (Tensor p : params) {
                 if (p.grad() == null) continue;
-                float[] g = p.grad().floatData();
+                // in place when the gradient owns its array; a view (set by the user) is replaced by a scaled copy
+                boolean own = Optimizer.ownsArray(p.grad());
+                float[] g = Optimizer.values(p.grad());
                 for (int i = 0; i < g.length; i++) g[i] *= (float) scale;
+                if (!own) p.setGrad(Tensor.wrap(g, p.grad().shape()));
             }
         return norm;
     }

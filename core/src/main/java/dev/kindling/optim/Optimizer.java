@@ -53,9 +53,22 @@ public abstract class Optimizer {
                 for (Tensor p : g.params) {
                     Tensor grad = p.grad();
                     if (grad == null) continue;
-                    update(g, p.floatData(), grad.floatData(), state(p));
+                    update(g, p.floatData(), values(grad), state(p));
                 }
         }
+    }
+
+    /**
+     * A gradient's values to read: its own array when it owns one, else a copy (a gradient set with setGrad
+     * may be a view into a bigger tensor, which floatData refuses).
+     */
+    static float[] values(Tensor grad) {
+        return ownsArray(grad) ? grad.floatData() : grad.toFloatArray();
+    }
+
+    static boolean ownsArray(Tensor t) {
+        return t.dtype() == dev.kindling.tensor.DType.FLOAT32 && t.isContiguous() && t.storageOffset() == 0
+                && ((float[]) t.storageArray()).length == t.numel();
     }
 
     /** Updates one parameter's values in place from its gradient. */

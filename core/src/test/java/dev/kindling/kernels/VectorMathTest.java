@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 
 class VectorMathTest {
     private static final float[] SPECIAL = {0f, -0f, 1f, -1f, 88.7f, 88.8f, -87.3f, -87.4f, -100f, 100f, 1e-8f, -1e-8f,
-            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 0.34657359f, -0.34657359f};
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 0.34657359f, -0.34657359f, 0.625f, -0.625f,
+            0.62500006f, 1e-3f, -1e-4f, 1e-30f};
 
     private static float[] inputs() {
         Random r = new Random(1);
@@ -33,6 +34,21 @@ class VectorMathTest {
                 assertEquals(Float.floatToIntBits(VectorMath.tanh(xi)), Float.floatToIntBits(t[j]), "tanh(" + xi + ")");
                 assertEquals(Float.floatToIntBits(VectorMath.sigmoid(xi)), Float.floatToIntBits(g[j]), "sigmoid(" + xi + ")");
             }
+        }
+    }
+
+    @Test
+    void tanhKeepsItsRelativePrecisionNearZero() {
+        // tanh(x) ~ x: an absolute error that is fine at 1 is total at 1e-8
+        for (float x : new float[] {1e-8f, -1e-6f, 1e-4f, -1e-3f, 0.01f, 0.1f, -0.5f, 0.625f, 0.63f, -0.7f, 1.5f, 3f}) {
+            double want = Math.tanh(x);
+            assertEquals(want, VectorMath.tanh(x), 2.5e-7 * Math.abs(want), "tanh(" + x + ")");
+        }
+        Random r = new Random(2);
+        for (int i = 0; i < 20_000; i++) {
+            float x = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(6) - 4));
+            double want = Math.tanh(x);
+            assertEquals(want, VectorMath.tanh(x), 2.5e-7 * Math.abs(want), "tanh(" + x + ")");
         }
     }
 
