@@ -80,12 +80,11 @@ public final class VectorMath {
         var e = exp(x.abs().mul(-2f));
         var t = e.neg().add(1f).div(e.add(1f));
         t = t.blend(t.neg(), x.compare(VectorOperators.LT, 0f));
-        var sp = x.species();
         var z = x.mul(x);
-        var p = z.fma(FloatVector.broadcast(sp, T0), FloatVector.broadcast(sp, T1));
-        p = p.fma(z, FloatVector.broadcast(sp, T2));
-        p = p.fma(z, FloatVector.broadcast(sp, T3));
-        p = p.fma(z, FloatVector.broadcast(sp, T4));
+        var p = z.fma(x.broadcast(T0), x.broadcast(T1));
+        p = p.fma(z, x.broadcast(T2));
+        p = p.fma(z, x.broadcast(T3));
+        p = p.fma(z, x.broadcast(T4));
         var small = p.mul(z).fma(x, x);
         return t.blend(small, x.abs().compare(VectorOperators.LE, TANH_SMALL));
     }
