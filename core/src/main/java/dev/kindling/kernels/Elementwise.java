@@ -104,27 +104,55 @@ public final class Elementwise {
                         x.blend(zero, x.compare(VectorOperators.LT, 0f)).intoArray(out, o + i);
                     }
                 }
-                case EXP -> { for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
-                case TANH -> { for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
-                case SIGMOID -> { for (; i < bound; i += S.length()) VectorMath.sigmoid(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i); }
-                case SILU -> {
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        x.mul(VectorMath.sigmoid(x)).intoArray(out, o + i);
-                    }
-                }
-                case GELU_TANH -> {
-                    for (; i < bound; i += S.length()) {
-                        var x = FloatVector.fromArray(S, a, ao + i);
-                        var inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-                        VectorMath.tanh(inner).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
-                    }
-                }
+                // each transcendental loop is its own small method: inside this big switch the JIT runs out of
+                // inlining budget, leaves VectorMath calls out of line, and boxes every vector (10x slower)
+                case EXP -> i = expLoop(a, ao, out, o, bound);
+                case TANH -> i = tanhLoop(a, ao, out, o, bound);
+                case SIGMOID -> i = sigmoidLoop(a, ao, out, o, bound);
+                case SILU -> i = siluLoop(a, ao, out, o, bound);
+                case GELU_TANH -> i = geluTanhLoop(a, ao, out, o, bound);
                 default -> { }
             }
         }
         // the tail uses the vector path's scalar twins, so a result never depends on where a loop split fell
         for (; i < n; i++) out[o + i] = applyLikeVector(op, a[ao + i * as]);
+    }
+
+    private static int expLoop(float[] a, int ao, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i);
+        return i;
+    }
+
+    private static int tanhLoop(float[] a, int ao, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i);
+        return i;
+    }
+
+    private static int sigmoidLoop(float[] a, int ao, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) VectorMath.sigmoid(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i);
+        return i;
+    }
+
+    private static int siluLoop(float[] a, int ao, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) {
+            var x = FloatVector.fromArray(S, a, ao + i);
+            x.mul(VectorMath.sigmoid(x)).intoArray(out, o + i);
+        }
+        return i;
+    }
+
+    private static int geluTanhLoop(float[] a, int ao, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) {
+            var x = FloatVector.fromArray(S, a, ao + i);
+            var inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
+            VectorMath.tanh(inner).add(1f).mul(x).mul(0.5f).intoArray(out, o + i);
+        }
+        return i;
     }
 
     /** Per-element function exactly as the vector path computes it (the twin used for loop tails). */
@@ -149,28 +177,36 @@ public final class Elementwise {
      * contiguous from their offsets). One pass; the vector path and its tail use the same float operations.
      */
     public static void activationBackward(Unary op, float[] x, int xo, float[] g, int go, float[] out, int o, int n) {
-        int i = 0, bound = S.loopBound(n);
-        switch (op) {
-            case GELU_TANH -> {
-                for (; i < bound; i += S.length()) {
-                    var v = FloatVector.fromArray(S, x, xo + i);
-                    var v2 = v.mul(v);
-                    var th = VectorMath.tanh(v2.mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI));
-                    var dInner = v2.mul(3 * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
-                    var d = th.add(1f).mul(0.5f).add(v.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(dInner));
-                    d.mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
-                }
-            }
-            case SILU -> {
-                for (; i < bound; i += S.length()) {
-                    var v = FloatVector.fromArray(S, x, xo + i);
-                    var s = VectorMath.sigmoid(v);
-                    s.mul(v.mul(s.neg().add(1f)).add(1f)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
-                }
-            }
-            default -> { }
-        }
+        int bound = S.loopBound(n);
+        int i = switch (op) {
+            case GELU_TANH -> geluTanhBackwardLoop(x, xo, g, go, out, o, bound);
+            case SILU -> siluBackwardLoop(x, xo, g, go, out, o, bound);
+            default -> 0;
+        };
         for (; i < n; i++) out[o + i] = g[go + i] * derivative(op, x[xo + i]);
+    }
+
+    private static int geluTanhBackwardLoop(float[] x, int xo, float[] g, int go, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) {
+            var v = FloatVector.fromArray(S, x, xo + i);
+            var v2 = v.mul(v);
+            var th = VectorMath.tanh(v2.mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI));
+            var dInner = v2.mul(3 * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
+            var d = th.add(1f).mul(0.5f).add(v.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(dInner));
+            d.mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
+        }
+        return i;
+    }
+
+    private static int siluBackwardLoop(float[] x, int xo, float[] g, int go, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) {
+            var v = FloatVector.fromArray(S, x, xo + i);
+            var s = VectorMath.sigmoid(v);
+            s.mul(v.mul(s.neg().add(1f)).add(1f)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
+        }
+        return i;
     }
 
     /** f'(x) with the same float operations as {@link #activationBackward}'s vector path. */
