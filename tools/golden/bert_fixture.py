@@ -11,8 +11,9 @@ prefix, plus a pooler and an MLM bias that an encoder must ignore.
 Run with Debian's Python and PyTorch:  /usr/bin/python3 tools/golden/bert_fixture.py
 
 reference.safetensors: input_ids (I64 [3, 6]), attention_mask (I64 [3, 6], rows of 6, 4 and 1 real tokens,
-padding on the right), token_type_ids (I64 [3, 6]) and last_hidden_state (F32 [3, 6, 16]), computed in float64
-from the float32 weights; "tolerance" metadata is the float32 run's largest deviation from it.
+padding on the right), token_type_ids (I64 [3, 6]), last_hidden_state (F32 [3, 6, 16]), computed in float64
+from the float32 weights ("tolerance" metadata is the float32 run's largest deviation from it), and
+last_hidden_state_bf16: the same with every matrix rounded to bfloat16 (biases and norms left float32).
 """
 import json
 import math
@@ -142,8 +143,15 @@ def main():
     expected = model.double()(ids, mask, types)
     got32 = model.float()(ids, mask, types)
     deviation = (got32.double() - expected).abs().max().item()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
 
-    weights = {"bert." + k: v.float() for k, v in model.state_dict().items()}
+    # The same model with every matrix (embedding tables, linear weights) rounded to bfloat16, as Kindling keeps
+    # them in BF16; biases and LayerNorm parameters stay float32.
+    rounded = Bert(CONFIG)
+    rounded.load_state_dict({k: v.bfloat16().float() if v.dim() == 2 else v for k, v in state.items()})
+    expected_bf16 = rounded.double()(ids, mask, types)
+
+    weights = {"bert." + k: v.float() for k, v in state.items()}
     h = CONFIG["hidden_size"]
     weights["bert.pooler.dense.weight"] = 0.3 * torch.randn(h, h)  # heads an encoder must skip
     weights["bert.pooler.dense.bias"] = torch.zeros(h)
@@ -152,7 +160,7 @@ def main():
     (OUT / "config.json").write_text(json.dumps(CONFIG, indent=2) + "\n")
     (OUT / "model.safetensors").write_bytes(st.dumps(weights, {"format": "pt"}))
     reference = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types,
-                 "last_hidden_state": expected.float()}
+                 "last_hidden_state": expected.float(), "last_hidden_state_bf16": expected_bf16.float()}
     (OUT / "reference.safetensors").write_bytes(st.dumps(reference, {"tolerance": f"{deviation:.3e}"}))
     print(f"wrote {OUT}: float32 run deviates {deviation:.3e} from float64")
 
