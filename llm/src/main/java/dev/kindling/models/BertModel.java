@@ -16,7 +16,7 @@ import java.util.List;
  * Hugging Face's names ({@code embeddings.word_embeddings}, {@code encoder.layer.0.attention.self.query}, ...).
  * Built from a model folder by {@link AutoModel#fromPretrained}; its weights are FLOAT32 tensors (listed by
  * {@link #namedParameters()}) or BF16/F16 matrices read in place by the GEMM (then only biases and norms are
- * parameters, and the matrices are frozen). Dropout is not applied: this is the model in eval mode.
+ * parameters, and the whole model is frozen: inference only). Dropout is not applied: this is the model in eval mode.
  * <p>Shape: ids [B, T] (INT64), attention mask [B, T] (1 = token, 0 = padding), token type ids [B, T] → last hidden
  * state [B, T, hidden]. Padding keys are masked out of attention; outputs at padding positions are computed but
  * meaningless.
@@ -35,6 +35,8 @@ public final class BertModel extends Module {
             for (int i = 0; i < config.numHiddenLayers(); i++)
                 layers.add(layer.add(Integer.toString(i), new Layer(config, w, "encoder.layer." + i + ".")));
         }
+        // half-precision matrices have no backward: the whole model is frozen then, so no graph is recorded
+        if (w.dtype() != DType.FLOAT32) for (Tensor p : parameters()) p.requiresGrad(false);
     }
 
     /** The dtype the weight matrices are kept in. */

@@ -46,6 +46,9 @@ final class WeightMatrix {
         if (xs.length == 0 || xs[xs.length - 1] != cols)
             throw new IllegalArgumentException("linear: input shape " + Arrays.toString(xs) + " does not end with " + cols
                     + " (weight [" + rows + ", " + cols + "] in " + dtype + ")");
+        if (x.requiresGrad() && dev.kindling.autograd.Grad.isEnabled())
+            throw new IllegalStateException("linear: weights in " + dtype + " are inference-only, but the input requires grad;"
+                    + " load the model in FLOAT32 to train through it");
         Tensor xc = x.to(DType.FLOAT32).contiguous();
         int m = xc.numel() / cols;
         float[] c = new float[m * rows];

@@ -123,6 +123,12 @@ class BertParityTest {
             var empty = assertThrows(IllegalArgumentException.class,
                     () -> bert.forward(Tensor.zeros(DType.INT64, 2, 3), Tensor.wrapLongs(new long[] {1, 1, 0, 0, 0, 0}, 2, 3), null));
             assertTrue(empty.getMessage().contains("attention mask row 1 has no token"), empty.getMessage());
+            assertTrue(bert.parameters().stream().noneMatch(Tensor::requiresGrad), "a BF16 model is frozen");
+            Tensor hidden = bert.forward(ids, mask, types); // no Grad.disabled(): nothing records a graph
+            assertEquals(false, hidden.requiresGrad());
+            var e2 = assertThrows(IllegalStateException.class,
+                    () -> bert.layers.get(0).query.forward(Tensor.zeros(1, 16).requiresGrad(true)));
+            assertTrue(e2.getMessage().contains("weights in BF16 are inference-only"), e2.getMessage());
             var gpt = assertThrows(IllegalArgumentException.class, () -> auto.as(Gpt.class));
             assertTrue(gpt.getMessage().contains("not a Gpt"), gpt.getMessage());
         }
