@@ -1,0 +1,158 @@
+package dev.kindling.bench;
+
+import dev.kindling.io.Json;
+import dev.kindling.kernels.Gemm;
+import dev.kindling.kernels.Parallel;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Square sgemm, Kindling against numpy.matmul and torch.mm measured in the same run: for each n, Kindling's
+ * {@link Gemm#sgemm} is warmed up and timed (median of the repetitions), then {@code bench/reference/sgemm.py}
+ * runs under the tuned reference launcher and a table of GFLOP/s and ratios is printed.
+ *
+ * <p>Run from the repository root (see bench/README.md). Options: {@code --sizes 256,512,...}, {@code --reps 5},
+ * {@code --threads 2}, {@code --no-reference}, {@code --launcher PATH} (default {@code ../shared/reference/run-tuned}),
+ * {@code --python PATH} (default {@code /usr/bin/python3}).
+ */
+public final class MatmulSideBySide {
+    private MatmulSideBySide() {}
+
+    public static void main(String[] args) throws IOException, InterruptedException {
+        int[] sizes = {256, 512, 1024, 2048, 4096};
+        int reps = 5, threads = 2;
+        boolean reference = true;
+        String launcher = "../shared/reference/run-tuned", python = "/usr/bin/python3";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--sizes" -> sizes = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--no-reference" -> reference = false;
+                case "--launcher" -> launcher = args[++i];
+                case "--python" -> python = args[++i];
+                default -> throw new IllegalArgumentException("MatmulSideBySide: unknown option '" + args[i]
+                        + "' (--sizes, --reps, --threads, --no-reference, --launcher, --python)");
+            }
+        }
+        if (reps < 1) throw new IllegalArgumentException("MatmulSideBySide: --reps must be >= 1, got " + reps);
+        Parallel.setThreads(threads);
+        System.out.printf("Kindling sgemm, %d threads, %d reps (median), %s%n", threads, reps, engineDescription());
+
+        Map<Integer, double[]> ours = new LinkedHashMap<>(); // n -> {GFLOP/s, bytes allocated per call}
+        for (int n : sizes) {
+            ours.put(n, timeKindling(n, reps));
+            System.out.printf("  n=%-5d %8.1f GFLOP/s   %.0f bytes allocated per call%n", n, ours.get(n)[0], ours.get(n)[1]);
+        }
+
+        Map<String, Map<Integer, Double>> ref = new LinkedHashMap<>();
+        if (reference) ref = runReference(launcher, python, sizes, reps, threads);
+
+        System.out.println();
+        System.out.println("|     n | Kindling GFLOP/s | numpy GFLOP/s | torch GFLOP/s | Kindling/numpy | Kindling/torch |");
+        System.out.println("|------:|-----------------:|--------------:|--------------:|---------------:|---------------:|");
+        for (int n : sizes) {
+            double k = ours.get(n)[0];
+            Double np = ref.getOrDefault("numpy", Map.of()).get(n), th = ref.getOrDefault("torch", Map.of()).get(n);
+            System.out.printf("| %5d | %16.1f | %13s | %13s | %14s | %14s |%n", n, k, fmt(np, "%.1f"), fmt(th, "%.1f"),
+                    np == null ? "-" : String.format("%.2fx", k / np), th == null ? "-" : String.format("%.2fx", k / th));
+        }
+    }
+
+    private static String fmt(Double v, String f) {
+        return v == null ? "-" : String.format(f, v);
+    }
+
+    /** Kindling's engine description (vector width, tile, blocks), read through the package-private hook. */
+    private static String engineDescription() {
+        try {
+            var m = Gemm.class.getDeclaredMethod("describe");
+            m.setAccessible(true);
+            return (String) m.invoke(null);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return "engine description unavailable";
+        }
+    }
+
+    /** {median GFLOP/s, heap bytes allocated per call by all threads} for C = A B with n x n matrices. */
+    static double[] timeKindling(int n, int reps) {
+        var rnd = new SplittableRandom(n);
+        float[] a = new float[n * n], b = new float[n * n], c = new float[n * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) rnd.nextDouble();
+            b[i] = (float) rnd.nextDouble();
+        }
+        Runnable call = () -> Gemm.sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n);
+        // Warm up until the JIT has settled: the micro-kernel is compiled (and sometimes recompiled) by C2 only
+        // after it has run a while, and before that it runs on an interpreter that boxes every vector.
+        long warmEnd = System.nanoTime() + 3_000_000_000L;
+        int calls = 0;
+        while (calls < 5 || System.nanoTime() < warmEnd) {
+            call.run();
+            calls++;
+        }
+        long t0 = System.nanoTime();
+        call.run();
+        double perCall = Math.max(1, System.nanoTime() - t0);
+        int inner = (int) Math.max(1, 2e8 / perCall); // each repetition lasts at least 0.2 s
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        double[] rates = new double[reps];
+        long bytes0 = mx.getTotalThreadAllocatedBytes();
+        for (int r = 0; r < reps; r++) {
+            long t = System.nanoTime();
+            for (int i = 0; i < inner; i++) call.run();
+            rates[r] = 2.0 * n * n * n * inner / (System.nanoTime() - t);
+        }
+        double bytesPerCall = (double) (mx.getTotalThreadAllocatedBytes() - bytes0) / ((long) reps * inner);
+        Arrays.sort(rates);
+        return new double[] {rates[reps / 2], bytesPerCall};
+    }
+
+    /** Runs bench/reference/sgemm.py; returns impl -> n -> GFLOP/s (empty when it cannot run, with the reason). */
+    private static Map<String, Map<Integer, Double>> runReference(String launcher, String python, int[] sizes, int reps,
+                                                                  int threads) throws IOException, InterruptedException {
+        Map<String, Map<Integer, Double>> out = new LinkedHashMap<>();
+        Path script = Path.of("bench/reference/sgemm.py");
+        if (!Files.exists(script)) {
+            System.out.println("reference skipped: " + script + " not found (run from the repository root)");
+            return out;
+        }
+        List<String> cmd = new ArrayList<>(List.of(launcher, python, script.toString(), "--threads",
+                String.valueOf(threads), "--reps", String.valueOf(reps), "--sizes",
+                String.join(",", Arrays.stream(sizes).mapToObj(String::valueOf).toList())));
+        System.out.println("reference: " + String.join(" ", cmd));
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        } catch (IOException e) {
+            System.out.println("reference skipped: cannot start " + launcher + ": " + e.getMessage());
+            return out;
+        }
+        try (var r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                if (!line.startsWith("{")) continue;
+                @SuppressWarnings("unchecked")
+                var row = (Map<String, Object>) Json.parse(line);
+                String impl = (String) row.get("impl");
+                int n = ((Number) row.get("n")).intValue();
+                double g = ((Number) row.get("gflops")).doubleValue();
+                out.computeIfAbsent(impl, x -> new LinkedHashMap<>()).put(n, g);
+                System.out.printf("  %-6s n=%-5d %8.1f GFLOP/s%n", impl, n, g);
+            }
+        }
+        int rc = p.waitFor();
+        if (rc != 0) System.out.println("reference exited with status " + rc);
+        return out;
+    }
+}
