@@ -115,14 +115,15 @@ final class GemmKernel implements GemmEngine {
         int panelsM = (m + MR - 1) / MR, panelsN = (n + NR - 1) / NR;
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
             blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        } else if (panelsN >= threads && (n >= m || panelsM < threads)) {
-            // wide or square: each thread owns a column slab of C (and packs all of A's rows for it)
-            Parallel.forChunks(panelsN, threads, (from, to) -> blocked(transA, transB, 0, m, from * NR,
-                    Math.min(n, to * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
-        } else {
-            // tall: each thread owns a row slab of C
+        } else if (panelsM >= threads && (2L * m >= n || panelsN < threads)) {
+            // square or tall: each thread owns a row slab of C and packs all of op(B) for it. Packing B row-major
+            // is a vector copy, cheaper than the gather that packs A, so B is the operand to pack twice.
             Parallel.forChunks(panelsM, threads, (from, to) -> blocked(transA, transB, from * MR,
                     Math.min(m, to * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        } else {
+            // wide: each thread owns a column slab of C
+            Parallel.forChunks(panelsN, threads, (from, to) -> blocked(transA, transB, 0, m, from * NR,
+                    Math.min(n, to * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
         }
     }
 
@@ -170,18 +171,21 @@ final class GemmKernel implements GemmEngine {
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                 float beta, float[] c, int cOff, int ldc) {
         float[][] bufs = BUFFERS.get();
-        int kcMax = Math.min(KC, k);
-        float[] ap = buffer(bufs, 0, roundUp(Math.min(MC, m1 - m0), MR) * kcMax);
+        // equal k slices of at most KC (k = KC + 1 would otherwise leave a 1-deep slice that costs a full C pass)
+        int kcStep = evenSplit(k, KC), kcMax = kcStep;
+        // likewise equal row blocks of at most MC, in whole micro-panels
+        int mcStep = roundUp(evenSplit(m1 - m0, MC), MR);
+        float[] ap = buffer(bufs, 0, mcStep * kcMax);
         float[] bp = buffer(bufs, 1, roundUp(Math.min(NC, n1 - n0), NR) * kcMax);
         float[] tile = buffer(bufs, 2, MR * NR);
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < k; pc += kcStep) {
+                int kc = Math.min(kcStep, k - pc);
                 float betaHere = pc == 0 ? beta : 1f; // later k slices accumulate onto the first one's result
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp);
-                for (int ic = m0; ic < m1; ic += MC) {
-                    int mc = Math.min(MC, m1 - ic);
+                for (int ic = m0; ic < m1; ic += mcStep) {
+                    int mc = Math.min(mcStep, m1 - ic);
                     packA(transA, a, aOff, lda, ic, mc, pc, kc, alpha, ap);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
@@ -199,6 +203,12 @@ final class GemmKernel implements GemmEngine {
                 }
             }
         }
+    }
+
+    /** The size of each of the fewest equal pieces of at most max that cover total (max for total 0). */
+    private static int evenSplit(int total, int max) {
+        int pieces = Math.max(1, (total + max - 1) / max);
+        return Math.max(1, (total + pieces - 1) / pieces);
     }
 
     private static int roundUp(int x, int to) {
@@ -229,6 +239,13 @@ final class GemmKernel implements GemmEngine {
                     for (int r = 0; r < mr; r++) ap[dst + r] = alpha * a[src + r];
                     for (int r = mr; r < MR; r++) ap[dst + r] = 0f;
                 }
+            } else if (mr == MR) {
+                // MR row streams read side by side so that the packed panel is written sequentially
+                int src = aOff + (ic + ir) * lda + pc;
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * MR, s = src + p;
+                    for (int r = 0; r < MR; r++) ap[dst + r] = alpha * a[s + r * lda];
+                }
             } else {
                 for (int r = 0; r < mr; r++) {
                     int src = aOff + (ic + ir + r) * lda + pc, dst = base + r;
@@ -248,8 +265,14 @@ final class GemmKernel implements GemmEngine {
                               float[] bp) {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr), base = jr * kc;
-            if (transB) {
-                // stored n x k: walk each stored row (one column of op(B)) contiguously
+            if (transB && nr == NR) {
+                // stored n x k: NR row streams read side by side so that the panel is written sequentially
+                int src = bOff + (jc + jr) * ldb + pc;
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * NR, s = src + p;
+                    for (int j = 0; j < NR; j++) bp[dst + j] = b[s + j * ldb];
+                }
+            } else if (transB) {
                 for (int j = 0; j < nr; j++) {
                     int src = bOff + (jc + jr + j) * ldb + pc, dst = base + j;
                     for (int p = 0; p < kc; p++) bp[dst + p * NR] = b[src + p];
