@@ -272,11 +272,18 @@ final class GemmKernel implements GemmEngine {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr), base = jr * kc;
             if (transB && nr == NR) {
-                // stored n x k: NR row streams read side by side so that the panel is written sequentially
-                int src = bOff + (jc + jr) * ldb + pc;
-                for (int p = 0; p < kc; p++) {
-                    int dst = base + p * NR, s = src + p;
-                    for (int j = 0; j < NR; j++) bp[dst + j] = b[s + j * ldb];
+                // stored n x k: blocks of 16 values of p, so that the 16 packed rows being filled stay in L1
+                // while each of the NR stored rows is read contiguously
+                int src = bOff + (jc + jr) * ldb + pc, p0 = 0;
+                for (; p0 + 16 <= kc; p0 += 16) {
+                    for (int j = 0; j < NR; j++) {
+                        int s = src + j * ldb + p0, d = base + p0 * NR + j;
+                        for (int q = 0; q < 16; q++) bp[d + q * NR] = b[s + q];
+                    }
+                }
+                for (int j = 0; j < NR; j++) {
+                    int s = src + j * ldb, d = base + j;
+                    for (int p = p0; p < kc; p++) bp[d + p * NR] = b[s + p];
                 }
             } else if (transB) {
                 for (int j = 0; j < nr; j++) {
