@@ -42,8 +42,11 @@ final class GemmKernel implements GemmEngine {
         NC = Math.max(NR, (int) Math.min(1 << 16, caches.l3() / 8 / (4L * KC)) / NR * NR);
     }
 
-    /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join round trip costs ~10 us. */
-    private static final long PARALLEL_MIN_FMAS = 1L << 18;
+    /**
+     * Below this many multiply-adds (about 160^3) a GEMM runs on the calling thread: handing half of it to another
+     * thread costs a fork/join round trip (10-30 us on a shared VM), the time of some 2M multiply-adds.
+     */
+    static final long PARALLEL_MIN_FMAS = 1L << 22;
 
     /** Per-thread packing buffers {A block, B panel, edge tile, vector scratch}, grown on demand and reused. */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
@@ -141,7 +144,7 @@ final class GemmKernel implements GemmEngine {
         // Whole problems per thread when there are enough of them to balance (or each is too small to split);
         // otherwise one after another, each split inside.
         boolean acrossBatch = threads > 1 && batch > 1
-                && (batch % threads == 0 || batch >= 4 * threads || fmas < 4 * PARALLEL_MIN_FMAS);
+                && (batch % threads == 0 || batch >= 4 * threads || fmas < 2 * PARALLEL_MIN_FMAS);
         if (acrossBatch) {
             // inside a Parallel task the nested sgemm runs serially (Parallel does not nest)
             Parallel.forChunks(batch, threads, (from, to) -> {
