@@ -22,7 +22,8 @@ import java.util.SplittableRandom;
  * {@link Gemm#sgemm} is warmed up and timed (median of the repetitions), then {@code bench/reference/sgemm.py}
  * runs under the tuned reference launcher and a table of GFLOP/s and ratios is printed.
  *
- * <p>Run from the repository root (see bench/README.md). Options: {@code --sizes 256,512,...}, {@code --reps 5},
+ * <p>Sizes are measured one after the other, each first for Kindling and then for the reference.
+ * Run from the repository root (see bench/README.md). Options: {@code --sizes 256,512,...}, {@code --reps 5},
  * {@code --threads 2}, {@code --no-reference}, {@code --launcher PATH} (default {@code ../shared/reference/run-tuned}),
  * {@code --python PATH} (default {@code /usr/bin/python3}).
  */
@@ -50,14 +51,18 @@ public final class MatmulSideBySide {
         Parallel.setThreads(threads);
         System.out.printf("Kindling sgemm, %d threads, %d reps (median), %s%n", threads, reps, engineDescription());
 
+        // Each size is measured for Kindling and then at once for the reference, so that both see the same
+        // machine: on a shared host the load changes from one minute to the next.
         Map<Integer, double[]> ours = new LinkedHashMap<>(); // n -> {GFLOP/s, bytes allocated per call}
-        for (int n : sizes) {
-            ours.put(n, timeKindling(n, reps));
-            System.out.printf("  n=%-5d %8.1f GFLOP/s   %.0f bytes allocated per call%n", n, ours.get(n)[0], ours.get(n)[1]);
-        }
-
         Map<String, Map<Integer, Double>> ref = new LinkedHashMap<>();
-        if (reference) ref = runReference(launcher, python, sizes, reps, threads);
+        boolean first = true;
+        for (int n : sizes) {
+            ours.put(n, timeKindling(n, reps, first ? 3.0 : 1.0));
+            first = false;
+            System.out.printf("  kindling n=%-5d %8.1f GFLOP/s   %.0f bytes allocated per call%n", n, ours.get(n)[0],
+                    ours.get(n)[1]);
+            if (reference && !runReference(launcher, python, n, reps, threads, ref)) reference = false;
+        }
 
         System.out.println();
         System.out.println("|     n | Kindling GFLOP/s | numpy GFLOP/s | torch GFLOP/s | Kindling/numpy | Kindling/torch |");
@@ -86,7 +91,7 @@ public final class MatmulSideBySide {
     }
 
     /** {median GFLOP/s, heap bytes allocated per call by all threads} for C = A B with n x n matrices. */
-    static double[] timeKindling(int n, int reps) {
+    static double[] timeKindling(int n, int reps, double warmupSeconds) {
         var rnd = new SplittableRandom(n);
         float[] a = new float[n * n], b = new float[n * n], c = new float[n * n];
         for (int i = 0; i < a.length; i++) {
@@ -96,7 +101,7 @@ public final class MatmulSideBySide {
         Runnable call = () -> Gemm.sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n);
         // Warm up until the JIT has settled: the micro-kernel is compiled (and sometimes recompiled) by C2 only
         // after it has run a while, and before that it runs on an interpreter that boxes every vector.
-        long warmEnd = System.nanoTime() + 3_000_000_000L;
+        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         int calls = 0;
         while (calls < 5 || System.nanoTime() < warmEnd) {
             call.run();
@@ -119,25 +124,22 @@ public final class MatmulSideBySide {
         return new double[] {rates[reps / 2], bytesPerCall};
     }
 
-    /** Runs bench/reference/sgemm.py; returns impl -> n -> GFLOP/s (empty when it cannot run, with the reason). */
-    private static Map<String, Map<Integer, Double>> runReference(String launcher, String python, int[] sizes, int reps,
-                                                                  int threads) throws IOException, InterruptedException {
-        Map<String, Map<Integer, Double>> out = new LinkedHashMap<>();
+    /** Runs bench/reference/sgemm.py for one size into {@code out} (impl -> n -> GFLOP/s); false if it cannot run. */
+    private static boolean runReference(String launcher, String python, int n, int reps, int threads,
+                                        Map<String, Map<Integer, Double>> out) throws IOException, InterruptedException {
         Path script = Path.of("bench/reference/sgemm.py");
         if (!Files.exists(script)) {
             System.out.println("reference skipped: " + script + " not found (run from the repository root)");
-            return out;
+            return false;
         }
         List<String> cmd = new ArrayList<>(List.of(launcher, python, script.toString(), "--threads",
-                String.valueOf(threads), "--reps", String.valueOf(reps), "--sizes",
-                String.join(",", Arrays.stream(sizes).mapToObj(String::valueOf).toList())));
-        System.out.println("reference: " + String.join(" ", cmd));
+                String.valueOf(threads), "--reps", String.valueOf(reps), "--sizes", String.valueOf(n)));
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         } catch (IOException e) {
             System.out.println("reference skipped: cannot start " + launcher + ": " + e.getMessage());
-            return out;
+            return false;
         }
         try (var r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
@@ -145,14 +147,16 @@ public final class MatmulSideBySide {
                 @SuppressWarnings("unchecked")
                 var row = (Map<String, Object>) Json.parse(line);
                 String impl = (String) row.get("impl");
-                int n = ((Number) row.get("n")).intValue();
                 double g = ((Number) row.get("gflops")).doubleValue();
                 out.computeIfAbsent(impl, x -> new LinkedHashMap<>()).put(n, g);
-                System.out.printf("  %-6s n=%-5d %8.1f GFLOP/s%n", impl, n, g);
+                System.out.printf("  %-8s n=%-5d %8.1f GFLOP/s%n", impl, n, g);
             }
         }
         int rc = p.waitFor();
-        if (rc != 0) System.out.println("reference exited with status " + rc);
-        return out;
+        if (rc != 0) {
+            System.out.println("reference (" + String.join(" ", cmd) + ") exited with status " + rc);
+            return false;
+        }
+        return true;
     }
 }
