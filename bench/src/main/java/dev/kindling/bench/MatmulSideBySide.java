@@ -100,18 +100,23 @@ public final class MatmulSideBySide {
         }
         Runnable call = () -> Gemm.sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n);
         // Warm up until the JIT has settled: the micro-kernel is compiled (and sometimes recompiled) by C2 only
-        // after it has run a while, and before that it runs on an interpreter that boxes every vector.
-        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        // after it has run a while, and before that it runs in the interpreter or C1, which box every vector.
+        // So: at least warmupSeconds, then on until a call allocates no more than its few task objects (a
+        // starved JIT on a busy machine can take much longer than usual), for at most a minute.
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long start = System.nanoTime(), warmEnd = start + (long) (warmupSeconds * 1e9), giveUp = start + 60_000_000_000L;
         int calls = 0;
-        while (calls < 5 || System.nanoTime() < warmEnd) {
+        long allocated = Long.MAX_VALUE;
+        while (calls < 5 || System.nanoTime() < warmEnd || (allocated > 4096 && System.nanoTime() < giveUp)) {
+            long before = mx.getTotalThreadAllocatedBytes();
             call.run();
+            allocated = mx.getTotalThreadAllocatedBytes() - before;
             calls++;
         }
         long t0 = System.nanoTime();
         call.run();
         double perCall = Math.max(1, System.nanoTime() - t0);
         int inner = (int) Math.max(1, 2e8 / perCall); // each repetition lasts at least 0.2 s
-        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         double[] rates = new double[reps];
         long bytes0 = mx.getTotalThreadAllocatedBytes();
         for (int r = 0; r < reps; r++) {

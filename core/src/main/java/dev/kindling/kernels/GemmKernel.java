@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The GEMM engine: packed panels, cache blocking and a register-tiled micro-kernel (BLIS's loop structure).
  *
  * <p>For each {@code NC}-wide column block of C and each {@code KC}-deep slice of the shared dimension, op(B)'s
- * slice is packed into {@code NR}-wide micro-panels (kept in L1 by the micro-kernel while it sweeps down), and
+ * slice is packed into {@code NR}-wide micro-panels (each reused by every register tile down the A block), and
  * each {@code MC}-tall block of op(A) into {@code MR}-tall micro-panels (kept in L2). Packing reads transposed
- * operands in their stored order, so a transpose is never materialised, and folds alpha into A.
+ * operands in their stored order, so a transpose is never materialised, and folds alpha into A. Over several
+ * threads each one owns a slab of C's rows (or columns, for wide shapes) and runs the same loops on it.
  *
  * <p>The species is a {@code static final} constant so that the JIT compiles every vector operation to one
  * instruction. To run another width in the same JVM (tests, benchmarks), {@link #withSpecies} defines a hidden
