@@ -1,6 +1,8 @@
 """Reference sgemm timings for MatmulSideBySide: numpy.matmul and torch.mm on float32 n x n matrices.
 
-Prints one JSON line per (library, n): {"impl": "numpy", "n": 1024, "gflops": ..., "ms": ..., "reps": ...}.
+Prints one JSON line per (library, n): {"impl": "numpy", "n": 1024, "gflops": ..., "gflop_per_cpu_s": ...,
+"ms": ..., "reps": ...}: gflops is the median over the repetitions of wall-clock speed, gflop_per_cpu_s the work done
+per second of process CPU time over all of them (less sensitive to other processes on a shared machine).
 Run it under ../shared/reference/run-tuned (see bench/README.md) so OpenBLAS and torch use their AVX-512 kernels.
 """
 import argparse
@@ -41,12 +43,14 @@ def measure(fn, n):
     per_call = (time.perf_counter() - start) / calls
     inner = max(1, int(args.min_rep_seconds / per_call))
     rates = []
+    cpu0 = time.process_time()
     for _ in range(args.reps):
         t = time.perf_counter()
         for _ in range(inner):
             fn()
         rates.append(flops * inner / (time.perf_counter() - t) / 1e9)
-    return statistics.median(rates), inner
+    per_cpu_second = flops * inner * args.reps / max(1e-9, time.process_time() - cpu0) / 1e9
+    return statistics.median(rates), per_cpu_second, inner
 
 
 rng = np.random.default_rng(1)
@@ -62,6 +66,7 @@ for n in (int(s) for s in args.sizes.split(",")):
             fn = lambda: torch.mm(ta, tb, out=tc)  # noqa: E731
         else:
             sys.exit(f"sgemm.py: unknown impl '{impl}' (numpy or torch)")
-        gflops, inner = measure(fn, n)
+        gflops, per_cpu_second, inner = measure(fn, n)
         print(json.dumps({"impl": impl, "n": n, "gflops": round(gflops, 2),
+                          "gflop_per_cpu_s": round(per_cpu_second, 2),
                           "ms": round(2.0 * n ** 3 / gflops / 1e6, 3), "reps": args.reps, "inner": inner}), flush=True)

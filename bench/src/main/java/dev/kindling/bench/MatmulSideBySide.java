@@ -54,23 +54,31 @@ public final class MatmulSideBySide {
         // Each size is measured for Kindling and then at once for the reference, so that both see the same
         // machine: on a shared host the load changes from one minute to the next.
         Map<Integer, double[]> ours = new LinkedHashMap<>(); // n -> {GFLOP/s, bytes allocated per call}
-        Map<String, Map<Integer, Double>> ref = new LinkedHashMap<>();
+        Map<String, Map<Integer, Double>> ref = new LinkedHashMap<>(), refCpu = new LinkedHashMap<>();
         boolean first = true;
         for (int n : sizes) {
             ours.put(n, timeKindling(n, reps, first ? 3.0 : 1.0));
             first = false;
-            System.out.printf("  kindling n=%-5d %8.1f GFLOP/s   %.0f bytes allocated per call%n", n, ours.get(n)[0],
-                    ours.get(n)[1]);
-            if (reference && !runReference(launcher, python, n, reps, threads, ref)) reference = false;
+            System.out.printf("  kindling n=%-5d %8.1f GFLOP/s  %8.1f GFLOP per CPU-second  %.0f bytes allocated per call%n",
+                    n, ours.get(n)[0], ours.get(n)[2], ours.get(n)[1]);
+            if (reference && !runReference(launcher, python, n, reps, threads, ref, refCpu)) reference = false;
         }
 
         System.out.println();
-        System.out.println("|     n | Kindling GFLOP/s | numpy GFLOP/s | torch GFLOP/s | Kindling/numpy | Kindling/torch |");
-        System.out.println("|------:|-----------------:|--------------:|--------------:|---------------:|---------------:|");
+        System.out.println("Wall-clock GFLOP/s (median of the repetitions) and ratios:");
+        table(sizes, ours, 0, ref);
+        System.out.println();
+        System.out.println("GFLOP per second of process CPU time (robust to other load; includes idle spinning):");
+        table(sizes, ours, 2, refCpu);
+    }
+
+    private static void table(int[] sizes, Map<Integer, double[]> ours, int column, Map<String, Map<Integer, Double>> ref) {
+        System.out.println("|     n |   Kindling |      numpy |      torch | Kindling/numpy | Kindling/torch |");
+        System.out.println("|------:|-----------:|-----------:|-----------:|---------------:|---------------:|");
         for (int n : sizes) {
-            double k = ours.get(n)[0];
+            double k = ours.get(n)[column];
             Double np = ref.getOrDefault("numpy", Map.of()).get(n), th = ref.getOrDefault("torch", Map.of()).get(n);
-            System.out.printf("| %5d | %16.1f | %13s | %13s | %14s | %14s |%n", n, k, fmt(np, "%.1f"), fmt(th, "%.1f"),
+            System.out.printf("| %5d | %10.1f | %10s | %10s | %14s | %14s |%n", n, k, fmt(np, "%.1f"), fmt(th, "%.1f"),
                     np == null ? "-" : String.format("%.2fx", k / np), th == null ? "-" : String.format("%.2fx", k / th));
         }
     }
@@ -90,7 +98,10 @@ public final class MatmulSideBySide {
         }
     }
 
-    /** {median GFLOP/s, heap bytes allocated per call by all threads} for C = A B with n x n matrices. */
+    /**
+     * {median GFLOP/s, heap bytes allocated per call by all threads, GFLOP per second of process CPU time} for
+     * C = A B with n x n matrices. The last one is the work done per CPU second whatever else runs on the machine.
+     */
     static double[] timeKindling(int n, int reps, double warmupSeconds) {
         var rnd = new SplittableRandom(n);
         float[] a = new float[n * n], b = new float[n * n], c = new float[n * n];
@@ -118,20 +129,23 @@ public final class MatmulSideBySide {
         double perCall = Math.max(1, System.nanoTime() - t0);
         int inner = (int) Math.max(1, 2e8 / perCall); // each repetition lasts at least 0.2 s
         double[] rates = new double[reps];
-        long bytes0 = mx.getTotalThreadAllocatedBytes();
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long bytes0 = mx.getTotalThreadAllocatedBytes(), cpu0 = os.getProcessCpuTime();
         for (int r = 0; r < reps; r++) {
             long t = System.nanoTime();
             for (int i = 0; i < inner; i++) call.run();
             rates[r] = 2.0 * n * n * n * inner / (System.nanoTime() - t);
         }
         double bytesPerCall = (double) (mx.getTotalThreadAllocatedBytes() - bytes0) / ((long) reps * inner);
+        double cpuSeconds = (os.getProcessCpuTime() - cpu0) / 1e9;
         Arrays.sort(rates);
-        return new double[] {rates[reps / 2], bytesPerCall};
+        return new double[] {rates[reps / 2], bytesPerCall, 2.0 * n * n * n * inner * reps / cpuSeconds / 1e9};
     }
 
-    /** Runs bench/reference/sgemm.py for one size into {@code out} (impl -> n -> GFLOP/s); false if it cannot run. */
+    /** Runs bench/reference/sgemm.py for one size into out/outCpu (impl -> n -> GFLOP/s); false if it cannot run. */
     private static boolean runReference(String launcher, String python, int n, int reps, int threads,
-                                        Map<String, Map<Integer, Double>> out) throws IOException, InterruptedException {
+                                        Map<String, Map<Integer, Double>> out, Map<String, Map<Integer, Double>> outCpu)
+            throws IOException, InterruptedException {
         Path script = Path.of("bench/reference/sgemm.py");
         if (!Files.exists(script)) {
             System.out.println("reference skipped: " + script + " not found (run from the repository root)");
@@ -153,8 +167,10 @@ public final class MatmulSideBySide {
                 var row = (Map<String, Object>) Json.parse(line);
                 String impl = (String) row.get("impl");
                 double g = ((Number) row.get("gflops")).doubleValue();
+                double perCpu = ((Number) row.get("gflop_per_cpu_s")).doubleValue();
                 out.computeIfAbsent(impl, x -> new LinkedHashMap<>()).put(n, g);
-                System.out.printf("  %-8s n=%-5d %8.1f GFLOP/s%n", impl, n, g);
+                outCpu.computeIfAbsent(impl, x -> new LinkedHashMap<>()).put(n, perCpu);
+                System.out.printf("  %-8s n=%-5d %8.1f GFLOP/s  %8.1f GFLOP per CPU-second%n", impl, n, g, perCpu);
             }
         }
         int rc = p.waitFor();
