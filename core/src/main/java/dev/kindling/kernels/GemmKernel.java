@@ -126,8 +126,9 @@ final class GemmKernel implements GemmEngine {
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
             blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         } else if (panelsM >= threads && (2L * m >= n || panelsN < threads)) {
-            // square or tall: each thread owns a row slab of C and packs all of op(B) for it. Packing B row-major
-            // is a vector copy, cheaper than the gather that packs A, so B is the operand to pack twice.
+            // square or tall: each thread owns a row slab of C and packs all of op(B) for it (packing B is a
+            // vector copy unless transposed, cheaper than A's gather, so B is the operand to pack twice). Threads
+            // share nothing: no barrier, so a task that the pool runs late cannot hold the other one up.
             Parallel.forChunks(panelsM, threads, (from, to) -> blocked(transA, transB, from * MR,
                     Math.min(m, to * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
         } else {
