@@ -18,7 +18,8 @@ public final class Gemm {
      * C = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k and op(B) is k x n.
      * With {@code transA}, A is stored k x m (lda &gt;= m) and op(A) is its transpose; otherwise A is stored
      * m x k (lda &gt;= k); likewise {@code transB}. C is m x n with ldc &gt;= n. Element (i, j) of a stored
-     * matrix X lives at {@code x[xOff + i * ldx + j]}. beta 0 overwrites C without reading it (NaN stays out).
+     * matrix X lives at {@code x[xOff + i * ldx + j]}. beta 0 overwrites C without reading it (NaN stays out);
+     * alpha 0 (or k 0) only scales C, without reading A and B, as BLAS does.
      *
      * @throws IllegalArgumentException if a size is negative, a leading dimension is too small, or an operand
      *     would reach outside its array

@@ -14,7 +14,7 @@ public final class GemmReference {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double sum = 0;
-                for (int p = 0; p < k; p++) {
+                for (int p = 0; alpha != 0f && p < k; p++) { // alpha 0: A and B are not read (BLAS)
                     float av = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
                     float bv = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
                     sum += (double) av * bv;
