@@ -83,9 +83,11 @@ public final class HuggingFaceTokenizer implements Tokenizer {
         for (int i = 0; i < addedJson.size(); i++) {
             Map<String, Object> t = addedJson.get(i);
             String where = "added_tokens[" + i + "]";
-            int id = r.id(t.get("id"), where + ".id");
             String content = r.string(t, "content", where);
             if (content.isEmpty()) throw r.error(where + ".content is empty");
+            // As in the Rust library, a token the model already has keeps the model's id, whatever the file says.
+            Integer modelId = model.vocab.get(content);
+            int id = modelId != null ? modelId : r.id(t.get("id"), where + ".id");
             idToToken[id] = content;
             special[id] = r.flag(t, "special", where, false);
             tokenToId.put(content, id);

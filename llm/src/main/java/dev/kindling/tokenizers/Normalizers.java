@@ -41,7 +41,7 @@ final class Normalizers {
             case "NFKC" -> s -> java.text.Normalizer.normalize(s, Form.NFKC);
             case "NFKD" -> s -> java.text.Normalizer.normalize(s, Form.NFKD);
             case "Lowercase" -> Normalizers::lowercase;
-            case "StripAccents" -> Normalizers::removeNonspacingMarks;
+            case "StripAccents" -> Normalizers::removeCombiningMarks; // all marks, unlike BertNormalizer
             case "Strip" -> {
                 boolean left = r.flag(json, "strip_left", where, true);
                 boolean right = r.flag(json, "strip_right", where, true);
@@ -143,6 +143,22 @@ final class Normalizers {
         for (int i = 0; i < s.length(); ) {
             int c = s.codePointAt(i);
             if (Character.getType(c) != Character.NON_SPACING_MARK) sb.appendCodePoint(c);
+            i += Character.charCount(c);
+        }
+        return sb.toString();
+    }
+
+    /** Without combining marks (Mn, Mc, Me), as HF's StripAccents normalizer (BertNormalizer drops only Mn). */
+    static String removeCombiningMarks(String s) {
+        if (isAscii(s)) return s;
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            int t = Character.getType(c);
+            if (t != Character.NON_SPACING_MARK && t != Character.COMBINING_SPACING_MARK
+                    && t != Character.ENCLOSING_MARK) {
+                sb.appendCodePoint(c);
+            }
             i += Character.charCount(c);
         }
         return sb.toString();

@@ -93,11 +93,11 @@ final class PostProcessors {
                         List.of(new int[] {cls, 0}, new int[] {-1, 0}, new int[] {sep, 0}, new int[] {-2, 1},
                                 new int[] {sep, 1}));
             }
-            case "RobertaProcessing" -> {
+            case "RobertaProcessing" -> { // RoBERTa has no segment embeddings: type ids are all 0, pairs included
                 int cls = tokenId(json, "cls", r, where), sep = tokenId(json, "sep", r, where);
                 yield new Template(List.of(new int[] {cls, 0}, new int[] {-1, 0}, new int[] {sep, 0}),
-                        List.of(new int[] {cls, 0}, new int[] {-1, 0}, new int[] {sep, 0}, new int[] {sep, 1},
-                                new int[] {-2, 1}, new int[] {sep, 1}));
+                        List.of(new int[] {cls, 0}, new int[] {-1, 0}, new int[] {sep, 0}, new int[] {sep, 0},
+                                new int[] {-2, 0}, new int[] {sep, 0}));
             }
             case "ByteLevel" -> PLAIN;
             case "Sequence" -> {

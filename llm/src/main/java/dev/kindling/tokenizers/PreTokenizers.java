@@ -43,15 +43,18 @@ final class PreTokenizers {
         return switch (type) {
             case "BertPreTokenizer" -> PreTokenizers::bert;
             case "WhitespaceSplit" -> PreTokenizers::whitespaceSplit;
-            case "Whitespace" -> regexIsolated(Pattern.compile("\\w+|[^\\w\\s]+", Pattern.UNICODE_CHARACTER_CLASS));
+            case "Whitespace" -> { // keeps the matches, drops what lies between them
+                Pattern p = Pattern.compile("\\w+|[^\\w\\s]+", Pattern.UNICODE_CHARACTER_CLASS);
+                yield (text, out) -> splitRegex(text, p, Behavior.REMOVED, true, out);
+            }
             case "Punctuation" -> {
                 Behavior b = behavior(json.getOrDefault("behavior", "Isolated"), r, where);
                 yield (text, out) -> split(text, PreTokenizers::isPunctuation, out, b);
             }
             case "Digits" -> {
                 boolean single = r.flag(json, "individual_digits", where, false);
-                yield single ? (text, out) -> split(text, Character::isDigit, out, Behavior.ISOLATED)
-                        : regexIsolated(Pattern.compile("\\p{Nd}+"));
+                Behavior b = single ? Behavior.ISOLATED : Behavior.CONTIGUOUS;
+                yield (text, out) -> split(text, PreTokenizers::isNumeric, out, b);
             }
             case "ByteLevel" -> {
                 boolean prefix = r.flag(json, "add_prefix_space", where, true);
@@ -165,53 +168,54 @@ final class PreTokenizers {
 
     /** Splits where single characters satisfy {@code isDelimiter}. */
     static void split(String text, java.util.function.IntPredicate isDelimiter, List<String> out, Behavior b) {
-        List<int[]> spans = new ArrayList<>();
+        List<int[]> pieces = new ArrayList<>(); // {start, end, 1 if a delimiter}
+        int last = 0;
         for (int i = 0; i < text.length(); ) {
             int c = text.codePointAt(i);
             int w = Character.charCount(c);
-            if (isDelimiter.test(c)) spans.add(new int[] {i, i + w});
+            if (isDelimiter.test(c)) {
+                if (i > last) pieces.add(new int[] {last, i, 0});
+                pieces.add(new int[] {i, i + w, 1});
+                last = i + w;
+            }
             i += w;
         }
-        apply(text, spans, b, out);
-    }
-
-    static void splitRegex(String text, Pattern p, Behavior b, boolean invert, List<String> out) {
-        List<int[]> matches = new ArrayList<>();
-        Matcher m = p.matcher(text);
-        while (m.find()) if (m.end() > m.start()) matches.add(new int[] {m.start(), m.end()});
-        if (invert) { // the delimiters are what lies between the matches
-            List<int[]> gaps = new ArrayList<>();
-            int last = 0;
-            for (int[] s : matches) {
-                if (s[0] > last) gaps.add(new int[] {last, s[0]});
-                last = s[1];
-            }
-            if (last < text.length()) gaps.add(new int[] {last, text.length()});
-            matches = gaps;
-        }
-        apply(text, matches, b, out);
-    }
-
-    private static PreTokenizer regexIsolated(Pattern p) {
-        return (text, out) -> splitRegex(text, p, Behavior.ISOLATED, false, out);
-    }
-
-    /** Cuts {@code text} around the delimiter spans (sorted, disjoint) as behavior {@code b} says. */
-    private static void apply(String text, List<int[]> delimiters, Behavior b, List<String> out) {
-        // pieces: alternating runs, each {start, end, isDelimiter}
-        List<int[]> pieces = new ArrayList<>();
-        int last = 0;
-        for (int[] d : delimiters) {
-            if (d[0] > last) pieces.add(new int[] {last, d[0], 0});
-            if (b == Behavior.CONTIGUOUS && !pieces.isEmpty() && pieces.getLast()[2] == 1
-                    && pieces.getLast()[1] == d[0]) {
-                pieces.getLast()[1] = d[1];
-            } else {
-                pieces.add(new int[] {d[0], d[1], 1});
-            }
-            last = d[1];
-        }
         if (last < text.length()) pieces.add(new int[] {last, text.length(), 0});
+        apply(text, pieces, b, out);
+    }
+
+    /** Splits at the regex's matches; with {@code invert} the matches are the words and the rest delimiters. */
+    static void splitRegex(String text, Pattern p, Behavior b, boolean invert, List<String> out) {
+        List<int[]> pieces = new ArrayList<>();
+        int delim = invert ? 0 : 1;
+        Matcher m = p.matcher(text);
+        int last = 0;
+        while (m.find()) {
+            if (m.end() == m.start()) continue;
+            if (m.start() > last) pieces.add(new int[] {last, m.start(), 1 - delim});
+            pieces.add(new int[] {m.start(), m.end(), delim});
+            last = m.end();
+        }
+        if (last < text.length()) pieces.add(new int[] {last, text.length(), 1 - delim});
+        apply(text, pieces, b, out);
+    }
+
+    /** Rust's {@code char::is_numeric}: the N* categories (Nd, Nl, No), not only decimal digits. */
+    static boolean isNumeric(int c) {
+        int t = Character.getType(c);
+        return t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER;
+    }
+
+    /** Emits {@code pieces} ({start, end, isDelimiter}, in order, covering the text) as behavior {@code b} says. */
+    private static void apply(String text, List<int[]> pieces, Behavior b, List<String> out) {
+        if (b == Behavior.CONTIGUOUS) { // runs of delimiters become one delimiter
+            List<int[]> merged = new ArrayList<>();
+            for (int[] p : pieces) {
+                if (p[2] == 1 && !merged.isEmpty() && merged.getLast()[2] == 1) merged.getLast()[1] = p[1];
+                else merged.add(p.clone());
+            }
+            pieces = merged;
+        }
         int pending = -1; // MergedWithNext: start of a delimiter waiting for the next piece
         for (int k = 0; k < pieces.size(); k++) {
             int[] p = pieces.get(k);

@@ -13,6 +13,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import dev.kindling.io.Json;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -96,13 +100,14 @@ class HuggingFaceConformanceTest {
                 assertEquals(ref.decode(ids, false), ours.decode(ours32, false), name + " decode all " + text);
             }
         }
+        // padded batches: the file's padding block (side, token) with the batch's length and truncation
         for (int max : new int[] {8, 16, 33}) {
             Map<String, String> longest = Map.of("padding", "true", "truncation", "true", "maxLength",
                     Integer.toString(max));
             try (var ref = reference(json, longest)) {
                 var expected = ref.batchEncode(SAMPLES);
                 List<Encoding> actual = ours.encodeBatch(SAMPLES,
-                        EncodeOptions.DEFAULT.withMaxLength(max).withPadding(EncodeOptions.Padding.LONGEST));
+                        ours.fileOptions().withMaxLength(max).withPadding(EncodeOptions.Padding.LONGEST));
                 for (int i = 0; i < SAMPLES.size(); i++) assertSame(expected[i], actual.get(i), name + " longest " + max + " #" + i);
                 PairList<String, String> pairs = new PairList<>();
                 List<String> firsts = new ArrayList<>(), seconds = new ArrayList<>();
@@ -113,7 +118,7 @@ class HuggingFaceConformanceTest {
                 }
                 var expectedPairs = ref.batchEncode(pairs);
                 List<Encoding> actualPairs = ours.encodePairBatch(firsts, seconds,
-                        EncodeOptions.DEFAULT.withMaxLength(max).withPadding(EncodeOptions.Padding.LONGEST));
+                        ours.fileOptions().withMaxLength(max).withPadding(EncodeOptions.Padding.LONGEST));
                 for (int i = 0; i < firsts.size(); i++) {
                     assertSame(expectedPairs[i], actualPairs.get(i), name + " pair longest " + max + " #" + i);
                 }
@@ -123,7 +128,7 @@ class HuggingFaceConformanceTest {
             try (var ref = reference(json, fixed)) {
                 var expected = ref.batchEncode(SAMPLES);
                 List<Encoding> actual = ours.encodeBatch(SAMPLES,
-                        EncodeOptions.DEFAULT.withMaxLength(max).withPadding(EncodeOptions.Padding.MAX_LENGTH));
+                        ours.fileOptions().withMaxLength(max).withPadding(EncodeOptions.Padding.MAX_LENGTH));
                 for (int i = 0; i < SAMPLES.size(); i++) assertSame(expected[i], actual.get(i), name + " fixed " + max + " #" + i);
             }
         }
@@ -146,5 +151,130 @@ class HuggingFaceConformanceTest {
     void byteLevelBpeMatchesTheLibrary() throws IOException {
         byte[] json = Files.readAllBytes(TestData.resource("hf/bpe1024.tokenizer.json"));
         conform(json, "bpe1024.tokenizer.json");
+    }
+
+    /** The file with {@code edit} applied to its parsed JSON. */
+    @SuppressWarnings("unchecked")
+    static byte[] variant(byte[] json, Consumer<Map<String, Object>> edit) {
+        Map<String, Object> root = (Map<String, Object>) Json.parse(json);
+        edit.accept(root);
+        return Json.write(root).getBytes(StandardCharsets.UTF_8);
+    }
+
+    static Object parse(String json) {
+        return Json.parse(json);
+    }
+
+    @Test
+    void wordPieceVariantsMatchTheLibrary() throws IOException {
+        byte[] base = miniLmJson();
+        conform(variant(base, r -> {
+            r.put("normalizer", parse("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFD\"}, "
+                    + "{\"type\": \"Lowercase\"}, {\"type\": \"StripAccents\"}]}"));
+            r.put("pre_tokenizer", parse("{\"type\": \"Whitespace\"}"));
+            r.put("post_processor", parse("{\"type\": \"BertProcessing\", \"sep\": [\"[SEP]\", 102], "
+                    + "\"cls\": [\"[CLS]\", 101]}"));
+        }), "nfd-whitespace-bert");
+        conform(variant(base, r -> {
+            r.put("normalizer", parse("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+                    + "{\"type\": \"Lowercase\"}]}"));
+            r.put("pre_tokenizer", parse("{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
+                    + "\"WhitespaceSplit\"}, {\"type\": \"Punctuation\", \"behavior\": \"Isolated\"}, "
+                    + "{\"type\": \"Digits\", \"individual_digits\": true}]}"));
+            ((List<Object>) r.get("added_tokens")).add(parse("{\"id\": 30522, \"content\": \"quick brown\", "
+                    + "\"single_word\": true, \"lstrip\": false, \"rstrip\": false, \"normalized\": true, "
+                    + "\"special\": false}"));
+            ((List<Object>) r.get("added_tokens")).add(parse("{\"id\": 30523, \"content\": \"in\", "
+                    + "\"single_word\": true, \"lstrip\": true, \"rstrip\": true, \"normalized\": false, "
+                    + "\"special\": false}"));
+            r.put("padding", null);
+            r.put("truncation", null);
+        }), "nfkc-split-added");
+        conform(variant(base, r -> {
+            r.put("normalizer", parse("{\"type\": \"BertNormalizer\", \"clean_text\": true, "
+                    + "\"handle_chinese_chars\": false, \"strip_accents\": false, \"lowercase\": false}"));
+            r.put("pre_tokenizer", parse("{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, "
+                    + "\"behavior\": \"Removed\", \"invert\": false}"));
+            ((Map<String, Object>) r.get("model")).put("max_input_chars_per_word", 12L);
+        }), "cased-split");
+    }
+
+    @Test
+    void byteLevelVariantsMatchTheLibrary() throws IOException {
+        byte[] base = Files.readAllBytes(TestData.resource("hf/bpe1024.tokenizer.json"));
+        String eot = "[\"<|endoftext|>\", 1023]";
+        conform(variant(base, r -> {
+            r.put("pre_tokenizer", parse("{\"type\": \"ByteLevel\", \"add_prefix_space\": true, "
+                    + "\"trim_offsets\": true, \"use_regex\": true}"));
+            r.put("post_processor", parse("{\"type\": \"RobertaProcessing\", \"sep\": " + eot + ", \"cls\": "
+                    + eot + ", \"trim_offsets\": true, \"add_prefix_space\": true}"));
+        }), "roberta");
+        String llama3 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| "
+                + "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+";
+        conform(variant(base, r -> {
+            r.put("normalizer", parse("{\"type\": \"NFC\"}"));
+            r.put("pre_tokenizer", parse("{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", "
+                    + "\"pattern\": {\"Regex\": \"" + llama3 + "\"}, \"behavior\": \"Isolated\", \"invert\": false}, "
+                    + "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, "
+                    + "\"use_regex\": false}]}"));
+            r.put("post_processor", parse("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": "
+                    + "{\"id\": \"<|endoftext|>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
+                    + "\"pair\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": "
+                    + "\"<|endoftext|>\", \"type_id\": 1}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}], "
+                    + "\"special_tokens\": {\"<|endoftext|>\": {\"id\": \"<|endoftext|>\", \"ids\": [1023], "
+                    + "\"tokens\": [\"<|endoftext|>\"]}}}"));
+            r.put("padding", parse("{\"strategy\": \"BatchLongest\", \"direction\": \"Left\", "
+                    + "\"pad_to_multiple_of\": null, \"pad_id\": 1023, \"pad_type_id\": 0, \"pad_token\": "
+                    + "\"<|endoftext|>\"}"));
+        }), "llama3-split-template-left");
+    }
+
+    /**
+     * A Unigram model over Metaspace words: pieces are MiniLM's whole-word tokens, with and without the word-start
+     * mark, scored by their vocabulary rank (an arbitrary but fixed log-probability).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void unigramMatchesTheLibrary() throws IOException {
+        Map<String, Object> mini = (Map<String, Object>) Json.parse(miniLmJson());
+        Map<String, Object> vocab = (Map<String, Object>) ((Map<String, Object>) mini.get("model")).get("vocab");
+        List<Object> pieces = new ArrayList<>();
+        pieces.add(List.of("<unk>", 0.0));
+        pieces.add(List.of("</s>", 0.0));
+        for (var e : vocab.entrySet()) {
+            String w = e.getKey();
+            if (w.startsWith("[") || w.startsWith("##")) continue;
+            double score = -Math.log(2 + ((Long) e.getValue())) - 0.1 * w.length();
+            pieces.add(List.of("\u2581" + w, score));
+            pieces.add(List.of(w, score - 1.5));
+        }
+        pieces.add(List.of("\u2581", -3.0));
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("version", "1.0");
+        root.put("truncation", null);
+        root.put("padding", null);
+        root.put("added_tokens", parse("[{\"id\": 0, \"content\": \"<unk>\", \"single_word\": false, "
+                + "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}, {\"id\": 1, "
+                + "\"content\": \"</s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
+                + "\"normalized\": false, \"special\": true}]"));
+        root.put("normalizer", parse("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+                + "{\"type\": \"Lowercase\"}, {\"type\": \"Replace\", \"pattern\": {\"Regex\": \" {2,}\"}, "
+                + "\"content\": \" \"}]}"));
+        root.put("pre_tokenizer", parse("{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
+                + "\"prepend_scheme\": \"always\", \"split\": true}"));
+        root.put("post_processor", parse("{\"type\": \"TemplateProcessing\", \"single\": [{\"Sequence\": "
+                + "{\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"</s>\", \"type_id\": 0}}], "
+                + "\"pair\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"B\", "
+                + "\"type_id\": 1}}, {\"SpecialToken\": {\"id\": \"</s>\", \"type_id\": 1}}], \"special_tokens\": "
+                + "{\"</s>\": {\"id\": \"</s>\", \"ids\": [1], \"tokens\": [\"</s>\"]}}}"));
+        root.put("decoder", parse("{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
+                + "\"prepend_scheme\": \"always\", \"split\": true}"));
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("type", "Unigram");
+        model.put("unk_id", 0L);
+        model.put("vocab", pieces);
+        model.put("byte_fallback", false);
+        root.put("model", model);
+        conform(Json.write(root).getBytes(StandardCharsets.UTF_8), "unigram-metaspace");
     }
 }
