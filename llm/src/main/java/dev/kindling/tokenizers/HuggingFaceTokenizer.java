@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.function.UnaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A Hugging Face {@code tokenizer.json} run as the library runs it: added tokens are cut out of the text first,
@@ -52,8 +50,22 @@ public final class HuggingFaceTokenizer implements Tokenizer {
 
     private record AddedToken(int id, String content, boolean singleWord, boolean lstrip, boolean rstrip) {}
 
-    /** An alternation of added tokens, longest first; null pattern when there are none. */
-    private record AddedMatcher(Pattern pattern, Map<String, AddedToken> byContent) {}
+    /**
+     * Finds added tokens leftmost-longest, as the library's Aho-Corasick automaton does: only at characters that
+     * start some token (a bitmap lookup for ASCII), trying that character's tokens longest first. A regex
+     * alternation would do the same but tries every alternative at every position, the encoder's bottleneck.
+     */
+    private record AddedMatcher(Map<Character, AddedToken[]> byFirst, boolean[] asciiFirst) {
+        /** The token at {@code text[i...]}, or null. */
+        AddedToken at(String text, int i) {
+            char c = text.charAt(i);
+            if (c < 128 && !asciiFirst[c]) return null;
+            AddedToken[] candidates = byFirst.get(c);
+            if (candidates == null) return null;
+            for (AddedToken t : candidates) if (text.startsWith(t.content(), i)) return t;
+            return null;
+        }
+    }
 
     private HuggingFaceTokenizer(Map<String, Object> root, TokenizerJson.Reader r) throws FileFormatException {
         this.root = root;
@@ -134,9 +146,22 @@ public final class HuggingFaceTokenizer implements Tokenizer {
     }
 
     private static AddedMatcher matcher(List<AddedToken> tokens) {
+        Map<Character, List<AddedToken>> lists = new LinkedHashMap<>();
         Map<String, AddedToken> byContent = new LinkedHashMap<>();
         for (AddedToken t : tokens) byContent.putIfAbsent(t.content(), t);
-        return new AddedMatcher(ByteLevelBpeTokenizer.specialPattern(new ArrayList<>(byContent.keySet())), byContent);
+        boolean[] ascii = new boolean[128];
+        for (AddedToken t : byContent.values()) {
+            char c = t.content().charAt(0);
+            lists.computeIfAbsent(c, k -> new ArrayList<>()).add(t);
+            if (c < 128) ascii[c] = true;
+        }
+        Map<Character, AddedToken[]> byFirst = new java.util.HashMap<>();
+        for (var e : lists.entrySet()) {
+            AddedToken[] a = e.getValue().toArray(new AddedToken[0]);
+            Arrays.sort(a, (x, y) -> Integer.compare(y.content().length(), x.content().length()));
+            byFirst.put(e.getKey(), a);
+        }
+        return new AddedMatcher(byFirst, ascii);
     }
 
     // ------------------------------------------------------------------------------------------------ loading
@@ -330,18 +355,22 @@ public final class HuggingFaceTokenizer implements Tokenizer {
 
     /** Cuts {@code text} into strings and the ids of the added tokens found in it. */
     private static void split(String text, AddedMatcher added, List<Object> out) {
-        if (added.pattern() == null) {
-            if (!text.isEmpty()) out.add(text);
+        int n = text.length();
+        if (added.byFirst().isEmpty()) {
+            if (n > 0) out.add(text);
             return;
         }
-        Matcher m = added.pattern().matcher(text);
-        int last = 0, from = 0, n = text.length();
-        while (from <= n && m.find(from)) {
-            AddedToken t = added.byContent().get(m.group());
-            int s = m.start(), e = m.end();
+        int last = 0;
+        for (int i = 0; i < n; ) {
+            AddedToken t = added.at(text, i);
+            if (t == null) {
+                i++;
+                continue;
+            }
+            int s = i, e = i + t.content().length();
             if (t.singleWord() && (s > 0 && isWordChar(text.codePointBefore(s))
                     || e < n && isWordChar(text.codePointAt(e)))) {
-                from = s + 1; // inside a word: not this token here
+                i++; // inside a word: not this token here
                 continue;
             }
             if (t.lstrip()) while (s > last && Normalizers.isWhitespace(text.charAt(s - 1))) s--;
@@ -349,7 +378,7 @@ public final class HuggingFaceTokenizer implements Tokenizer {
             if (s > last) out.add(text.substring(last, s));
             out.add(t.id());
             last = e;
-            from = e;
+            i = e;
         }
         if (last < n) out.add(text.substring(last));
     }

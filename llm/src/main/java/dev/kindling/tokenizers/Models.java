@@ -107,8 +107,23 @@ final class Models {
             longest = l;
         }
 
+        private static final int CACHE_LIMIT = 1 << 16;
+        private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
+
         @Override
         void tokenize(String word, ByteLevelBpeTokenizer.IntList out) {
+            int[] ids = cache.get(word); // words repeat (Zipf): most are looked up, not matched again
+            if (ids == null) {
+                var list = new ByteLevelBpeTokenizer.IntList(4);
+                wordPiece(word, list);
+                ids = list.toArray();
+                if (cache.size() >= CACHE_LIMIT) cache.clear();
+                cache.put(word, ids);
+            }
+            out.addAll(ids);
+        }
+
+        private void wordPiece(String word, ByteLevelBpeTokenizer.IntList out) {
             int n = word.length();
             if (n > maxChars && word.codePointCount(0, n) > maxChars) {
                 out.add(unk);
