@@ -333,9 +333,11 @@ public final class HuggingFaceTokenizer implements Tokenizer {
         List<String> words = new ArrayList<>();
         List<Object> segments = new ArrayList<>();
         split(text, rawAdded, segments);
+        boolean atStart = true; // no added token before: Metaspace's "first" scheme marks this piece's first word
         for (Object segment : segments) {
             if (segment instanceof Integer id) {
                 ids.add(id);
+                atStart = false;
                 continue;
             }
             List<Object> inner = new ArrayList<>();
@@ -343,10 +345,12 @@ public final class HuggingFaceTokenizer implements Tokenizer {
             for (Object piece : inner) {
                 if (piece instanceof Integer id) {
                     ids.add(id);
+                    atStart = false;
                     continue;
                 }
                 words.clear();
-                preTokenizer.split((String) piece, words);
+                preTokenizer.split((String) piece, atStart, words);
+                atStart = false;
                 for (String w : words) if (!w.isEmpty()) model.tokenize(w, ids);
             }
         }

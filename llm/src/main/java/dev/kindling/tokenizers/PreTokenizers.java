@@ -18,6 +18,14 @@ final class PreTokenizers {
     /** Splits one piece of text into words, appended to {@code out}. */
     interface PreTokenizer {
         void split(String text, List<String> out);
+
+        /**
+         * Splits {@code text}, which starts the input when {@code atStart} (Metaspace's prepend_scheme "first"
+         * marks only that piece's first word).
+         */
+        default void split(String text, boolean atStart, List<String> out) {
+            split(text, out);
+        }
     }
 
     /** The regex of a {@code {"String": ...}} (a literal) or {@code {"Regex": ...}} pattern object. */
@@ -75,7 +83,18 @@ final class PreTokenizers {
                 }
                 String scheme = metaspaceScheme(json, r, where);
                 boolean split = r.flag(json, "split", where, true);
-                yield (text, out) -> metaspace(text, replacement, scheme, split, out);
+                yield new PreTokenizer() {
+                    @Override
+                    public void split(String text, List<String> out) {
+                        split(text, true, out);
+                    }
+
+                    @Override
+                    public void split(String text, boolean atStart, List<String> out) {
+                        boolean prepend = scheme.equals("always") || scheme.equals("first") && atStart;
+                        metaspace(text, replacement, prepend, split, out);
+                    }
+                };
             }
             case "Sequence" -> {
                 List<?> parts = r.list(json, "pretokenizers", where);
@@ -84,14 +103,22 @@ final class PreTokenizers {
                     String w = where + ".pretokenizers[" + i + "]";
                     steps.add(of(TokenizerJson.asObject(parts.get(i), r, w), r, w));
                 }
-                yield (text, out) -> {
-                    List<String> pieces = List.of(text);
-                    for (PreTokenizer step : steps) {
-                        List<String> next = new ArrayList<>();
-                        for (String piece : pieces) step.split(piece, next);
-                        pieces = next;
+                yield new PreTokenizer() {
+                    @Override
+                    public void split(String text, List<String> out) {
+                        split(text, true, out);
                     }
-                    out.addAll(pieces);
+
+                    @Override
+                    public void split(String text, boolean atStart, List<String> out) {
+                        List<String> pieces = List.of(text);
+                        for (PreTokenizer step : steps) {
+                            List<String> next = new ArrayList<>();
+                            for (int k = 0; k < pieces.size(); k++) step.split(pieces.get(k), atStart && k == 0, next);
+                            pieces = next;
+                        }
+                        out.addAll(pieces);
+                    }
                 };
             }
             default -> throw r.error(where + ": unknown pre-tokenizer type '" + type + "' (supported: "
@@ -263,10 +290,10 @@ final class PreTokenizers {
     }
 
     /** SentencePiece style: spaces become the replacement, which also starts the text and each word. */
-    static void metaspace(String text, String replacement, String scheme, boolean split, List<String> out) {
+    static void metaspace(String text, String replacement, boolean prepend, boolean split, List<String> out) {
         if (text.isEmpty()) return;
         String s = text.replace(" ", replacement);
-        if (!scheme.equals("never") && !s.startsWith(replacement)) s = replacement + s;
+        if (prepend && !s.startsWith(replacement)) s = replacement + s;
         if (!split) {
             out.add(s);
             return;

@@ -50,7 +50,8 @@ class HuggingFaceConformanceTest {
             "[CLS] special [SEP] tokens [MASK] in [PAD] text [UNK] <|endoftext|> end",
             "Tabs\t\tand\u2003em\u2009spaces, soft\u00adhyphen, combining e\u0301 and a\u0308",
             "Code: for (int i = 0; i < n; i++) { sum += a[i] * b[i]; } // done",
-            "URLs https://example.com/path?q=1&r=two#frag and e-mail foo.bar@example.org");
+            "URLs https://example.com/path?q=1&r=two#frag and e-mail foo.bar@example.org",
+            "</s>after an end token</s> and  </s>  again");
 
     private static ai.djl.huggingface.tokenizers.HuggingFaceTokenizer reference(byte[] json, Map<String, String> options)
             throws IOException {
@@ -276,5 +277,12 @@ class HuggingFaceConformanceTest {
         model.put("byte_fallback", false);
         root.put("model", model);
         conform(Json.write(root).getBytes(StandardCharsets.UTF_8), "unigram-metaspace");
+        // prepend_scheme "first": only the start of the input gets the word mark, not the text after </s>
+        root.put("pre_tokenizer", parse("{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", "
+                + "\"prepend_scheme\": \"first\", \"split\": true}"));
+        root.put("decoder", parse("{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", "
+                + "\"pattern\": {\"String\": \"\u2581\"}, \"content\": \" \"}, {\"type\": \"Strip\", "
+                + "\"content\": \" \", \"start\": 1, \"stop\": 0}]}"));
+        conform(Json.write(root).getBytes(StandardCharsets.UTF_8), "unigram-metaspace-first");
     }
 }
