@@ -285,4 +285,73 @@ class HuggingFaceConformanceTest {
                 + "\"content\": \" \", \"start\": 1, \"stop\": 0}]}"));
         conform(Json.write(root).getBytes(StandardCharsets.UTF_8), "unigram-metaspace-first");
     }
+
+    /**
+     * Llama 2's shape: no pre-tokenizer, a normalizer that marks spaces with ▁, a character-level BPE with
+     * byte_fallback for what its vocabulary lacks, and a Replace/ByteFallback/Fuse/Strip decoder. The vocabulary is
+     * bpe1024's, with 'Ġ' as '▁' and only its printable-ASCII tokens, so every non-ASCII character falls back to
+     * {@code <0xXX>} bytes. A second variant has no byte fallback but an unk token with fuse_unk.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void characterBpeWithByteFallbackMatchesTheLibrary() throws IOException {
+        Map<String, Object> source = (Map<String, Object>) Json.parse(
+                Files.readAllBytes(TestData.resource("hf/bpe1024.tokenizer.json")));
+        Map<String, Object> srcModel = (Map<String, Object>) source.get("model");
+        Map<String, Object> vocab = new LinkedHashMap<>();
+        vocab.put("<unk>", 0L);
+        vocab.put("<s>", 1L);
+        vocab.put("</s>", 2L);
+        for (int b = 0; b < 256; b++) vocab.put(String.format("<0x%02X>", b), (long) vocab.size());
+        java.util.function.Predicate<String> ascii = t -> t.chars().allMatch(c -> c == 'Ġ' || c > 32 && c < 127);
+        for (String t : ((Map<String, Object>) srcModel.get("vocab")).keySet()) {
+            if (ascii.test(t)) vocab.putIfAbsent(t.replace('Ġ', '\u2581'), (long) vocab.size());
+        }
+        List<Object> merges = new ArrayList<>();
+        for (Object m : (List<Object>) srcModel.get("merges")) {
+            List<String> pair = (List<String>) m;
+            if (ascii.test(pair.get(0)) && ascii.test(pair.get(1))) {
+                merges.add(List.of(pair.get(0).replace('Ġ', '\u2581'), pair.get(1).replace('Ġ', '\u2581')));
+            }
+        }
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("type", "BPE");
+        model.put("dropout", null);
+        model.put("unk_token", "<unk>");
+        model.put("continuing_subword_prefix", null);
+        model.put("end_of_word_suffix", null);
+        model.put("fuse_unk", true);
+        model.put("byte_fallback", true);
+        model.put("ignore_merges", false);
+        model.put("vocab", vocab);
+        model.put("merges", merges);
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("version", "1.0");
+        root.put("truncation", null);
+        root.put("padding", null);
+        root.put("added_tokens", parse("[{\"id\": 0, \"content\": \"<unk>\", \"single_word\": false, "
+                + "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}, {\"id\": 1, "
+                + "\"content\": \"<s>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
+                + "\"normalized\": false, \"special\": true}, {\"id\": 2, \"content\": \"</s>\", "
+                + "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, "
+                + "\"special\": true}]"));
+        root.put("normalizer", parse("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", "
+                + "\"prepend\": \"\u2581\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, "
+                + "\"content\": \"\u2581\"}]}"));
+        root.put("pre_tokenizer", null);
+        root.put("post_processor", parse("{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": "
+                + "{\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
+                + "\"pair\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": "
+                + "\"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 1}}, "
+                + "{\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}], \"special_tokens\": {\"<s>\": {\"id\": "
+                + "\"<s>\", \"ids\": [1], \"tokens\": [\"<s>\"]}}}"));
+        root.put("decoder", parse("{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", "
+                + "\"pattern\": {\"String\": \"\u2581\"}, \"content\": \" \"}, {\"type\": \"ByteFallback\"}, "
+                + "{\"type\": \"Fuse\"}, {\"type\": \"Strip\", \"content\": \" \", \"start\": 1, "
+                + "\"stop\": 0}]}"));
+        root.put("model", model);
+        conform(Json.write(root).getBytes(StandardCharsets.UTF_8), "llama-style-bpe");
+        model.put("byte_fallback", false);
+        conform(Json.write(root).getBytes(StandardCharsets.UTF_8), "char-bpe-fused-unk");
+    }
 }
