@@ -60,8 +60,8 @@ final class Decoders {
             }
             case "Strip" -> {
                 String content = r.string(json, "content", where);
-                int start = (int) (long) (Long) json.getOrDefault("start", 0L);
-                int stop = (int) (long) (Long) json.getOrDefault("stop", 0L);
+                int start = r.id(json.getOrDefault("start", 0L), where + ".start");
+                int stop = r.id(json.getOrDefault("stop", 0L), where + ".stop");
                 yield tokens -> tokens.stream().map(t -> strip(t, content, start, stop)).toList();
             }
             case "ByteFallback" -> Decoders::byteFallback;

@@ -105,7 +105,10 @@ public final class HuggingFaceTokenizer implements Tokenizer {
             tokenToId.put(content, id);
             boolean norm = r.flag(t, "normalized", where, !special[id]);
             // A normalized token is looked for in normalized text, so its own text is normalized too (as in HF).
-            AddedToken token = new AddedToken(id, norm ? normalizer.apply(content) : content,
+            String match = norm ? normalizer.apply(content) : content;
+            if (match.isEmpty()) throw r.error(where + ".content " + ByteLevelBpeTokenizer.quote(content)
+                    + " is empty once normalized, so it could never be found");
+            AddedToken token = new AddedToken(id, match,
                     r.flag(t, "single_word", where, false), r.flag(t, "lstrip", where, false),
                     r.flag(t, "rstrip", where, false));
             (norm ? normalized : raw).add(token);
@@ -133,6 +136,7 @@ public final class HuggingFaceTokenizer implements Tokenizer {
                 o = o.withPadding(EncodeOptions.Padding.LONGEST);
             } else if (strategy instanceof Map<?, ?> m && m.get("Fixed") != null) {
                 int fixed = r.id(m.get("Fixed"), "padding.strategy.Fixed");
+                if (fixed == 0) throw r.error("padding.strategy.Fixed is 0, expected a length from 1");
                 o = new EncodeOptions(true, EncodeOptions.Padding.MAX_LENGTH, truncation != null ? o.maxLength() : fixed,
                         o.truncate(), o.padLeft(), o.padToMultipleOf(), o.padToken());
             } else {
