@@ -235,10 +235,14 @@ public final class TcpProcessGroup implements ProcessGroup {
 
     @Override
     public void allReduce(float[] buf, int off, int len, ReduceOp op) {
-        check("allReduce", buf, off, len);
+        allReduce("allReduce", buf, off, len, op);
+    }
+
+    private void allReduce(String name, float[] buf, int off, int len, ReduceOp op) {
+        check(name, buf, off, len);
         if (worldSize == 1) return;
         copyIn(buf, off, 0, len);
-        ring("allReduce", len, 0, 2 * worldSize - 2, op);
+        ring(name, len, 0, 2 * worldSize - 2, op);
         copyOut(buf, off, 0, len);
     }
 
@@ -282,7 +286,7 @@ public final class TcpProcessGroup implements ProcessGroup {
 
     @Override
     public void barrier() {
-        allReduce(new float[1], 0, 1, ReduceOp.SUM);
+        allReduce("barrier", new float[1], 0, 1, ReduceOp.SUM);
     }
 
     @Override
@@ -500,6 +504,11 @@ public final class TcpProcessGroup implements ProcessGroup {
         String culprit = silent.isEmpty() ? "" : (silent.size() == 1 ? "rank " + silent.get(0) + " stopped responding or died"
                 : "ranks " + silent + " stopped responding or died") + "; ";
         return new DistributedException(where + " failed: " + culprit + "here: " + localReason + storeNote);
+    }
+
+    /** Test hook: drops the connections the way a crashed process's kernel does, without telling anyone. */
+    void abandon() {
+        closeChannels();
     }
 
     private void closeChannels() {
