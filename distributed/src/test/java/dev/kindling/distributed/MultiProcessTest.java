@@ -48,11 +48,16 @@ class MultiProcessTest {
     void twoProcessesRendezvousFromTheEnvironmentAndReduce() throws Exception {
         int port = freePort();
         Process p0 = start(0, 2, port, "collectives"), p1 = start(1, 2, port, "collectives");
-        List<String> out1 = lines(p1), out0 = lines(p0);
-        assertEquals(0, p0.waitFor(), String.join("\n", out0));
-        assertEquals(0, p1.waitFor(), String.join("\n", out1));
-        assertEquals(List.of("ok rank 0 of 2"), out0);
-        assertEquals(List.of("ok rank 1 of 2"), out1);
+        try {
+            List<String> out1 = lines(p1), out0 = lines(p0);
+            assertEquals(0, p0.waitFor(), String.join("\n", out0));
+            assertEquals(0, p1.waitFor(), String.join("\n", out1));
+            assertEquals(List.of("ok rank 0 of 2"), out0);
+            assertEquals(List.of("ok rank 1 of 2"), out1);
+        } finally {
+            p0.destroyForcibly(); // a failed assertion must not leave ranks running
+            p1.destroyForcibly();
+        }
     }
 
     @Test
@@ -60,13 +65,19 @@ class MultiProcessTest {
     void killingAProcessMidAllReduceFailsThePeerNamingIt() throws Exception {
         int port = freePort();
         Process p0 = start(0, 2, port, "fault"), p1 = start(1, 2, port, "fault");
-        var r1 = new BufferedReader(new InputStreamReader(p1.getInputStream()));
-        assertEquals("ready rank 1", r1.readLine());
-        Thread.sleep(300); // both are looping over 4 MiB all-reduces now
-        p1.destroyForcibly().waitFor();
-        List<String> out0 = lines(p0);
-        assertEquals(3, p0.waitFor(), String.join("\n", out0));
-        String last = out0.getLast();
-        assertTrue(last.matches("failed: allReduce #\\d+ on rank 0 of 2 failed: rank 1 stopped responding or died; here: .*"), last);
+        try {
+            var r1 = new BufferedReader(new InputStreamReader(p1.getInputStream()));
+            assertEquals("ready rank 1", r1.readLine());
+            Thread.sleep(300); // both are looping over 4 MiB all-reduces now
+            p1.destroyForcibly().waitFor();
+            List<String> out0 = lines(p0);
+            assertEquals(3, p0.waitFor(), String.join("\n", out0));
+            String last = out0.getLast();
+            System.out.println(last);
+            assertTrue(last.matches("failed: allReduce #\\d+ on rank 0 of 2 failed: rank 1 stopped responding or died; here: .*"), last);
+        } finally {
+            p0.destroyForcibly();
+            p1.destroyForcibly();
+        }
     }
 }
