@@ -5,6 +5,10 @@ import dev.kindling.data.Batch;
 import dev.kindling.data.DataLoader;
 import dev.kindling.data.FashionMnist;
 import dev.kindling.data.TensorDataset;
+import dev.kindling.distributed.DistributedDataParallel;
+import dev.kindling.distributed.ProcessGroup;
+import dev.kindling.distributed.ReduceOp;
+import dev.kindling.distributed.TcpProcessGroup;
 import dev.kindling.io.StateDicts;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.models.Mlp;
@@ -29,6 +33,11 @@ import picocli.CommandLine.Spec;
  * {@code kindling train mlp}: the seed's SimpleNN (784-500-10, ReLU, cross-entropy, Adam) on MNIST-format
  * IDX files, with a progress bar, metrics.jsonl, curves.png, model.safetensors + config.json, and an
  * epoch checkpoint that --resume continues exactly.
+ *
+ * <p>With {@code --parallel ddp}, run under {@code kindling launch}: every rank reads the same shuffled
+ * batches and trains on its share of each, gradients are averaged with {@link DistributedDataParallel}, and
+ * rank 0 alone evaluates and writes the run folder. The checkpoint is a single-process one, so a run resumes
+ * with any number of ranks.
  */
 @Command(name = "mlp", mixinStandardHelpOptions = true,
         description = "Train the SimpleNN MLP on Fashion-MNIST/MNIST IDX files (or a generated task without --data).")
@@ -45,6 +54,9 @@ final class TrainMlpCommand implements Callable<Integer> {
     @Option(names = "--limit", description = "Use only the first N training and N/6 test examples (quick runs).") Integer limit;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
+    @Option(names = "--parallel", defaultValue = "none",
+            description = "none, or ddp: data parallel over the ranks started by 'kindling launch' (default ${DEFAULT-VALUE}).")
+    String parallel;
     @Spec CommandSpec spec;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
@@ -56,7 +68,20 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         if (hidden <= 0) throw new IllegalArgumentException("--hidden must be positive, got " + hidden);
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
+        if (!parallel.equals("none") && !parallel.equals("ddp"))
+            throw new IllegalArgumentException("--parallel must be none or ddp, got '" + parallel + "'");
         if (threads != null) Parallel.setThreads(threads);
+        if (parallel.equals("ddp")) {
+            try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
+                return train(pg);
+            }
+        }
+        return train(null);
+    }
+
+    private int train(ProcessGroup pg) throws Exception {
+        int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.worldSize();
+        boolean lead = rank == 0;
         if (resume != null) {
             if (!Files.isDirectory(resume)) throw new IllegalArgumentException("--resume " + resume + " is not a folder");
             out = resume;
@@ -82,6 +107,7 @@ final class TrainMlpCommand implements Callable<Integer> {
 
         Generator.global().manualSeed(seed);
         var model = new Mlp(inputs, hidden, 10, new Generator(seed));
+        var ddp = pg == null ? null : new DistributedDataParallel(model, pg);
         var optimizer = new Adam(model.parameters(), lr);
         var criterion = new CrossEntropyLoss();
         var loader = DataLoader.builder(train).batchSize(batchSize).shuffle(seed).build();
@@ -97,9 +123,11 @@ final class TrainMlpCommand implements Callable<Integer> {
             run.loadMetrics(startEpoch);
             System.out.printf("resuming %s after epoch %d%n", out, startEpoch);
         }
-        run.writeJson("config.json", config(inputs));
-        System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%n",
-                inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads());
+        if (lead) run.writeJson("config.json", config(inputs));
+        System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%s%n",
+                inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads(),
+                pg == null ? "" : "; rank " + rank + " of " + world + " (ddp)");
+        float[] lossSlot = new float[1];
 
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
             long t0 = System.nanoTime();
@@ -107,13 +135,18 @@ final class TrainMlpCommand implements Callable<Integer> {
             model.train();
             double lossSum = 0;
             int seen = 0;
-            try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet)) {
+            try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet || !lead)) {
                 for (Batch b : loader) {
-                    Tensor loss = criterion.forward(model.forward(b.input()), b.target());
                     optimizer.zeroGrad();
-                    loss.backward();
+                    float l;
+                    if (ddp == null) {
+                        Tensor loss = criterion.forward(model.forward(b.input()), b.target());
+                        loss.backward();
+                        l = loss.item();
+                    } else {
+                        l = ddpStep(ddp, pg, criterion, b, lossSlot);
+                    }
                     optimizer.step();
-                    float l = loss.item();
                     if (!Float.isFinite(l)) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
                     lossSum += l * b.size();
                     seen += b.size();
@@ -121,6 +154,7 @@ final class TrainMlpCommand implements Callable<Integer> {
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            if (!lead) continue; // rank 0 evaluates and writes; the others wait for it in the next collective
             double[] eval = evaluate(model, criterion, test);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch + 1);
@@ -135,9 +169,30 @@ final class TrainMlpCommand implements Callable<Integer> {
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), "SimpleNN");
         }
+        if (pg != null) pg.barrier(); // nobody exits (closing the ring) while rank 0 still writes
+        if (!lead) return 0;
         StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
         System.out.println("wrote " + run.file("model.safetensors") + ", metrics.jsonl, curves.png");
         return 0;
+    }
+
+    /**
+     * One rank's share of a batch: rows [B r / n, B (r + 1) / n). The loss is weighted by the share's size so
+     * that averaging the gradients over ranks gives the whole batch's mean-loss gradient even when B is not
+     * divisible by n. Returns the whole batch's mean loss.
+     */
+    private static float ddpStep(DistributedDataParallel ddp, ProcessGroup pg, CrossEntropyLoss criterion, Batch b, float[] lossSlot) {
+        int n = pg.worldSize(), r = pg.rank(), size = b.size();
+        int from = (int) ((long) size * r / n), to = (int) ((long) size * (r + 1) / n);
+        lossSlot[0] = 0;
+        if (to > from) {
+            Tensor loss = criterion.forward(ddp.forward(b.input().narrow(0, from, to - from)), b.target().narrow(0, from, to - from));
+            loss.mul((double) n * (to - from) / size).backward();
+            lossSlot[0] = loss.item() * (to - from) / size;
+        }
+        ddp.syncGradients();
+        pg.allReduce(lossSlot, 0, 1, ReduceOp.SUM);
+        return lossSlot[0];
     }
 
     /** Rounded to 6 significant decimals so that metrics files compare equal across identical runs. */
