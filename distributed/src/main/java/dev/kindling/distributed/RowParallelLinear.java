@@ -24,11 +24,17 @@ public final class RowParallelLinear extends Module {
 
     /** This rank's slice of {@code full} (the same layer on every rank). */
     public RowParallelLinear(Linear full, ProcessGroup pg) {
+        this(full, pg, ProcessGroup.shardStart(full.inFeatures, pg.worldSize(), pg.rank()),
+                ProcessGroup.shardLength(full.inFeatures, pg.worldSize(), pg.rank()));
+    }
+
+    /** Input columns {@code [shardStart, shardStart + shardLength)} of {@code full} (split by attention heads, say). */
+    RowParallelLinear(Linear full, ProcessGroup pg, int shardStart, int shardLength) {
         this.pg = pg;
         inFeatures = full.inFeatures;
         outFeatures = full.outFeatures;
-        shardStart = ProcessGroup.shardStart(inFeatures, pg.worldSize(), pg.rank());
-        shardLength = ProcessGroup.shardLength(inFeatures, pg.worldSize(), pg.rank());
+        this.shardStart = shardStart;
+        this.shardLength = shardLength;
         if (shardLength == 0)
             throw new IllegalArgumentException("RowParallelLinear: " + inFeatures + " input features leave rank "
                     + pg.rank() + " of " + pg.worldSize() + " none");
