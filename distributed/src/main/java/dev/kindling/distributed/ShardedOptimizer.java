@@ -134,6 +134,75 @@ public final class ShardedOptimizer {
         return n;
     }
 
+    /**
+     * The optimizer state laid out as a single-process optimizer over the same parameters (one group) would
+     * save it — {@code step} and {@code 0.<param>.<buffer>} — so a checkpoint of a sharded run loads into a
+     * plain optimizer and, through {@link #loadStateDict}, into a sharded run of any world size. A collective:
+     * every rank calls it (each buffer is all-gathered) and gets the whole dict. Needs at least one parameter
+     * per rank.
+     */
+    public Map<String, Tensor> stateDict() {
+        requireShard("stateDict");
+        Map<String, Tensor> shardState = inner.stateDict();
+        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        out.put("step", shardState.get("step"));
+        for (var e : shardState.entrySet()) {
+            if (e.getKey().equals("step")) continue;
+            String name = e.getKey().substring("0.0.".length());
+            float[] flat = new float[total];
+            System.arraycopy(e.getValue().toFloatArray(), 0, flat, shardStart, shardLen);
+            pg.allGather(flat, 0, total);
+            int o = 0;
+            for (int i = 0; i < params.size(); i++) {
+                int n = params.get(i).numel();
+                out.put("0." + i + "." + name, Tensor.fromArray(java.util.Arrays.copyOfRange(flat, o, o + n), n));
+                o += n;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Restores a state dict in the single-process layout (from {@link #stateDict()} or a plain optimizer over
+     * the same parameters): each rank keeps its shard. Every parameter must have every buffer.
+     */
+    public void loadStateDict(Map<String, Tensor> sd) {
+        requireShard("loadStateDict");
+        Tensor step = sd.get("step");
+        if (step == null) throw new IllegalArgumentException("ShardedOptimizer.loadStateDict: no 'step'");
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        for (String k : sd.keySet()) {
+            if (k.equals("step")) continue;
+            String[] parts = k.split("\\.", 3);
+            if (parts.length != 3 || !parts[0].equals("0"))
+                throw new IllegalArgumentException("ShardedOptimizer.loadStateDict: key '" + k + "' is not of the form 0.<param>.<buffer>");
+            names.add(parts[2]);
+        }
+        Map<String, Tensor> shardState = new java.util.LinkedHashMap<>();
+        shardState.put("step", step);
+        for (String name : names) {
+            float[] flat = new float[total];
+            int o = 0;
+            for (int i = 0; i < params.size(); i++) {
+                Tensor v = sd.get("0." + i + "." + name);
+                int n = params.get(i).numel();
+                if (v == null || v.numel() != n)
+                    throw new IllegalArgumentException("ShardedOptimizer.loadStateDict: '0." + i + "." + name + "' is "
+                            + (v == null ? "missing" : "of " + v.numel() + " values") + " for a parameter of " + n);
+                System.arraycopy(v.toFloatArray(), 0, flat, o, n);
+                o += n;
+            }
+            shardState.put("0.0." + name, Tensor.fromArray(java.util.Arrays.copyOfRange(flat, shardStart, shardStart + shardLen), shardLen));
+        }
+        inner.loadStateDict(shardState);
+    }
+
+    private void requireShard(String op) {
+        if (inner == null)
+            throw new IllegalStateException("ShardedOptimizer." + op + ": " + total + " parameters leave rank " + pg.rank()
+                    + " of " + pg.worldSize() + " an empty shard");
+    }
+
     private void readParams() {
         int o = 0;
         for (Tensor p : params) {

@@ -71,4 +71,40 @@ class ShardedOptimizerTest {
         // mean gradient (1, 1): w - 0.5 * g
         for (float[] w : ranks) assertEquals("[0.5, 1.5]", Arrays.toString(w));
     }
+
+    @Test
+    void stateDictsMoveBetweenShardedAndSingleProcessOptimizers() throws Exception {
+        // 10 AdamW steps in one process, then its parameters and optimizer state loaded into 2 sharded ranks for
+        // the other 10: they must end where 20 uninterrupted steps end, and their gathered state must load
+        // back into a single-process optimizer
+        Module solo = TrainingFixture.mlp(1);
+        var plain = new AdamW(solo.parameters(), 0.01, 0.1);
+        for (int s = 0; s < 10; s++) {
+            plain.zeroGrad();
+            TrainingFixture.loss(solo, TrainingFixture.batch(s, 0, BATCH)).backward();
+            plain.step();
+        }
+        var soloState = plain.stateDict();
+        var soloParams = solo.stateDict();
+        float[] reference = TrainingFixture.trainSingle("adamw");
+        List<Object[]> out = LocalCluster.run(2, pg -> {
+            Module m = TrainingFixture.mlp(7);
+            m.loadStateDict(soloParams);
+            var opt = new ShardedOptimizer(m.parameters(), pg, ShardedOptimizer.Stage.TWO, p -> new AdamW(p, 0.01, 0.1));
+            opt.loadStateDict(soloState);
+            for (int s = 10; s < STEPS; s++) {
+                opt.zeroGrad();
+                TrainingFixture.loss(m, TrainingFixture.batch(s, pg.rank() * BATCH / 2, (pg.rank() + 1) * BATCH / 2)).backward();
+                opt.step();
+            }
+            return new Object[] {TrainingFixture.flatten(m), opt.stateDict()};
+        });
+        TrainingFixture.assertClose(reference, (float[]) out.get(0)[0], 1e-5, "resumed sharded run");
+        @SuppressWarnings("unchecked")
+        var gathered = (java.util.Map<String, dev.kindling.tensor.Tensor>) out.get(1)[1];
+        var back = new AdamW(TrainingFixture.mlp(1).parameters(), 0.01, 0.1);
+        back.loadStateDict(gathered); // the single-process layout: loads without complaint
+        assertEquals(20, back.stepCount());
+        assertEquals(soloState.keySet(), gathered.keySet());
+    }
 }
