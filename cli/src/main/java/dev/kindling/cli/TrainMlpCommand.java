@@ -8,6 +8,7 @@ import dev.kindling.data.TensorDataset;
 import dev.kindling.distributed.DistributedDataParallel;
 import dev.kindling.distributed.ProcessGroup;
 import dev.kindling.distributed.ReduceOp;
+import dev.kindling.distributed.ShardedOptimizer;
 import dev.kindling.distributed.TcpProcessGroup;
 import dev.kindling.io.StateDicts;
 import dev.kindling.kernels.Parallel;
@@ -34,10 +35,11 @@ import picocli.CommandLine.Spec;
  * IDX files, with a progress bar, metrics.jsonl, curves.png, model.safetensors + config.json, and an
  * epoch checkpoint that --resume continues exactly.
  *
- * <p>With {@code --parallel ddp}, run under {@code kindling launch}: every rank reads the same shuffled
- * batches and trains on its share of each, gradients are averaged with {@link DistributedDataParallel}, and
- * rank 0 alone evaluates and writes the run folder. The checkpoint is a single-process one, so a run resumes
- * with any number of ranks.
+ * <p>With {@code --parallel ddp|zero1|zero2}, run under {@code kindling launch}: every rank reads the same
+ * shuffled batches and trains on its share of each; gradients are averaged by {@link DistributedDataParallel}
+ * (ddp) or by a {@link ShardedOptimizer} that keeps 1/n of Adam's state per rank (zero1, zero2); rank 0 alone
+ * evaluates and writes the run folder. The checkpoint has the single-process layout (sharded optimizer state
+ * is gathered), so a run resumes with any number of ranks and any of these modes.
  */
 @Command(name = "mlp", mixinStandardHelpOptions = true,
         description = "Train the SimpleNN MLP on Fashion-MNIST/MNIST IDX files (or a generated task without --data).")
@@ -55,7 +57,7 @@ final class TrainMlpCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
     @Option(names = "--parallel", defaultValue = "none",
-            description = "none, or ddp: data parallel over the ranks started by 'kindling launch' (default ${DEFAULT-VALUE}).")
+            description = "none, ddp, zero1 or zero2: data parallel over the ranks started by 'kindling launch' (default ${DEFAULT-VALUE}).")
     String parallel;
     @Spec CommandSpec spec;
 
@@ -68,10 +70,10 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         if (hidden <= 0) throw new IllegalArgumentException("--hidden must be positive, got " + hidden);
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
-        if (!parallel.equals("none") && !parallel.equals("ddp"))
-            throw new IllegalArgumentException("--parallel must be none or ddp, got '" + parallel + "'");
+        if (!List.of("none", "ddp", "zero1", "zero2").contains(parallel))
+            throw new IllegalArgumentException("--parallel must be none, ddp, zero1 or zero2, got '" + parallel + "'");
         if (threads != null) Parallel.setThreads(threads);
-        if (parallel.equals("ddp")) {
+        if (!parallel.equals("none")) {
             try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
                 return train(pg);
             }
@@ -107,8 +109,10 @@ final class TrainMlpCommand implements Callable<Integer> {
 
         Generator.global().manualSeed(seed);
         var model = new Mlp(inputs, hidden, 10, new Generator(seed));
-        var ddp = pg == null ? null : new DistributedDataParallel(model, pg);
-        var optimizer = new Adam(model.parameters(), lr);
+        var ddp = parallel.equals("ddp") ? new DistributedDataParallel(model, pg) : null;
+        var zero = parallel.startsWith("zero") ? new ShardedOptimizer(model.parameters(), pg,
+                parallel.equals("zero1") ? ShardedOptimizer.Stage.ONE : ShardedOptimizer.Stage.TWO, p -> new Adam(p, lr)) : null;
+        var optimizer = zero == null ? new Adam(model.parameters(), lr) : null;
         var criterion = new CrossEntropyLoss();
         var loader = DataLoader.builder(train).batchSize(batchSize).shuffle(seed).build();
         var run = new RunDirectory(out);
@@ -117,7 +121,9 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (resume != null) {
             var loaded = StateDicts.load(run.file(CHECKPOINT));
             model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
-            optimizer.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "optim."));
+            var optimState = StateDicts.withPrefix(loaded.tensors(), "optim.");
+            if (zero != null) zero.loadStateDict(optimState);
+            else optimizer.loadStateDict(optimState);
             startEpoch = Integer.parseInt(loaded.metadata().getOrDefault("epoch", "0"));
             Generator.global().setState(StateDicts.parseState(loaded.metadata().get("rng")));
             run.loadMetrics(startEpoch);
@@ -126,7 +132,7 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (lead) run.writeJson("config.json", config(inputs));
         System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%s%n",
                 inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads(),
-                pg == null ? "" : "; rank " + rank + " of " + world + " (ddp)");
+                pg == null ? "" : "; rank " + rank + " of " + world + " (" + parallel + ")");
         float[] lossSlot = new float[1];
 
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
@@ -137,16 +143,17 @@ final class TrainMlpCommand implements Callable<Integer> {
             int seen = 0;
             try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet || !lead)) {
                 for (Batch b : loader) {
-                    optimizer.zeroGrad();
+                    model.zeroGrad();
                     float l;
-                    if (ddp == null) {
+                    if (pg == null) {
                         Tensor loss = criterion.forward(model.forward(b.input()), b.target());
                         loss.backward();
                         l = loss.item();
                     } else {
-                        l = ddpStep(ddp, pg, criterion, b, lossSlot);
+                        l = shareStep(ddp != null ? ddp : model, ddp, pg, criterion, b, lossSlot);
                     }
-                    optimizer.step();
+                    if (zero != null) zero.step();
+                    else optimizer.step();
                     if (!Float.isFinite(l)) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
                     lossSum += l * b.size();
                     seen += b.size();
@@ -154,6 +161,8 @@ final class TrainMlpCommand implements Callable<Integer> {
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            // gathering sharded state is a collective: every rank takes part, rank 0 writes
+            Map<String, Tensor> optimState = zero != null ? zero.stateDict() : lead ? optimizer.stateDict() : null;
             if (!lead) continue; // rank 0 evaluates and writes; the others wait for it in the next collective
             double[] eval = evaluate(model, criterion, test);
             Map<String, Object> m = new LinkedHashMap<>();
@@ -165,7 +174,7 @@ final class TrainMlpCommand implements Callable<Integer> {
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s%n",
                     epoch + 1, epochs, lossSum / seen, eval[0], eval[1], seconds);
-            saveCheckpoint(run, model, optimizer, epoch + 1);
+            saveCheckpoint(run, model, optimState, epoch + 1);
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), "SimpleNN");
         }
@@ -179,18 +188,19 @@ final class TrainMlpCommand implements Callable<Integer> {
     /**
      * One rank's share of a batch: rows [B r / n, B (r + 1) / n). The loss is weighted by the share's size so
      * that averaging the gradients over ranks gives the whole batch's mean-loss gradient even when B is not
-     * divisible by n. Returns the whole batch's mean loss.
+     * divisible by n (the sharded optimizer averages likewise). Returns the whole batch's mean loss.
      */
-    private static float ddpStep(DistributedDataParallel ddp, ProcessGroup pg, CrossEntropyLoss criterion, Batch b, float[] lossSlot) {
+    private static float shareStep(dev.kindling.nn.Module forward, DistributedDataParallel ddp, ProcessGroup pg,
+                                   CrossEntropyLoss criterion, Batch b, float[] lossSlot) {
         int n = pg.worldSize(), r = pg.rank(), size = b.size();
         int from = (int) ((long) size * r / n), to = (int) ((long) size * (r + 1) / n);
         lossSlot[0] = 0;
         if (to > from) {
-            Tensor loss = criterion.forward(ddp.forward(b.input().narrow(0, from, to - from)), b.target().narrow(0, from, to - from));
+            Tensor loss = criterion.forward(forward.forward(b.input().narrow(0, from, to - from)), b.target().narrow(0, from, to - from));
             loss.mul((double) n * (to - from) / size).backward();
             lossSlot[0] = loss.item() * (to - from) / size;
         }
-        ddp.syncGradients();
+        if (ddp != null) ddp.syncGradients(); // a sharded optimizer averages in its step
         pg.allReduce(lossSlot, 0, 1, ReduceOp.SUM);
         return lossSlot[0];
     }
@@ -249,10 +259,10 @@ final class TrainMlpCommand implements Callable<Integer> {
         return c;
     }
 
-    private static void saveCheckpoint(RunDirectory run, Mlp model, Adam opt, int epoch) throws java.io.IOException {
+    private static void saveCheckpoint(RunDirectory run, Mlp model, Map<String, Tensor> optimState, int epoch) throws java.io.IOException {
         Map<String, Tensor> all = new LinkedHashMap<>();
         model.stateDict().forEach((k, v) -> all.put("model." + k, v));
-        opt.stateDict().forEach((k, v) -> all.put("optim." + k, v));
+        optimState.forEach((k, v) -> all.put("optim." + k, v));
         StateDicts.save(run.file(CHECKPOINT), all, Map.of("epoch", Integer.toString(epoch),
                 "rng", StateDicts.formatState(Generator.global().state())));
     }

@@ -57,25 +57,52 @@ class LaunchCommandTest {
                 "[rank 2] rank 2 of 3 threads 1 master 127.0.0.1 true"), env.out());
     }
 
-    @Test
-    @Timeout(value = 300, unit = TimeUnit.SECONDS)
-    void ddpTrainingOnTwoRanksMatchesOneProcess(@TempDir Path tmp) throws Exception {
-        // 630 examples in batches of 45 (14 Adam steps), split 22 + 23 per rank: the shares are uneven
-        String[] common = {"--limit", "630", "--epochs", "1", "--hidden", "16", "--batch-size", "45", "--quiet"};
-        Result single = launchFree(concat(new String[] {"train", "mlp", "--out", tmp.resolve("single").toString()}, common));
-        assertEquals(0, single.code(), String.join("\n", single.err()));
-        Result ddp = launch(null, concat(new String[] {"launch", "--nproc", "2", "--threads-per-proc", "1", "--", "train", "mlp",
-                "--parallel", "ddp", "--out", tmp.resolve("ddp").toString()}, common));
-        assertEquals(0, ddp.code(), String.join("\n", ddp.err()));
-        assertTrue(ddp.out().stream().anyMatch(l -> l.startsWith("[rank 1] SimpleNN 784-16-10") && l.endsWith("rank 1 of 2 (ddp)")), ddp.out().toString());
-        Map<String, Tensor> a = StateDicts.load(tmp.resolve("single/model.safetensors")).tensors();
-        Map<String, Tensor> b = StateDicts.load(tmp.resolve("ddp/model.safetensors")).tensors();
-        assertEquals(a.keySet(), b.keySet());
-        for (String k : a.keySet()) {
-            float[] x = a.get(k).toFloatArray(), y = b.get(k).toFloatArray();
-            for (int i = 0; i < x.length; i++)
-                assertEquals(x[i], y[i], 1e-5 * Math.max(1e-2, Math.abs(x[i])), k + "[" + i + "]");
+    private static final String[] MLP = {"--limit", "630", "--hidden", "16", "--batch-size", "45", "--quiet"};
+
+    private static Result train(Path out, String... extra) {
+        return launch(null, concat(concat(new String[] {"train", "mlp", "--out", out.toString()}, MLP), extra));
+    }
+
+    private static Result trainParallel(Path out, String mode, String... extra) {
+        return launch(null, concat(concat(new String[] {"launch", "--nproc", "2", "--threads-per-proc", "1", "--", "train", "mlp",
+                "--parallel", mode, "--out", out.toString()}, MLP), extra));
+    }
+
+    private static void assertSameModel(Path a, Path b) throws Exception {
+        Map<String, Tensor> x = StateDicts.load(a.resolve("model.safetensors")).tensors();
+        Map<String, Tensor> y = StateDicts.load(b.resolve("model.safetensors")).tensors();
+        assertEquals(x.keySet(), y.keySet());
+        for (String k : x.keySet()) {
+            float[] u = x.get(k).toFloatArray(), v = y.get(k).toFloatArray();
+            for (int i = 0; i < u.length; i++)
+                assertEquals(u[i], v[i], 1e-5 * Math.max(1e-2, Math.abs(u[i])), b.getFileName() + " " + k + "[" + i + "]");
         }
+    }
+
+    @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
+    void ddpAndZeroTrainingOnTwoRanksMatchOneProcess(@TempDir Path tmp) throws Exception {
+        // 630 examples in batches of 45 (14 Adam steps), split 22 + 23 per rank: the shares are uneven
+        Result single = train(tmp.resolve("single"), "--epochs", "1");
+        assertEquals(0, single.code(), String.join("\n", single.err()));
+        for (String mode : new String[] {"ddp", "zero2"}) {
+            Result r = trainParallel(tmp.resolve(mode), mode, "--epochs", "1");
+            assertEquals(0, r.code(), String.join("\n", r.err()));
+            assertTrue(r.out().stream().anyMatch(l -> l.startsWith("[rank 1] SimpleNN 784-16-10") && l.endsWith("rank 1 of 2 (" + mode + ")")), r.out().toString());
+            assertSameModel(tmp.resolve("single"), tmp.resolve(mode));
+        }
+    }
+
+    @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
+    void aParallelCheckpointResumesInOneProcess(@TempDir Path tmp) throws Exception {
+        Result whole = train(tmp.resolve("whole"), "--epochs", "2");
+        assertEquals(0, whole.code(), String.join("\n", whole.err()));
+        Result first = trainParallel(tmp.resolve("split"), "zero1", "--epochs", "1");
+        assertEquals(0, first.code(), String.join("\n", first.err()));
+        Result rest = launch(null, "train", "mlp", "--resume", tmp.resolve("split").toString(), "--epochs", "2", "--quiet");
+        assertEquals(0, rest.code(), String.join("\n", rest.err()));
+        assertSameModel(tmp.resolve("whole"), tmp.resolve("split"));
     }
 
     private static Result launchFree(String... args) {
