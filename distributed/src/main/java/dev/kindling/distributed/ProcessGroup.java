@@ -12,7 +12,8 @@ import java.time.Duration;
  * {@code r} owning {@code [shardStart(len, n, r), shardStart(len, n, r + 1))}; the first {@code len % n}
  * shards are one float longer.
  *
- * <p>Every collective gives up after {@link #timeout()}: if a peer dies or stalls, each live rank throws a
+ * <p>Every collective gives up when no data has moved for {@link #timeout()} (a large buffer may take
+ * longer as long as it keeps flowing): if a peer dies or stalls, each live rank throws a
  * {@link DistributedException} naming the collective and the rank(s) that did not take part, instead of
  * hanging. A group is used by one thread at a time.
  */
@@ -23,7 +24,7 @@ public interface ProcessGroup extends AutoCloseable {
     /** Number of ranks. */
     int worldSize();
 
-    /** How long a collective may wait for its peers before failing. */
+    /** How long a collective may wait without progress before failing. */
     Duration timeout();
 
     /** Replaces {@code buf[off, off + len)} on every rank by the reduction of all ranks' regions. */
