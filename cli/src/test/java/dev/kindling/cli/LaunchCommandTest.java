@@ -105,6 +105,29 @@ class LaunchCommandTest {
         assertSameModel(tmp.resolve("whole"), tmp.resolve("split"));
     }
 
+    @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
+    void killingARankMidTrainingStopsTheRunAndItResumesFromTheLastCheckpoint(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("killed");
+        var result = new java.util.concurrent.CompletableFuture<Result>();
+        Thread.ofPlatform().start(() -> result.complete(trainParallel(dir, "ddp", "--epochs", "12")));
+        Path checkpoint = dir.resolve("checkpoint.safetensors");
+        while (!java.nio.file.Files.exists(checkpoint) && !result.isDone()) Thread.sleep(20);
+        // the launcher started rank 0 first: the later of its two training JVMs is rank 1
+        List<ProcessHandle> ranks = ProcessHandle.current().descendants()
+                .filter(h -> h.info().commandLine().orElse("").contains("--parallel ddp"))
+                .sorted(java.util.Comparator.comparing(h -> h.info().startInstant().orElseThrow())).toList();
+        assertEquals(2, ranks.size(), "training ranks running: " + ranks);
+        ranks.get(1).destroyForcibly();
+        Result killed = result.get();
+        assertTrue(killed.code() != 0, "the launcher must fail when a rank dies");
+        assertTrue(killed.err().stream().anyMatch(l -> l.startsWith("launch: rank 1 exited with code ")), killed.err().toString());
+        Result resumed = launch(null, "train", "mlp", "--resume", dir.toString(), "--epochs", "12");
+        assertEquals(0, resumed.code(), String.join("\n", resumed.err()));
+        assertTrue(resumed.out().stream().anyMatch(l -> l.startsWith("resuming ")), resumed.out().toString());
+        assertTrue(resumed.out().stream().anyMatch(l -> l.startsWith("epoch 12/12")), resumed.out().toString());
+    }
+
     private static Result launchFree(String... args) {
         return launch(null, args);
     }
