@@ -206,6 +206,16 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
             }
         }
         if (n == 1 || merges.length == 0) return ids;
+        return merge(ids, mergeRanks, mergeResults);
+    }
+
+    /**
+     * Applies ranked merges to a word's initial symbols: {@code ranks} maps a packed pair of ids to its rank (or
+     * -1), {@code results[rank]} is the merged id. Shared by this class and the {@code tokenizer.json} BPE model.
+     */
+    static int[] merge(int[] ids, LongIntMap mergeRanks, int[] mergeResults) {
+        int n = ids.length;
+        if (n < 2) return ids;
         // Symbols form a linked list over byte positions; a heap of (rank, position) picks the lowest-ranked pair,
         // leftmost first, in O(n log n) even for very long words. That is Hugging Face's order, and GPT-2's ("merge
         // the best bigram everywhere, repeat"), because a pair that a merge creates ranks after the merge that
@@ -248,7 +258,7 @@ public final class ByteLevelBpeTokenizer implements Tokenizer {
         return result;
     }
 
-    private static String quote(String word) {
+    static String quote(String word) {
         StringBuilder sb = new StringBuilder("\"");
         word.codePoints().forEach(cp -> {
             if (cp < 0x20 || cp == 0x7F) sb.append(String.format("\\u%04x", cp));

@@ -9,8 +9,10 @@ import java.util.OptionalInt;
 /**
  * Turns text into token ids and back, and stores itself as a Hugging Face {@code tokenizer.json}.
  *
- * <p>Two kinds exist: {@link CharTokenizer} (one id per character, as in nanoGPT's shakespeare_char) and
- * {@link ByteLevelBpeTokenizer} (GPT-2's byte-level BPE). {@link #load(Path)} reads either from its file.
+ * <p>Three kinds exist: {@link CharTokenizer} (one id per character, as in nanoGPT's shakespeare_char),
+ * {@link ByteLevelBpeTokenizer} (GPT-2's byte-level BPE, trainable) and {@link HuggingFaceTokenizer} (any
+ * Hugging Face {@code tokenizer.json} pipeline: BERT's WordPiece, SentencePiece's Unigram, BPE).
+ * {@link #load(Path)} reads each from its file.
  * Implementations are immutable and safe to share between threads.
  *
  * <pre>{@code
@@ -49,10 +51,11 @@ public interface Tokenizer {
     void save(Path tokenizerJson) throws IOException;
 
     /**
-     * Reads a {@code tokenizer.json} written by {@link #save} or by Hugging Face: model "BPE" with a ByteLevel
-     * pre-tokenizer gives a {@link ByteLevelBpeTokenizer}; model "WordLevel" over single characters, or the
-     * merge-less "BPE" over single characters without pre-tokenizer that earlier Kindling runs wrote, gives a
-     * {@link CharTokenizer}.
+     * Reads a {@code tokenizer.json} written by {@link #save} or by Hugging Face: a GPT-2 style byte-level "BPE"
+     * (ByteLevel pre-tokenizer, no normalizer or post-processor) gives a {@link ByteLevelBpeTokenizer}; model
+     * "WordLevel" over single characters, or the merge-less "BPE" over single characters without pre-tokenizer that
+     * earlier Kindling runs wrote, gives a {@link CharTokenizer}; everything else (WordPiece, Unigram, BPE with
+     * other parts) gives a {@link HuggingFaceTokenizer} running the file's whole pipeline.
      *
      * @throws FileFormatException if the file is not valid JSON or describes something else; the message names
      *     the file and what is wrong
@@ -63,10 +66,23 @@ public interface Tokenizer {
         Map<String, Object> model = r.object(root, "model", null);
         String type = r.string(model, "type", "model");
         return switch (type) {
-            case "BPE" -> CharTokenizer.isMergelessCharacterBpe(root)
-                    ? CharTokenizer.fromHuggingFace(root, r) : ByteLevelBpeTokenizer.fromHuggingFace(root, r);
+            case "BPE" -> CharTokenizer.isMergelessCharacterBpe(root) ? CharTokenizer.fromHuggingFace(root, r)
+                    : isPlainByteLevel(root) ? ByteLevelBpeTokenizer.fromHuggingFace(root, r)
+                    : HuggingFaceTokenizer.fromJson(root, r);
             case "WordLevel" -> CharTokenizer.fromHuggingFace(root, r);
-            default -> throw r.error("model type '" + type + "' is not supported (only BPE and WordLevel are)");
+            default -> HuggingFaceTokenizer.fromJson(root, r);
         };
+    }
+
+    /** Whether the file is GPT-2's byte-level BPE with nothing around it, what {@link ByteLevelBpeTokenizer} is. */
+    private static boolean isPlainByteLevel(Map<String, Object> root) {
+        return root.get("normalizer") == null && root.get("post_processor") == null
+                && root.get("pre_tokenizer") instanceof Map<?, ?> pre && "ByteLevel".equals(pre.get("type"))
+                && !Boolean.FALSE.equals(pre.get("use_regex"))
+                && (root.get("decoder") == null
+                    || root.get("decoder") instanceof Map<?, ?> d && "ByteLevel".equals(d.get("type")))
+                && root.get("model") instanceof Map<?, ?> m && m.get("continuing_subword_prefix") == null
+                && m.get("end_of_word_suffix") == null && !Boolean.TRUE.equals(m.get("byte_fallback"))
+                && !Boolean.TRUE.equals(m.get("ignore_merges")) && m.get("unk_token") == null;
     }
 }

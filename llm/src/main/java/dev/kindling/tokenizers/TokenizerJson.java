@@ -64,6 +64,13 @@ final class TokenizerJson {
         };
     }
 
+    /** {@code v} as an object, or an error naming {@code where}. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> asObject(Object v, Reader r, String where) throws FileFormatException {
+        if (v instanceof Map) return (Map<String, Object>) v;
+        throw r.error(where + " is " + kind(v) + ", not an object");
+    }
+
     /** Typed access to fields; every failure becomes a {@link FileFormatException} naming the file and field. */
     static class Reader {
         final Path file;

@@ -80,8 +80,9 @@ class TokenizerFileErrorsTest {
         assertContains(failure("{\"version\": \"1.0\"}"), "no \"model\" object");
         assertContains(failure("{\"model\": [1]}"), "\"model\" is an array, not an object");
         assertContains(failure("{\"model\": {}}"), "model.type is missing, expected a string");
-        assertContains(failure("{\"model\": {\"type\": \"Unigram\"}}"),
-                "model type 'Unigram' is not supported (only BPE and WordLevel are)");
+        assertContains(failure("{\"model\": {\"type\": \"Unigram\"}}"), "model.vocab is missing, expected an array");
+        assertContains(failure("{\"model\": {\"type\": \"Magic\"}}"),
+                "model: unknown model type 'Magic' (supported: WordPiece, BPE, Unigram)");
         assertContains(failure("[1, 2]"), "the top level is an array, not an object");
         assertContains(failure(bpe("{\"a\": 0}", "[]").replace("\"vocab\": {\"a\": 0}, ", "")),
                 "no \"model.vocab\" object");
@@ -116,18 +117,24 @@ class TokenizerFileErrorsTest {
                 "id 1 is vocabulary token \"b\" and also added token \"<s>\"");
     }
 
+    /** BPE files with more than GPT-2's byte-level parts run through the general pipeline. */
     @Test
-    void unsupportedPipelines() throws IOException {
-        assertContains(failure(bpe("{\"a\": 0}", "[]").replace("\"normalizer\": null",
-                "\"normalizer\": {\"type\": \"NFC\"}")), "normalizer {\"type\":\"NFC\"} is not supported");
-        assertContains(failure(bpe("{\"a\": 0}", "[]").replace("\"type\": \"ByteLevel\", \"add_prefix_space\"",
-                "\"type\": \"Whitespace\", \"add_prefix_space\"")),
-                "BPE is read only with a ByteLevel pre_tokenizer");
-        assertContains(failure(bpe("{\"a\": 0}", "[]").replace("\"decoder\": {\"type\": \"ByteLevel\"}",
-                "\"decoder\": {\"type\": \"WordPiece\"}")), "decoder {\"type\":\"WordPiece\"} is not supported");
-        assertContains(failure(bpe("{\"a\": 0}", "[]").replace("\"type\": \"BPE\",",
-                "\"type\": \"BPE\", \"continuing_subword_prefix\": \"##\",")),
-                "model.continuing_subword_prefix \"##\" is not supported");
+    void otherBpePipelinesLoadAsHuggingFaceTokenizers() throws IOException {
+        String base = bpe("{\"a\": 0, \"b\": 1, \"ab\": 2}", "[\"a b\"]");
+        for (String json : new String[] {
+                base.replace("\"normalizer\": null", "\"normalizer\": {\"type\": \"NFC\"}"),
+                base.replace("\"type\": \"ByteLevel\", \"add_prefix_space\"", "\"type\": \"Whitespace\", \"add_prefix_space\""),
+                base.replace("\"decoder\": {\"type\": \"ByteLevel\"}", "\"decoder\": {\"type\": \"WordPiece\"}"),
+                base.replace("\"type\": \"BPE\",", "\"type\": \"BPE\", \"continuing_subword_prefix\": \"##\",")}) {
+            Path file = dir.resolve("tokenizer.json");
+            Files.writeString(file, json, StandardCharsets.UTF_8);
+            Tokenizer t = Tokenizer.load(file);
+            assertTrue(t instanceof HuggingFaceTokenizer, json);
+        }
+        Path file = dir.resolve("tokenizer.json");
+        Files.writeString(file, base.replace("\"type\": \"ByteLevel\", \"add_prefix_space\"",
+                "\"type\": \"Whitespace\", \"add_prefix_space\""), StandardCharsets.UTF_8);
+        assertArrayEquals(new int[] {2, 0, 2}, Tokenizer.load(file).encode("ab a ab"));
     }
 
     @Test
