@@ -5,6 +5,11 @@ import dev.kindling.data.Batch;
 import dev.kindling.data.DataLoader;
 import dev.kindling.data.FashionMnist;
 import dev.kindling.data.TensorDataset;
+import dev.kindling.distributed.DistributedDataParallel;
+import dev.kindling.distributed.ProcessGroup;
+import dev.kindling.distributed.ReduceOp;
+import dev.kindling.distributed.ShardedOptimizer;
+import dev.kindling.distributed.TcpProcessGroup;
 import dev.kindling.io.StateDicts;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.models.Mlp;
@@ -29,6 +34,12 @@ import picocli.CommandLine.Spec;
  * {@code kindling train mlp}: the seed's SimpleNN (784-500-10, ReLU, cross-entropy, Adam) on MNIST-format
  * IDX files, with a progress bar, metrics.jsonl, curves.png, model.safetensors + config.json, and an
  * epoch checkpoint that --resume continues exactly.
+ *
+ * <p>With {@code --parallel ddp|zero1|zero2}, run under {@code kindling launch}: every rank reads the same
+ * shuffled batches and trains on its share of each; gradients are averaged by {@link DistributedDataParallel}
+ * (ddp) or by a {@link ShardedOptimizer} that keeps 1/n of Adam's state per rank (zero1, zero2); rank 0 alone
+ * evaluates and writes the run folder. The checkpoint has the single-process layout (sharded optimizer state
+ * is gathered), so a run resumes with any number of ranks and any of these modes.
  */
 @Command(name = "mlp", mixinStandardHelpOptions = true,
         description = "Train the SimpleNN MLP on Fashion-MNIST/MNIST IDX files (or a generated task without --data).")
@@ -45,6 +56,9 @@ final class TrainMlpCommand implements Callable<Integer> {
     @Option(names = "--limit", description = "Use only the first N training and N/6 test examples (quick runs).") Integer limit;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
+    @Option(names = "--parallel", defaultValue = "none",
+            description = "none, ddp, zero1 or zero2: data parallel over the ranks started by 'kindling launch' (default ${DEFAULT-VALUE}).")
+    String parallel;
     @Spec CommandSpec spec;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
@@ -56,7 +70,20 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         if (hidden <= 0) throw new IllegalArgumentException("--hidden must be positive, got " + hidden);
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
+        if (!List.of("none", "ddp", "zero1", "zero2").contains(parallel))
+            throw new IllegalArgumentException("--parallel must be none, ddp, zero1 or zero2, got '" + parallel + "'");
         if (threads != null) Parallel.setThreads(threads);
+        if (!parallel.equals("none")) {
+            try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
+                return train(pg);
+            }
+        }
+        return train(null);
+    }
+
+    private int train(ProcessGroup pg) throws Exception {
+        int rank = pg == null ? 0 : pg.rank(), world = pg == null ? 1 : pg.worldSize();
+        boolean lead = rank == 0;
         if (resume != null) {
             if (!Files.isDirectory(resume)) throw new IllegalArgumentException("--resume " + resume + " is not a folder");
             out = resume;
@@ -82,7 +109,10 @@ final class TrainMlpCommand implements Callable<Integer> {
 
         Generator.global().manualSeed(seed);
         var model = new Mlp(inputs, hidden, 10, new Generator(seed));
-        var optimizer = new Adam(model.parameters(), lr);
+        var ddp = parallel.equals("ddp") ? new DistributedDataParallel(model, pg) : null;
+        var zero = parallel.startsWith("zero") ? new ShardedOptimizer(model.parameters(), pg,
+                parallel.equals("zero1") ? ShardedOptimizer.Stage.ONE : ShardedOptimizer.Stage.TWO, p -> new Adam(p, lr)) : null;
+        var optimizer = zero == null ? new Adam(model.parameters(), lr) : null;
         var criterion = new CrossEntropyLoss();
         var loader = DataLoader.builder(train).batchSize(batchSize).shuffle(seed).build();
         var run = new RunDirectory(out);
@@ -91,15 +121,19 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (resume != null) {
             var loaded = StateDicts.load(run.file(CHECKPOINT));
             model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
-            optimizer.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "optim."));
+            var optimState = StateDicts.withPrefix(loaded.tensors(), "optim.");
+            if (zero != null) zero.loadStateDict(optimState);
+            else optimizer.loadStateDict(optimState);
             startEpoch = Integer.parseInt(loaded.metadata().getOrDefault("epoch", "0"));
             Generator.global().setState(StateDicts.parseState(loaded.metadata().get("rng")));
             run.loadMetrics(startEpoch);
             System.out.printf("resuming %s after epoch %d%n", out, startEpoch);
         }
-        run.writeJson("config.json", config(inputs));
-        System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%n",
-                inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads());
+        if (lead) run.writeJson("config.json", config(inputs));
+        System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%s%n",
+                inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads(),
+                pg == null ? "" : "; rank " + rank + " of " + world + " (" + parallel + ")");
+        float[] lossSlot = new float[1];
 
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
             long t0 = System.nanoTime();
@@ -107,13 +141,19 @@ final class TrainMlpCommand implements Callable<Integer> {
             model.train();
             double lossSum = 0;
             int seen = 0;
-            try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet)) {
+            try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet || !lead)) {
                 for (Batch b : loader) {
-                    Tensor loss = criterion.forward(model.forward(b.input()), b.target());
-                    optimizer.zeroGrad();
-                    loss.backward();
-                    optimizer.step();
-                    float l = loss.item();
+                    model.zeroGrad();
+                    float l;
+                    if (pg == null) {
+                        Tensor loss = criterion.forward(model.forward(b.input()), b.target());
+                        loss.backward();
+                        l = loss.item();
+                    } else {
+                        l = shareStep(ddp != null ? ddp : model, ddp, pg, criterion, b, lossSlot);
+                    }
+                    if (zero != null) zero.step();
+                    else optimizer.step();
                     if (!Float.isFinite(l)) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
                     lossSum += l * b.size();
                     seen += b.size();
@@ -121,6 +161,9 @@ final class TrainMlpCommand implements Callable<Integer> {
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            // gathering sharded state is a collective: every rank takes part, rank 0 writes
+            Map<String, Tensor> optimState = zero != null ? zero.stateDict() : lead ? optimizer.stateDict() : null;
+            if (!lead) continue; // rank 0 evaluates and writes; the others wait for it in the next collective
             double[] eval = evaluate(model, criterion, test);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch + 1);
@@ -131,13 +174,35 @@ final class TrainMlpCommand implements Callable<Integer> {
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s%n",
                     epoch + 1, epochs, lossSum / seen, eval[0], eval[1], seconds);
-            saveCheckpoint(run, model, optimizer, epoch + 1);
+            saveCheckpoint(run, model, optimState, epoch + 1);
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), "SimpleNN");
         }
+        if (pg != null) pg.barrier(); // nobody exits (closing the ring) while rank 0 still writes
+        if (!lead) return 0;
         StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
         System.out.println("wrote " + run.file("model.safetensors") + ", metrics.jsonl, curves.png");
         return 0;
+    }
+
+    /**
+     * One rank's share of a batch: rows [B r / n, B (r + 1) / n). The loss is weighted by the share's size so
+     * that averaging the gradients over ranks gives the whole batch's mean-loss gradient even when B is not
+     * divisible by n (the sharded optimizer averages likewise). Returns the whole batch's mean loss.
+     */
+    private static float shareStep(dev.kindling.nn.Module forward, DistributedDataParallel ddp, ProcessGroup pg,
+                                   CrossEntropyLoss criterion, Batch b, float[] lossSlot) {
+        int n = pg.worldSize(), r = pg.rank(), size = b.size();
+        int from = (int) ((long) size * r / n), to = (int) ((long) size * (r + 1) / n);
+        lossSlot[0] = 0;
+        if (to > from) {
+            Tensor loss = criterion.forward(forward.forward(b.input().narrow(0, from, to - from)), b.target().narrow(0, from, to - from));
+            loss.mul((double) n * (to - from) / size).backward();
+            lossSlot[0] = loss.item() * (to - from) / size;
+        }
+        if (ddp != null) ddp.syncGradients(); // a sharded optimizer averages in its step
+        pg.allReduce(lossSlot, 0, 1, ReduceOp.SUM);
+        return lossSlot[0];
     }
 
     /** Rounded to 6 significant decimals so that metrics files compare equal across identical runs. */
@@ -194,10 +259,10 @@ final class TrainMlpCommand implements Callable<Integer> {
         return c;
     }
 
-    private static void saveCheckpoint(RunDirectory run, Mlp model, Adam opt, int epoch) throws java.io.IOException {
+    private static void saveCheckpoint(RunDirectory run, Mlp model, Map<String, Tensor> optimState, int epoch) throws java.io.IOException {
         Map<String, Tensor> all = new LinkedHashMap<>();
         model.stateDict().forEach((k, v) -> all.put("model." + k, v));
-        opt.stateDict().forEach((k, v) -> all.put("optim." + k, v));
+        optimState.forEach((k, v) -> all.put("optim." + k, v));
         StateDicts.save(run.file(CHECKPOINT), all, Map.of("epoch", Integer.toString(epoch),
                 "rng", StateDicts.formatState(Generator.global().state())));
     }

@@ -1,0 +1,529 @@
+package dev.kindling.distributed;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A {@link ProcessGroup} over TCP: the ranks form a ring, each holding one connection to the next rank (to
+ * send) and one from the previous rank (to receive), found through a {@link TcpStore}.
+ *
+ * <p>All-reduce is a ring reduce-scatter followed by a ring all-gather: each rank sends and receives
+ * {@code 2 (n - 1) / n} times the buffer, the bandwidth-optimal cost. Both phases stream: a rank forwards
+ * every byte as soon as it has received and reduced it, so a large buffer flows through the ring like a
+ * pipeline instead of step by step, and the wait is one event loop over both sockets (no extra threads).
+ * Data is copied once into a direct buffer and once back; the socket reads and writes go straight to and
+ * from that buffer (all-gather data is received in place), and sums are Vector API loops over it.
+ *
+ * <p>Failures: a collective fails when a neighbour closes its connection or when no byte moves for
+ * {@link #timeout()}. The failing rank then closes its own connections — so the failure runs around the
+ * ring in milliseconds instead of each rank waiting out its timeout — and records itself in the store; a
+ * short grace later (at most 2 s) it throws a {@link DistributedException} naming the ranks that did not
+ * report, i.e. those that died or stalled.
+ */
+public final class TcpProcessGroup implements ProcessGroup {
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int MAGIC = 0x4b444e47; // "KDNG": refuse strangers that connect to the port
+    private static final int SCRATCH_BYTES = 1 << 20;
+
+    private final int rank, worldSize;
+    private Duration timeout;
+    private final TcpStore store;
+    private final TcpStore.Server ownedServer;
+    private boolean ownsStore;
+    private final ServerSocketChannel listener;
+    private SocketChannel toNext, fromPrev;
+    private Selector selector;
+    private SelectionKey nextKey, prevKey;
+    private ByteBuffer work;
+    private MemorySegment workSeg;
+    private FloatBuffer workFloats;
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH_BYTES).order(ORDER);
+    private final MemorySegment scratchSeg = MemorySegment.ofBuffer(scratch);
+    private long seq;
+    private String brokenBy;
+
+    /**
+     * Joins the group of {@code worldSize} ranks that rendezvous through {@code store}, listening for the
+     * previous rank on {@code host} (the address the other ranks reach this one at), and waiting at most
+     * {@code timeout} for the others to show up. The store is borrowed: closing the group does not close it.
+     */
+    public TcpProcessGroup(TcpStore store, int rank, int worldSize, String host, Duration timeout) {
+        this(store, null, rank, worldSize, host, timeout);
+    }
+
+    private TcpProcessGroup(TcpStore store, TcpStore.Server ownedServer, int rank, int worldSize, String host, Duration timeout) {
+        if (worldSize < 1 || rank < 0 || rank >= worldSize)
+            throw new IllegalArgumentException("process group: rank " + rank + " is not in [0, " + worldSize + ")");
+        if (timeout.isNegative() || timeout.isZero())
+            throw new IllegalArgumentException("process group: timeout must be positive, got " + timeout);
+        this.rank = rank;
+        this.worldSize = worldSize;
+        this.timeout = timeout;
+        this.store = store;
+        this.ownedServer = ownedServer;
+        if (worldSize == 1) {
+            listener = null;
+            return;
+        }
+        try {
+            listener = ServerSocketChannel.open();
+            listener.bind(new InetSocketAddress(InetAddress.getByName(host), 0), worldSize);
+            int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+            store.setString("addr/" + rank, host + ":" + port);
+            connectRing();
+        } catch (IOException e) {
+            closeChannels();
+            throw new DistributedException("rendezvous (rank " + rank + " of " + worldSize + "): " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeChannels();
+            throw e;
+        }
+    }
+
+    /**
+     * Joins the group described by environment variables the way torchrun sets them: {@code MASTER_ADDR}
+     * (default 127.0.0.1), {@code MASTER_PORT}, {@code RANK}, {@code WORLD_SIZE} (default 1), plus
+     * {@code KINDLING_DIST_TIMEOUT} in seconds (default 120). Rank 0 serves the store on
+     * MASTER_ADDR:MASTER_PORT. Ranks listen on MASTER_ADDR when it is a loopback address, else on this
+     * host's address ({@code KINDLING_HOST} overrides).
+     */
+    public static TcpProcessGroup fromEnvironment() {
+        return fromEnvironment(System.getenv());
+    }
+
+    static TcpProcessGroup fromEnvironment(Map<String, String> env) {
+        int worldSize = intVar(env, "WORLD_SIZE", 1);
+        int rank = intVar(env, "RANK", 0);
+        Duration timeout = Duration.ofSeconds(intVar(env, "KINDLING_DIST_TIMEOUT", 120));
+        if (worldSize == 1) return new TcpProcessGroup(null, null, rank, 1, "127.0.0.1", timeout);
+        String master = env.getOrDefault("MASTER_ADDR", "127.0.0.1");
+        if (!env.containsKey("MASTER_PORT"))
+            throw new IllegalArgumentException("process group: WORLD_SIZE is " + worldSize + " but MASTER_PORT is not set");
+        int port = intVar(env, "MASTER_PORT", 0);
+        String host = env.get("KINDLING_HOST");
+        try {
+            if (host == null)
+                host = InetAddress.getByName(master).isLoopbackAddress() ? master : InetAddress.getLocalHost().getHostAddress();
+        } catch (IOException e) {
+            throw new DistributedException("process group: cannot resolve MASTER_ADDR '" + master + "': " + e.getMessage(), e);
+        }
+        TcpStore.Server server = rank == 0 ? TcpStore.serve(master, port) : null;
+        try {
+            TcpStore store = new TcpStore(master, port, timeout);
+            TcpProcessGroup g = new TcpProcessGroup(store, server, rank, worldSize, host, timeout);
+            g.ownsStore = true;
+            return g;
+        } catch (RuntimeException e) {
+            if (server != null) server.close();
+            throw e;
+        }
+    }
+
+    private static int intVar(Map<String, String> env, String name, int dflt) {
+        String v = env.get(name);
+        if (v == null) return dflt;
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("process group: environment variable " + name + " must be an integer, got '" + v + "'");
+        }
+    }
+
+    // ---------------------------------------------------------------- rendezvous
+
+    private void connectRing() throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int next = (rank + 1) % worldSize;
+        String addr = store.getString("addr/" + next, timeout);
+        int colon = addr.lastIndexOf(':');
+        toNext = SocketChannel.open();
+        // connect before accepting: the peer's listener is already bound, so the kernel queues us even if
+        // the peer is still busy connecting to its own next rank
+        toNext.socket().connect(new InetSocketAddress(addr.substring(0, colon), Integer.parseInt(addr.substring(colon + 1))),
+                (int) Math.max(1, timeout.toMillis()));
+        configure(toNext);
+        ByteBuffer hello = ByteBuffer.allocate(8).order(ORDER).putInt(MAGIC).putInt(rank).flip();
+        while (hello.hasRemaining()) toNext.write(hello);
+
+        selector = Selector.open();
+        listener.configureBlocking(false);
+        SelectionKey acceptKey = listener.register(selector, SelectionKey.OP_ACCEPT);
+        int prev = (rank + worldSize - 1) % worldSize;
+        while (fromPrev == null) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0)
+                throw new DistributedException("rendezvous: rank " + rank + " waited " + timeout.toMillis()
+                        + " ms for rank " + prev + " to connect");
+            selector.select(Math.max(1, left / 1_000_000));
+            selector.selectedKeys().clear();
+            SocketChannel c = listener.accept();
+            if (c == null) continue;
+            configure(c);
+            ByteBuffer in = ByteBuffer.allocate(8).order(ORDER);
+            c.configureBlocking(false);
+            SelectionKey k = c.register(selector, SelectionKey.OP_READ);
+            while (in.hasRemaining()) {
+                if (c.read(in) < 0) break;
+                if (in.hasRemaining()) {
+                    long l = deadline - System.nanoTime();
+                    if (l <= 0) break;
+                    selector.select(Math.max(1, l / 1_000_000));
+                    selector.selectedKeys().clear();
+                }
+            }
+            k.cancel();
+            selector.selectNow();
+            in.flip();
+            if (in.remaining() == 8 && in.getInt() == MAGIC && in.getInt() == prev) fromPrev = c;
+            else c.close(); // not our previous rank (a stray connection): keep waiting
+        }
+        acceptKey.cancel();
+        selector.selectNow();
+        listener.close(); // the ring is complete; nobody else may connect
+        toNext.configureBlocking(false);
+        nextKey = toNext.register(selector, 0);
+        prevKey = fromPrev.register(selector, 0);
+    }
+
+    private static void configure(SocketChannel c) throws IOException {
+        c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        c.setOption(StandardSocketOptions.SO_SNDBUF, 1 << 20);
+        c.setOption(StandardSocketOptions.SO_RCVBUF, 1 << 20);
+    }
+
+    // ---------------------------------------------------------------- ProcessGroup
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public int worldSize() {
+        return worldSize;
+    }
+
+    @Override
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** Changes the timeout of later collectives. */
+    public void setTimeout(Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero())
+            throw new IllegalArgumentException("process group: timeout must be positive, got " + timeout);
+        this.timeout = timeout;
+    }
+
+    @Override
+    public void allReduce(float[] buf, int off, int len, ReduceOp op) {
+        allReduce("allReduce", buf, off, len, op);
+    }
+
+    private void allReduce(String name, float[] buf, int off, int len, ReduceOp op) {
+        check(name, buf, off, len);
+        if (worldSize == 1) return;
+        copyIn(buf, off, 0, len);
+        ring(name, len, 0, 2 * worldSize - 2, op);
+        copyOut(buf, off, 0, len);
+    }
+
+    @Override
+    public void reduceScatter(float[] buf, int off, int len, ReduceOp op) {
+        check("reduceScatter", buf, off, len);
+        if (worldSize == 1) return;
+        copyIn(buf, off, 0, len);
+        ring("reduceScatter", len, 0, worldSize - 1, op);
+        int s = ProcessGroup.shardStart(len, worldSize, rank);
+        copyOut(buf, off + s, s, ProcessGroup.shardLength(len, worldSize, rank));
+    }
+
+    @Override
+    public void allGather(float[] buf, int off, int len) {
+        check("allGather", buf, off, len);
+        if (worldSize == 1) return;
+        ensureWork(len);
+        int s = ProcessGroup.shardStart(len, worldSize, rank);
+        copyIn(buf, off + s, s, ProcessGroup.shardLength(len, worldSize, rank));
+        ring("allGather", len, worldSize - 1, 2 * worldSize - 2, ReduceOp.SUM);
+        copyOut(buf, off, 0, len);
+    }
+
+    @Override
+    public void broadcast(float[] buf, int off, int len, int root) {
+        check("broadcast", buf, off, len);
+        if (root < 0 || root >= worldSize)
+            throw new IllegalArgumentException("broadcast: root " + root + " is not a rank of a group of " + worldSize);
+        if (worldSize == 1) return;
+        // a chain root -> root+1 -> ... -> root-1, streamed: each rank forwards what it has received so far
+        int pos = (rank - root + worldSize) % worldSize;
+        ensureWork(len);
+        if (pos == 0) copyIn(buf, off, 0, len);
+        int[] whole = {0}, wholeLen = {len}, none = {};
+        boolean sends = pos < worldSize - 1, receives = pos > 0;
+        transfer("broadcast", sends ? whole : none, sends ? wholeLen : none, receives ? whole : none,
+                receives ? wholeLen : none, 0, pos == 0 ? len : 0, ReduceOp.SUM, 1f);
+        if (pos != 0) copyOut(buf, off, 0, len);
+    }
+
+    @Override
+    public void barrier() {
+        allReduce("barrier", new float[1], 0, 1, ReduceOp.SUM);
+    }
+
+    @Override
+    public void close() {
+        closeChannels();
+        if ((ownedServer != null || ownsStore) && store != null) store.close();
+        if (ownedServer != null) ownedServer.close();
+    }
+
+    // ---------------------------------------------------------------- the ring
+
+    private void check(String name, float[] buf, int off, int len) {
+        if (off < 0 || len < 0 || off > buf.length - len)
+            throw new IllegalArgumentException(name + ": region [" + off + ", " + ((long) off + len) + ") is outside a buffer of " + buf.length);
+        if (brokenBy != null)
+            throw new DistributedException(name + " on rank " + rank + ": the process group is broken since " + brokenBy);
+        seq++;
+    }
+
+    /**
+     * Ring steps {@code [from, to)} over the work buffer of {@code len} floats: at step t this rank sends
+     * shard (rank - t - 1) and receives shard (rank - t - 2), adding during the first n-1 steps
+     * (reduce-scatter) and overwriting after (all-gather). After step n-2 rank r holds shard r reduced.
+     */
+    private void ring(String name, int len, int from, int to, ReduceOp op) {
+        int steps = to - from, n = worldSize;
+        int[] sendStart = new int[steps], sendLen = new int[steps], recvStart = new int[steps], recvLen = new int[steps];
+        for (int i = 0; i < steps; i++) {
+            int t = from + i;
+            int s = Math.floorMod(rank - t - 1, n), q = Math.floorMod(rank - t - 2, n);
+            sendStart[i] = ProcessGroup.shardStart(len, n, s);
+            sendLen[i] = ProcessGroup.shardLength(len, n, s);
+            recvStart[i] = ProcessGroup.shardStart(len, n, q);
+            recvLen[i] = ProcessGroup.shardLength(len, n, q);
+        }
+        int reduceSteps = Math.max(0, Math.min(to, n - 1) - from);
+        transfer(name, sendStart, sendLen, recvStart, recvLen, reduceSteps, sendLen.length == 0 ? 0 : sendLen[0],
+                op, op == ReduceOp.AVG ? 1f / n : 1f);
+    }
+
+    /**
+     * Streams the send segments to the next rank and the receive segments from the previous rank, in order.
+     * Receive segment i is reduced into the work buffer when {@code i < reduceSteps}, else stored. The send
+     * stream may run {@code freeFloats} ahead of the processed receive stream: beyond that, what is sent is
+     * what was received (ring and chain both forward the previous step's data), so each byte goes out as
+     * soon as it is final. {@code lastScale} multiplies the result of the last reducing step (averaging).
+     */
+    private void transfer(String name, int[] sendStart, int[] sendLen, int[] recvStart, int[] recvLen,
+                          int reduceSteps, int freeFloats, ReduceOp op, float lastScale) {
+        int ns = sendStart.length, nr = recvStart.length;
+        int si = 0, sOff = 0, ri = 0, rOff = 0, rDone = 0;
+        long sent = 0, processed = 0, free = 4L * freeFloats;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        scratch.clear();
+        try {
+            while (true) {
+                while (si < ns && sendLen[si] == 0) si++;
+                while (ri < nr && recvLen[ri] == 0) ri++;
+                if (si == ns && ri == nr) return;
+                boolean progress = false, blockedOnWrite = false;
+                if (si < ns) {
+                    int avail = (int) Math.min(4L * sendLen[si] - sOff, free + processed - sent);
+                    if (avail > 0) {
+                        int w;
+                        try {
+                            w = toNext.write(work.slice(4 * sendStart[si] + sOff, avail));
+                        } catch (IOException e) {
+                            throw fail(name, "sending to rank " + next() + " failed (" + e.getMessage() + ")");
+                        }
+                        if (w > 0) {
+                            progress = true;
+                            sOff += w;
+                            sent += w;
+                            if (sOff == 4 * sendLen[si]) {
+                                si++;
+                                sOff = 0;
+                            }
+                        } else blockedOnWrite = true;
+                    }
+                }
+                if (ri < nr) {
+                    int segBytes = 4 * recvLen[ri];
+                    int r;
+                    try {
+                        if (ri < reduceSteps) {
+                            scratch.limit(scratch.position() + Math.min(scratch.capacity() - scratch.position(), segBytes - rOff));
+                            r = fromPrev.read(scratch);
+                        } else {
+                            r = fromPrev.read(work.slice(4 * recvStart[ri] + rOff, segBytes - rOff));
+                        }
+                    } catch (IOException e) {
+                        throw fail(name, "receiving from rank " + prev() + " failed (" + e.getMessage() + ")");
+                    }
+                    if (r < 0) throw fail(name, "rank " + prev() + " closed its connection");
+                    if (r > 0) {
+                        progress = true;
+                        rOff += r;
+                        if (ri < reduceSteps) {
+                            int floats = scratch.position() / 4;
+                            reduce(op, 4L * recvStart[ri] + rDone, floats, ri == reduceSteps - 1 ? lastScale : 1f);
+                            rDone += 4 * floats;
+                            processed += 4L * floats;
+                            // keep a float split across reads for the next read
+                            int rest = scratch.position() - 4 * floats;
+                            for (int b = 0; b < rest; b++) scratch.put(b, scratch.get(4 * floats + b));
+                            scratch.clear().position(rest);
+                        } else {
+                            processed += r;
+                            rDone = rOff;
+                        }
+                        if (rDone == segBytes) {
+                            ri++;
+                            rOff = rDone = 0;
+                            scratch.clear();
+                        }
+                    }
+                }
+                if (progress) {
+                    deadline = System.nanoTime() + timeout.toNanos();
+                    continue;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    String waiting = blockedOnWrite ? "for rank " + next() + " to accept data" : "for data from rank " + prev();
+                    throw fail(name, "no progress for " + timeout.toMillis() + " ms waiting " + waiting);
+                }
+                nextKey.interestOps(blockedOnWrite ? SelectionKey.OP_WRITE : 0);
+                prevKey.interestOps(ri < nr ? SelectionKey.OP_READ : 0);
+                selector.select(Math.max(1, left / 1_000_000));
+                selector.selectedKeys().clear();
+            }
+        } catch (IOException e) {
+            throw fail(name, "selector failed (" + e.getMessage() + ")");
+        }
+    }
+
+    /** work[at, at + 4 floats) op= scratch[0, 4 floats), then scaled. */
+    private void reduce(ReduceOp op, long at, int floats, float scale) {
+        int i = 0, bound = SPECIES.loopBound(floats), step = SPECIES.length();
+        boolean max = op == ReduceOp.MAX, scaled = scale != 1f;
+        for (; i < bound; i += step) {
+            long w = at + 4L * i;
+            FloatVector a = FloatVector.fromMemorySegment(SPECIES, workSeg, w, ORDER);
+            FloatVector b = FloatVector.fromMemorySegment(SPECIES, scratchSeg, 4L * i, ORDER);
+            FloatVector c = max ? a.max(b) : a.add(b);
+            if (scaled) c = c.mul(scale);
+            c.intoMemorySegment(workSeg, w, ORDER);
+        }
+        for (; i < floats; i++) {
+            long w = at + 4L * i;
+            float a = workSeg.get(LE_FLOAT, w), b = scratchSeg.get(LE_FLOAT, 4L * i);
+            float c = max ? Math.max(a, b) : a + b;
+            workSeg.set(LE_FLOAT, w, scaled ? c * scale : c);
+        }
+    }
+
+    private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
+
+    private void ensureWork(int floats) {
+        long bytes = 4L * floats;
+        if (bytes > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("collective: " + floats + " floats exceed the 2 GiB a single collective may move; split the buffer");
+        if (work == null || work.capacity() < bytes) {
+            int cap = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(bytes, work == null ? 4096 : 2L * work.capacity()));
+            work = ByteBuffer.allocateDirect(cap).order(ORDER);
+            workSeg = MemorySegment.ofBuffer(work);
+            workFloats = work.asFloatBuffer();
+        }
+    }
+
+    private void copyIn(float[] buf, int off, int at, int len) {
+        ensureWork(at + len);
+        workFloats.put(at, buf, off, len);
+    }
+
+    private void copyOut(float[] buf, int off, int at, int len) {
+        workFloats.get(at, buf, off, len);
+    }
+
+    private int next() {
+        return (rank + 1) % worldSize;
+    }
+
+    private int prev() {
+        return (rank + worldSize - 1) % worldSize;
+    }
+
+    /**
+     * Breaks the group after a failed collective: closes the ring so the neighbours fail at once, records
+     * this rank in the store, waits briefly for the other live ranks to do the same, and names those that
+     * did not.
+     */
+    private DistributedException fail(String name, String localReason) {
+        String where = name + " #" + seq + " on rank " + rank + " of " + worldSize;
+        brokenBy = where + " failed: " + localReason;
+        closeChannels();
+        String key = "fail/" + seq + "/";
+        List<Integer> silent = new ArrayList<>();
+        String storeNote = "";
+        try {
+            store.setString(key + rank, localReason);
+            long graceEnd = System.nanoTime() + Math.min(2_000_000_000L, timeout.toNanos());
+            while (true) {
+                silent.clear();
+                for (int k = 0; k < worldSize; k++) if (k != rank && store.check(key + k) == null) silent.add(k);
+                if (silent.isEmpty() || System.nanoTime() > graceEnd) break;
+                Thread.sleep(20);
+            }
+        } catch (DistributedException e) {
+            storeNote = "; the store on rank 0 is unreachable, so rank 0 has probably died";
+            silent.clear();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        String culprit = silent.isEmpty() ? "" : (silent.size() == 1 ? "rank " + silent.get(0) + " stopped responding or died"
+                : "ranks " + silent + " stopped responding or died") + "; ";
+        return new DistributedException(where + " failed: " + culprit + "here: " + localReason + storeNote);
+    }
+
+    /** Test hook: drops the connections the way a crashed process's kernel does, without telling anyone. */
+    void abandon() {
+        closeChannels();
+    }
+
+    private void closeChannels() {
+        quietly(toNext);
+        quietly(fromPrev);
+        quietly(selector);
+        quietly(listener);
+    }
+
+    private static void quietly(java.io.Closeable c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // already failing or shutting down: nothing more to do with this channel
+        }
+    }
+}

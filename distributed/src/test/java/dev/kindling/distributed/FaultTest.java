@@ -1,0 +1,81 @@
+package dev.kindling.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** A rank that stalls or vanishes makes every other rank fail, naming it, instead of hanging. */
+class FaultTest {
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aStalledRankIsNamedAfterTheTimeout() throws Exception {
+        List<Object> results = LocalCluster.runCatching(3, Duration.ofMillis(1500), pg -> {
+            if (pg.rank() == 2) {
+                Thread.sleep(6000); // alive but not taking part: a hung training step
+                return null;
+            }
+            pg.allReduce(new float[50_000], ReduceOp.SUM);
+            return null;
+        });
+        for (int r = 0; r < 2; r++) {
+            var e = assertInstanceOf(DistributedException.class, results.get(r), "rank " + r);
+            System.out.println(e.getMessage());
+            assertTrue(e.getMessage().contains("allReduce #1 on rank " + r + " of 3 failed: rank 2 stopped responding or died"), e.getMessage());
+        }
+        assertNull(results.get(2));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRankThatClosesItsSocketsMidAllReduceIsNamedAtOnce() throws Exception {
+        // the timeout is long: the others must notice the closed connections, not wait the timeout out
+        List<Object> results = LocalCluster.runCatching(4, Duration.ofSeconds(40), pg -> {
+            if (pg.rank() == 3) {
+                Thread.sleep(300); // the others are inside allReduce by now, with data in flight towards us
+                ((TcpProcessGroup) pg).abandon();
+                return null;
+            }
+            long t0 = System.nanoTime();
+            try {
+                pg.allReduce(new float[200_000], ReduceOp.AVG);
+            } catch (DistributedException e) {
+                return new DistributedException(e.getMessage() + " [after " + (System.nanoTime() - t0) / 1_000_000 + " ms]");
+            }
+            return null;
+        });
+        for (int r = 0; r < 3; r++) {
+            var e = assertInstanceOf(DistributedException.class, results.get(r), "rank " + r);
+            System.out.println(e.getMessage());
+            assertTrue(e.getMessage().contains("allReduce #1 on rank " + r + " of 4 failed: rank 3 stopped responding or died"), e.getMessage());
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aBrokenGroupRefusesLaterCollectives() throws Exception {
+        List<Object> results = LocalCluster.runCatching(2, Duration.ofMillis(500), pg -> {
+            if (pg.rank() == 1) {
+                Thread.sleep(3000);
+                return null;
+            }
+            try {
+                pg.barrier();
+            } catch (DistributedException first) {
+                try {
+                    pg.allReduce(new float[3], ReduceOp.SUM);
+                } catch (DistributedException second) {
+                    return second;
+                }
+            }
+            return null;
+        });
+        var e = assertInstanceOf(DistributedException.class, results.get(0));
+        assertTrue(e.getMessage().startsWith("allReduce on rank 0: the process group is broken since barrier #1 on rank 0 of 2 failed"), e.getMessage());
+    }
+}
