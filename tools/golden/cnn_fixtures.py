@@ -38,6 +38,7 @@ CASES = {
     "conv_1x1": lambda: conv(rnd(2, 5, 4, 4), rnd(3, 5, 1, 1), rnd(3)),
     "conv_stride3": lambda: conv(rnd(2, 2, 8, 7), rnd(3, 2, 3, 3), rnd(3), stride=3, padding=2),
     "maxpool": lambda: ({"x": rnd(2, 3, 7, 7)}, lambda t: F.max_pool2d(t["x"], 3, 2, 1)),
+    "maxpool2": lambda: ({"x": rnd(2, 3, 6, 8)}, lambda t: F.max_pool2d(t["x"], 2)),
     "maxpool_dil_ceil": lambda: ({"x": rnd(1, 2, 8, 9)},
                                  lambda t: F.max_pool2d(t["x"], (2, 3), (2, 2), (1, 1), (1, 2), ceil_mode=True)),
     "avgpool": lambda: ({"x": rnd(2, 3, 7, 7)}, lambda t: F.avg_pool2d(t["x"], 3, 2, 1)),

@@ -45,9 +45,38 @@ final class Pooling {
         int oh = outSize(op, h, kh, sh, ph, dh, ceil), ow = outSize(op, w, kw, sw, pw, dw, ceil), ohw = oh * ow, hw = h * w;
         float[] xa = Convolution.values(x), y = new float[np * ohw];
         int[] arg = new int[np * ohw]; // the input position (iy * w + ix) of each maximum, for backward
+        // every window inside the input (no padding, no ceil-mode overhang): no bounds checks per tap
+        boolean inside = ph == 0 && pw == 0 && (oh - 1) * sh + (kh - 1) * dh < h && (ow - 1) * sw + (kw - 1) * dw < w;
+        boolean twoByTwo = inside && kh == 2 && kw == 2 && sh == 2 && sw == 2 && dh == 1 && dw == 1;
         Parallel.forRange(np, (long) ohw * kh * kw, (from, to) -> {
             for (int p = from; p < to; p++) {
                 int base = p * hw;
+                if (twoByTwo) {
+                    pool2x2(xa, base, w, y, arg, p * ohw, oh, ow);
+                    continue;
+                }
+                if (inside) {
+                    for (int oy = 0; oy < oh; oy++) {
+                        int q = p * ohw + oy * ow;
+                        for (int ox = 0; ox < ow; ox++) {
+                            int first = oy * sh * w + ox * sw, at = first;
+                            float best = xa[base + first];
+                            for (int i = 0; i < kh; i++) {
+                                for (int j = 0; j < kw; j++) {
+                                    int pos = first + i * dh * w + j * dw;
+                                    float v = xa[base + pos];
+                                    // NaN wins, as in PyTorch; selects rather than branches (random data mispredicts)
+                                    boolean take = v > best | v != v;
+                                    best = take ? v : best;
+                                    at = take ? pos : at;
+                                }
+                            }
+                            y[q + ox] = best;
+                            arg[q + ox] = at;
+                        }
+                    }
+                    continue;
+                }
                 for (int oy = 0; oy < oh; oy++) {
                     for (int ox = 0; ox < ow; ox++) {
                         float best = Float.NEGATIVE_INFINITY;
@@ -60,7 +89,7 @@ final class Pooling {
                                 if (ix < 0 || ix >= w) continue;
                                 float v = xa[base + iy * w + ix];
                                 // NaN wins and stays, as in PyTorch
-                                if (at < 0 || v > best || Float.isNaN(v)) {
+                                if (at < 0 || v > best || v != v) {
                                     best = v;
                                     at = iy * w + ix;
                                 }
@@ -82,6 +111,36 @@ final class Pooling {
             });
             return new Tensor[] {Tensor.wrap(dx, xs)};
         }, x);
+    }
+
+    /**
+     * The common 2x2, stride 2 window on one plane, without branches: on real activations which tap holds the
+     * maximum is unpredictable, and a mispredicted branch per tap costs more than the rest of the loop. The sign
+     * bit of {@code best - v} says whether v is larger (or NaN, which wins as in PyTorch).
+     */
+    private static void pool2x2(float[] xa, int base, int w, float[] y, int[] arg, int out, int oh, int ow) {
+        for (int oy = 0; oy < oh; oy++) {
+            int r0 = 2 * oy * w, r1 = r0 + w, q = out + oy * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                int c = r0 + 2 * ox, d = r1 + 2 * ox;
+                float best = xa[base + c];
+                int at = c;
+                float v = xa[base + c + 1];
+                int t = Float.floatToRawIntBits(best - v) >>> 31;
+                best = Math.max(best, v);
+                at += t * (c + 1 - at);
+                v = xa[base + d];
+                t = Float.floatToRawIntBits(best - v) >>> 31;
+                best = Math.max(best, v);
+                at += t * (d - at);
+                v = xa[base + d + 1];
+                t = Float.floatToRawIntBits(best - v) >>> 31;
+                best = Math.max(best, v);
+                at += t * (d + 1 - at);
+                y[q + ox] = best;
+                arg[q + ox] = at;
+            }
+        }
     }
 
     static Tensor avgPool2d(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw, boolean ceil, boolean countIncludePad) {

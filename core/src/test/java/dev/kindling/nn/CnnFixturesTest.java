@@ -35,6 +35,7 @@ class CnnFixturesTest {
             case "conv_1x1" -> in -> Functional.conv2d(in.get(0), in.get(1), in.get(2), 1, 0);
             case "conv_stride3" -> in -> Functional.conv2d(in.get(0), in.get(1), in.get(2), 3, 2);
             case "maxpool" -> in -> Functional.maxPool2d(in.get(0), 3, 2, 1);
+            case "maxpool2" -> in -> Functional.maxPool2d(in.get(0), 2, 2, 0);
             case "maxpool_dil_ceil" -> in -> Functional.maxPool2d(in.get(0), new int[] {2, 3}, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 2}, true);
             case "avgpool" -> in -> Functional.avgPool2d(in.get(0), 3, 2, 1);
             case "avgpool_ceil_nopad" -> in -> Functional.avgPool2d(in.get(0), new int[] {3, 2}, new int[] {2, 2}, new int[] {1, 1}, true, false);
@@ -46,7 +47,7 @@ class CnnFixturesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"conv_basic", "conv_groups", "conv_same", "conv_1x1", "conv_stride3", "maxpool", "maxpool_dil_ceil",
+    @ValueSource(strings = {"conv_basic", "conv_groups", "conv_same", "conv_1x1", "conv_stride3", "maxpool", "maxpool2", "maxpool_dil_ceil",
             "avgpool", "avgpool_ceil_nopad", "adaptive", "bn_train", "bn_eval"})
     void matchesPyTorch(String name) throws Exception {
         Map<String, Tensor> f = fixture();

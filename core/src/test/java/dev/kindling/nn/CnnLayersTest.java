@@ -47,12 +47,24 @@ class CnnLayersTest {
     @Test
     void poolingGradients() {
         GradCheck.check("maxPool2d", in -> Functional.maxPool2d(in.get(0), 3, 2, 1), List.of(separated(1, 2, 2, 7, 6)));
+        GradCheck.check("maxPool2d 2x2", in -> Functional.maxPool2d(in.get(0), 2, 2, 0), List.of(separated(6, 2, 3, 4, 6)));
         GradCheck.check("maxPool2d dilation ceil", in -> Functional.maxPool2d(in.get(0), new int[] {2, 3}, null, new int[] {1, 1},
                 new int[] {2, 1}, true), List.of(separated(2, 1, 2, 7, 8)));
         GradCheck.check("avgPool2d", in -> Functional.avgPool2d(in.get(0), 3, 2, 1), List.of(randn(3, 2, 2, 7, 6)));
         GradCheck.check("avgPool2d no pad count", in -> Functional.avgPool2d(in.get(0), new int[] {2, 3}, new int[] {2, 2},
                 new int[] {1, 1}, true, false), List.of(randn(4, 1, 2, 5, 7)));
         GradCheck.check("adaptiveAvgPool2d", in -> Functional.adaptiveAvgPool2d(in.get(0), 3, 4), List.of(randn(5, 2, 2, 7, 5)));
+    }
+
+    @Test
+    void maxPoolNaNAndInfinity() {
+        // NaN is the maximum of its window, as in PyTorch; infinities compare as usual
+        Tensor x = Tensor.fromArray(new float[] {1, Float.NaN, 3, 2, Float.NEGATIVE_INFINITY, -5, Float.POSITIVE_INFINITY, 0}, 1, 1, 2, 4);
+        assertTrue(Float.isNaN(Functional.maxPool2d(x, 2, 2, 0).get(0, 0, 0, 0)), "2x2 path");
+        assertTrue(Float.isNaN(Functional.maxPool2d(x, 2, 1, 0).get(0, 0, 0, 0)), "inside path");
+        assertTrue(Float.isNaN(Functional.maxPool2d(x, 2, 2, 1).get(0, 0, 0, 1)), "padded path");
+        Tensor y = Functional.maxPool2d(x, 2, 2, 0);
+        assertEquals(Float.POSITIVE_INFINITY, y.get(0, 0, 0, 1));
     }
 
     @Test
