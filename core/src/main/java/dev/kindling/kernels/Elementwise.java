@@ -111,6 +111,7 @@ public final class Elementwise {
                 case SIGMOID -> i = sigmoidLoop(a, ao, out, o, bound);
                 case SILU -> i = siluLoop(a, ao, out, o, bound);
                 case GELU_TANH -> i = geluTanhLoop(a, ao, out, o, bound);
+                case GELU -> i = geluLoop(a, ao, out, o, bound);
                 default -> { }
             }
         }
@@ -145,6 +146,12 @@ public final class Elementwise {
         return i;
     }
 
+    private static int geluLoop(float[] a, int ao, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length()) VectorMath.gelu(FloatVector.fromArray(S, a, ao + i)).intoArray(out, o + i);
+        return i;
+    }
+
     private static int geluTanhLoop(float[] a, int ao, float[] out, int o, int bound) {
         int i = 0;
         for (; i < bound; i += S.length()) {
@@ -159,6 +166,7 @@ public final class Elementwise {
     static float applyLikeVector(Unary op, float x) {
         return switch (op) {
             case EXP -> VectorMath.exp(x);
+            case GELU -> VectorMath.gelu(x);
             case TANH -> VectorMath.tanh(x);
             case SIGMOID -> VectorMath.sigmoid(x);
             case SILU -> x * VectorMath.sigmoid(x);
@@ -185,6 +193,7 @@ public final class Elementwise {
         int i = switch (op) {
             case GELU_TANH -> geluTanhBackwardLoop(x, xo, g, go, out, o, bound);
             case SILU -> siluBackwardLoop(x, xo, g, go, out, o, bound);
+            case GELU -> geluBackwardLoop(x, xo, g, go, out, o, bound);
             default -> 0;
         };
         for (; i < n; i++) out[o + i] = g[go + i] * derivative(op, x[xo + i]);
@@ -218,6 +227,13 @@ public final class Elementwise {
         return i;
     }
 
+    private static int geluBackwardLoop(float[] x, int xo, float[] g, int go, float[] out, int o, int bound) {
+        int i = 0;
+        for (; i < bound; i += S.length())
+            VectorMath.geluDerivative(FloatVector.fromArray(S, x, xo + i)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(out, o + i);
+        return i;
+    }
+
     private static int siluBackwardLoop(float[] x, int xo, float[] g, int go, float[] out, int o, int bound) {
         int i = 0;
         for (; i < bound; i += S.length()) {
@@ -241,11 +257,7 @@ public final class Elementwise {
                 float s = VectorMath.sigmoid(v);
                 yield s * (v * (-s + 1f) + 1f);
             }
-            case GELU -> {
-                double cdf = 0.5 * (1 + erf(v / Math.sqrt(2)));
-                double pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
-                yield (float) (cdf + v * pdf);
-            }
+            case GELU -> VectorMath.geluDerivative(v);
             default -> throw new IllegalArgumentException("no activation derivative for " + op);
         };
     }

@@ -18,7 +18,8 @@ public final class Gemm {
      * C = alpha * op(A) * op(B) + beta * C, all row-major. op(A) is m x k and op(B) is k x n.
      * With {@code transA}, A is stored k x m (lda &gt;= m) and op(A) is its transpose; otherwise A is stored
      * m x k (lda &gt;= k); likewise {@code transB}. C is m x n with ldc &gt;= n. Element (i, j) of a stored
-     * matrix X lives at {@code x[xOff + i * ldx + j]}. beta 0 overwrites C without reading it (NaN stays out).
+     * matrix X lives at {@code x[xOff + i * ldx + j]}. beta 0 overwrites C without reading it (NaN stays out);
+     * alpha 0 (or k 0) only scales C, without reading A and B, as BLAS does.
      *
      * @throws IllegalArgumentException if a size is negative, a leading dimension is too small, or an operand
      *     would reach outside its array
@@ -57,6 +58,56 @@ public final class Gemm {
         }
         engine.sgemmBatched(batch, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB,
                 beta, c, cOff, ldc, strideC);
+    }
+
+    /**
+     * C = A * B^T + beta * C with B in bfloat16: A is m x k floats (row-major, lda &gt;= k), B is n x k 16-bit
+     * values in {@code b} (little-endian, possibly unaligned, as safetensors stores them) starting at byte
+     * {@code bOff} with rows {@code ldb} elements apart, C is m x n (ldc &gt;= n). This is y = x W^T for a
+     * Linear weight W [out, in] kept in half precision: B is never widened as a whole, only panels of
+     * {@link #HALF_PANEL_FLOATS} floats at a time, so the weights stay at half the memory of F32.
+     * beta 0 overwrites C without reading it. {@link GemmReference#sgemmHalfB} is the scalar twin.
+     *
+     * @throws IllegalArgumentException if a size is negative, a leading dimension is too small, or an operand
+     *     would reach outside its array or segment
+     */
+    public static void sgemmBf16B(int m, int n, int k, float[] a, int aOff, int lda, java.lang.foreign.MemorySegment b,
+                                  long bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        sgemmHalfB("sgemmBf16B", true, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** {@link #sgemmBf16B} with B in IEEE half precision (F16). */
+    public static void sgemmF16B(int m, int n, int k, float[] a, int aOff, int lda, java.lang.foreign.MemorySegment b,
+                                 long bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+        sgemmHalfB("sgemmF16B", false, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** Floats per widened panel of B in the half-precision GEMMs: 128 KiB, which stays in L2 while it is used. */
+    static final int HALF_PANEL_FLOATS = 1 << 15;
+
+    private static void sgemmHalfB(String op, boolean bf16, int m, int n, int k, float[] a, int aOff, int lda,
+                                   java.lang.foreign.MemorySegment b, long bOff, int ldb, float beta, float[] c, int cOff,
+                                   int ldc) {
+        checkShape(op, m, n, k, false, lda, true, ldb, ldc);
+        checkOperand(op, "A", a, aOff, m, k, lda);
+        checkOperand(op, "C", c, cOff, m, n, ldc);
+        if (m == 0 || n == 0) return;
+        if (k > 0) {
+            if (b == null) throw new IllegalArgumentException(op + ": B is null but holds " + n + " x " + k);
+            long end = bOff + 2L * ((long) (n - 1) * ldb + k);
+            if (bOff < 0 || end > b.byteSize())
+                throw new IllegalArgumentException(op + ": B (stored " + n + " x " + k + ", ldb " + ldb + ") at byte " + bOff
+                        + " spans bytes [" + bOff + ", " + end + ") but the segment has " + b.byteSize());
+        }
+        // Rows of B per panel: enough to fill the panel, at least 8 so the micro-kernel sees whole tiles.
+        int rows = Math.min(n, Math.max(8, HALF_PANEL_FLOATS / Math.max(1, k)));
+        float[] panel = new float[rows * k];
+        for (int j0 = 0; j0 < n; j0 += rows) {
+            int nb = Math.min(rows, n - j0);
+            for (int j = 0; j < nb; j++)
+                HalfFloats.widen(bf16, b, bOff + 2L * (long) (j0 + j) * ldb, panel, j * k, k);
+            engine.sgemm(false, true, m, nb, k, 1f, a, aOff, lda, panel, 0, k, beta, c, cOff + j0, ldc);
+        }
     }
 
     /**

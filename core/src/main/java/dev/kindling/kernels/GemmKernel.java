@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The GEMM engine: packed panels, cache blocking and a register-tiled micro-kernel (BLIS's loop structure).
  *
  * <p>For each {@code NC}-wide column block of C and each {@code KC}-deep slice of the shared dimension, op(B)'s
- * slice is packed into {@code NR}-wide micro-panels (kept in L1 by the micro-kernel while it sweeps down), and
+ * slice is packed into {@code NR}-wide micro-panels (each reused by every register tile down the A block), and
  * each {@code MC}-tall block of op(A) into {@code MR}-tall micro-panels (kept in L2). Packing reads transposed
- * operands in their stored order, so a transpose is never materialised, and folds alpha into A.
+ * operands in their stored order, so a transpose is never materialised, and folds alpha into A. Over several
+ * threads each one owns a slab of C's rows (or columns, for wide shapes) and runs the same loops on it.
  *
  * <p>The species is a {@code static final} constant so that the JIT compiles every vector operation to one
  * instruction. To run another width in the same JVM (tests, benchmarks), {@link #withSpecies} defines a hidden
@@ -22,22 +23,31 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmKernel implements GemmEngine {
     static final VectorSpecies<Float> S = speciesOfThisCopy();
     static final int VL = S.length();
-    /** Micro-tile: MR rows of C by NR = NV vectors of columns. */
-    static final int MR = 8, NV = 2, NR = NV * VL;
+    /**
+     * Micro-tile: MR rows of C by NR = NV vectors of columns. With 32 vector registers (AVX-512) a 6 x 4-vector
+     * tile keeps 24 accumulators, 4 B vectors and a broadcast in registers; where 512-bit vectors are not
+     * preferred the CPU may have only 16 (AVX2, SSE), and the 6 x 2 tile (12 + 2 + 1) avoids spilling.
+     */
+    static final int MR = 6, NV = S.vectorBitSize() >= 512 ? 4 : 2, NR = NV * VL;
     static final int KC, MC, NC;
 
     static {
         CacheSizes caches = CacheSizes.detect();
-        // KC: a KC x NR micro-panel of B plus an MR x KC one of A fill about half of L1, leaving room for C.
-        KC = Math.max(16, (int) (caches.l1d() * 2.0 / (4L * (NR + MR))) & ~7);
-        // MC: the MC x KC block of A fills about half of L2 (the rest holds B's panel as it streams through).
-        MC = Math.max(MR, (int) (caches.l2() * 0.5 / (4L * KC)) / MR * MR);
-        // NC: the KC x NC panel of B takes a slice of the shared L3 (one per thread on 2 cores).
-        NC = Math.max(NR, (int) Math.min(1 << 16, caches.l3() * 0.125 / (4L * KC)) / NR * NR);
+        // KC: the MR x KC and KC x NR micro-panels together take about twice L1. Deeper slices amortise the
+        // loads and stores of the C tile over more multiply-adds, and the B micro-panel streams from L2 fast enough
+        // (NR floats per MR * NV FMAs); on Zen 5 this measured better than the textbook "B panel in half of L1".
+        KC = Math.max(16, (int) (2 * caches.l1d() / (4L * (NR + MR))) & ~7);
+        // MC: the MC x KC block of A fills half of L2 (the rest holds B micro-panels as they stream through).
+        MC = Math.max(MR, (int) (caches.l2() / 2 / (4L * KC)) / MR * MR);
+        // NC: the KC x NC panel of B takes an eighth of the shared L3, leaving room for other threads' panels and C.
+        NC = Math.max(NR, (int) Math.min(1 << 16, caches.l3() / 8 / (4L * KC)) / NR * NR);
     }
 
-    /** Below this many multiply-adds a GEMM runs on the calling thread: a fork/join round trip costs ~10 us. */
-    private static final long PARALLEL_MIN_FMAS = 1L << 18;
+    /**
+     * Below this many multiply-adds (about 160^3) a GEMM runs on the calling thread: handing half of it to another
+     * thread costs a fork/join round trip (10-30 us on a shared VM), the time of some 2M multiply-adds.
+     */
+    static final long PARALLEL_MIN_FMAS = 1L << 22;
 
     /** Per-thread packing buffers {A block, B panel, edge tile, vector scratch}, grown on demand and reused. */
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
@@ -115,14 +125,16 @@ final class GemmKernel implements GemmEngine {
         int panelsM = (m + MR - 1) / MR, panelsN = (n + NR - 1) / NR;
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
             blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        } else if (panelsN >= threads && (n >= m || panelsM < threads)) {
-            // wide or square: each thread owns a column slab of C (and packs all of A's rows for it)
-            Parallel.forChunks(panelsN, threads, (from, to) -> blocked(transA, transB, 0, m, from * NR,
-                    Math.min(n, to * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
-        } else {
-            // tall: each thread owns a row slab of C
+        } else if (panelsM >= threads && (2L * m >= n || panelsN < threads)) {
+            // square or tall: each thread owns a row slab of C and packs all of op(B) for it (packing B is a
+            // vector copy unless transposed, cheaper than A's gather, so B is the operand to pack twice). Threads
+            // share nothing: no barrier, so a task that the pool runs late cannot hold the other one up.
             Parallel.forChunks(panelsM, threads, (from, to) -> blocked(transA, transB, from * MR,
                     Math.min(m, to * MR), 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        } else {
+            // wide: each thread owns a column slab of C
+            Parallel.forChunks(panelsN, threads, (from, to) -> blocked(transA, transB, 0, m, from * NR,
+                    Math.min(n, to * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
         }
     }
 
@@ -134,7 +146,7 @@ final class GemmKernel implements GemmEngine {
         // Whole problems per thread when there are enough of them to balance (or each is too small to split);
         // otherwise one after another, each split inside.
         boolean acrossBatch = threads > 1 && batch > 1
-                && (batch % threads == 0 || batch >= 4 * threads || fmas < 4 * PARALLEL_MIN_FMAS);
+                && (batch % threads == 0 || batch >= 4 * threads || fmas < 2 * PARALLEL_MIN_FMAS);
         if (acrossBatch) {
             // inside a Parallel task the nested sgemm runs serially (Parallel does not nest)
             Parallel.forChunks(batch, threads, (from, to) -> {
@@ -170,18 +182,21 @@ final class GemmKernel implements GemmEngine {
                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                 float beta, float[] c, int cOff, int ldc) {
         float[][] bufs = BUFFERS.get();
-        int kcMax = Math.min(KC, k);
-        float[] ap = buffer(bufs, 0, roundUp(Math.min(MC, m1 - m0), MR) * kcMax);
+        // equal k slices of at most KC (k = KC + 1 would otherwise leave a 1-deep slice that costs a full C pass)
+        int kcStep = evenSplit(k, KC), kcMax = kcStep;
+        // likewise equal row blocks of at most MC, in whole micro-panels
+        int mcStep = roundUp(evenSplit(m1 - m0, MC), MR);
+        float[] ap = buffer(bufs, 0, mcStep * kcMax);
         float[] bp = buffer(bufs, 1, roundUp(Math.min(NC, n1 - n0), NR) * kcMax);
         float[] tile = buffer(bufs, 2, MR * NR);
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < k; pc += kcStep) {
+                int kc = Math.min(kcStep, k - pc);
                 float betaHere = pc == 0 ? beta : 1f; // later k slices accumulate onto the first one's result
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp);
-                for (int ic = m0; ic < m1; ic += MC) {
-                    int mc = Math.min(MC, m1 - ic);
+                for (int ic = m0; ic < m1; ic += mcStep) {
+                    int mc = Math.min(mcStep, m1 - ic);
                     packA(transA, a, aOff, lda, ic, mc, pc, kc, alpha, ap);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
@@ -199,6 +214,12 @@ final class GemmKernel implements GemmEngine {
                 }
             }
         }
+    }
+
+    /** The size of each of the fewest equal pieces of at most max that cover total (max for total 0). */
+    private static int evenSplit(int total, int max) {
+        int pieces = Math.max(1, (total + max - 1) / max);
+        return Math.max(1, (total + pieces - 1) / pieces);
     }
 
     private static int roundUp(int x, int to) {
@@ -229,6 +250,13 @@ final class GemmKernel implements GemmEngine {
                     for (int r = 0; r < mr; r++) ap[dst + r] = alpha * a[src + r];
                     for (int r = mr; r < MR; r++) ap[dst + r] = 0f;
                 }
+            } else if (mr == MR) {
+                // MR row streams read side by side so that the packed panel is written sequentially
+                int src = aOff + (ic + ir) * lda + pc;
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * MR, s = src + p;
+                    for (int r = 0; r < MR; r++) ap[dst + r] = alpha * a[s + r * lda];
+                }
             } else {
                 for (int r = 0; r < mr; r++) {
                     int src = aOff + (ic + ir + r) * lda + pc, dst = base + r;
@@ -248,8 +276,21 @@ final class GemmKernel implements GemmEngine {
                               float[] bp) {
         for (int jr = 0; jr < nc; jr += NR) {
             int nr = Math.min(NR, nc - jr), base = jr * kc;
-            if (transB) {
-                // stored n x k: walk each stored row (one column of op(B)) contiguously
+            if (transB && nr == NR) {
+                // stored n x k: blocks of 16 values of p, so that the 16 packed rows being filled stay in L1
+                // while each of the NR stored rows is read contiguously
+                int src = bOff + (jc + jr) * ldb + pc, p0 = 0;
+                for (; p0 + 16 <= kc; p0 += 16) {
+                    for (int j = 0; j < NR; j++) {
+                        int s = src + j * ldb + p0, d = base + p0 * NR + j;
+                        for (int q = 0; q < 16; q++) bp[d + q * NR] = b[s + q];
+                    }
+                }
+                for (int j = 0; j < NR; j++) {
+                    int s = src + j * ldb, d = base + j;
+                    for (int p = p0; p < kc; p++) bp[d + p * NR] = b[s + p];
+                }
+            } else if (transB) {
                 for (int j = 0; j < nr; j++) {
                     int src = bOff + (jc + jr + j) * ldb + pc, dst = base + j;
                     for (int p = 0; p < kc; p++) bp[dst + p * NR] = b[src + p];
@@ -272,21 +313,79 @@ final class GemmKernel implements GemmEngine {
     }
 
     /**
-     * The register tile: d[i * ldd + j] (i < MR, j < NR) = sum over p of ap[ao + p*MR + i] * bp[bo + p*NR + j],
-     * plus beta * d when beta != 0 (d is not read when beta == 0, so NaN garbage there is ignored).
-     * 8 x 2 vectors of accumulators stay in registers: 16 accumulators + 2 B vectors + 1 broadcast
-     * fit the 32 vector registers of AVX-512. Everything is in this one method, with the vectors as locals,
-     * because a vector handed to a method the JIT does not inline is boxed (a 10x slowdown).
+     * The register tile: d[i * ldd + j] (i &lt; MR, j &lt; NR) = sum over p &lt; kc of ap[ao + p*MR + i] * bp[bo + p*NR + j],
+     * plus beta * d when beta != 0 (d is not read when beta == 0, so NaN garbage there is ignored). NV is a
+     * constant, so the JIT keeps one branch. Each tile routine is one method with its vectors in locals: a vector
+     * handed to a method the JIT does not inline is boxed, which costs 10x.
      */
     private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+        if (NV == 4) kernelWide(kc, ap, ao, bp, bo, d, dOff, ldd, beta);
+        else kernelNarrow(kc, ap, ao, bp, bo, d, dOff, ldd, beta);
+    }
+
+    /** The 6 x 4-vector tile: 24 accumulators + 4 B vectors + 1 broadcast = 29 registers. */
+    private static void kernelWide(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S), c33 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c42 = FloatVector.zero(S), c43 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c52 = FloatVector.zero(S), c53 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = ao + p * MR, pb = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb), b1 = FloatVector.fromArray(S, bp, pb + 1 * VL), b2 = FloatVector.fromArray(S, bp, pb + 2 * VL), b3 = FloatVector.fromArray(S, bp, pb + 3 * VL);
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[pa]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01); c02 = a.fma(b2, c02); c03 = a.fma(b3, c03);
+            a = FloatVector.broadcast(S, ap[pa + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11); c12 = a.fma(b2, c12); c13 = a.fma(b3, c13);
+            a = FloatVector.broadcast(S, ap[pa + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21); c22 = a.fma(b2, c22); c23 = a.fma(b3, c23);
+            a = FloatVector.broadcast(S, ap[pa + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32); c33 = a.fma(b3, c33);
+            a = FloatVector.broadcast(S, ap[pa + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41); c42 = a.fma(b2, c42); c43 = a.fma(b3, c43);
+            a = FloatVector.broadcast(S, ap[pa + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51); c52 = a.fma(b2, c52); c53 = a.fma(b3, c53);
+        }
+        if (beta == 0f) {
+            c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);
+            c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL); c12.intoArray(d, dOff + 1 * ldd + 2 * VL); c13.intoArray(d, dOff + 1 * ldd + 3 * VL);
+            c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL); c22.intoArray(d, dOff + 2 * ldd + 2 * VL); c23.intoArray(d, dOff + 2 * ldd + 3 * VL);
+            c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL); c32.intoArray(d, dOff + 3 * ldd + 2 * VL); c33.intoArray(d, dOff + 3 * ldd + 3 * VL);
+            c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL); c42.intoArray(d, dOff + 4 * ldd + 2 * VL); c43.intoArray(d, dOff + 4 * ldd + 3 * VL);
+            c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL); c52.intoArray(d, dOff + 5 * ldd + 2 * VL); c53.intoArray(d, dOff + 5 * ldd + 3 * VL);
+        } else {
+            FloatVector bv = FloatVector.broadcast(S, beta);
+            FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
+            FloatVector.fromArray(S, d, dOff + 1 * VL).fma(bv, c01).intoArray(d, dOff + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * VL).fma(bv, c02).intoArray(d, dOff + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * VL).fma(bv, c03).intoArray(d, dOff + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd).fma(bv, c10).intoArray(d, dOff + 1 * ldd);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 1 * VL).fma(bv, c11).intoArray(d, dOff + 1 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 2 * VL).fma(bv, c12).intoArray(d, dOff + 1 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 3 * VL).fma(bv, c13).intoArray(d, dOff + 1 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd).fma(bv, c20).intoArray(d, dOff + 2 * ldd);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 1 * VL).fma(bv, c21).intoArray(d, dOff + 2 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 2 * VL).fma(bv, c22).intoArray(d, dOff + 2 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 3 * VL).fma(bv, c23).intoArray(d, dOff + 2 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd).fma(bv, c30).intoArray(d, dOff + 3 * ldd);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 1 * VL).fma(bv, c31).intoArray(d, dOff + 3 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 2 * VL).fma(bv, c32).intoArray(d, dOff + 3 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 3 * VL).fma(bv, c33).intoArray(d, dOff + 3 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd).fma(bv, c40).intoArray(d, dOff + 4 * ldd);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 2 * VL).fma(bv, c42).intoArray(d, dOff + 4 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 3 * VL).fma(bv, c43).intoArray(d, dOff + 4 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 2 * VL).fma(bv, c52).intoArray(d, dOff + 5 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 3 * VL).fma(bv, c53).intoArray(d, dOff + 5 * ldd + 3 * VL);
+        }
+    }
+
+    /** The 6 x 2-vector tile: 12 accumulators + 2 B vectors + 1 broadcast = 15 registers. */
+    private static void kernelNarrow(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
-        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         for (int p = 0; p < kc; p++) {
             int pa = ao + p * MR, pb = bo + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, pb), b1 = FloatVector.fromArray(S, bp, pb + 1 * VL);
@@ -297,8 +396,6 @@ final class GemmKernel implements GemmEngine {
             a = FloatVector.broadcast(S, ap[pa + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
             a = FloatVector.broadcast(S, ap[pa + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
             a = FloatVector.broadcast(S, ap[pa + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
-            a = FloatVector.broadcast(S, ap[pa + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
-            a = FloatVector.broadcast(S, ap[pa + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
         }
         if (beta == 0f) {
             c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL);
@@ -307,8 +404,6 @@ final class GemmKernel implements GemmEngine {
             c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL);
             c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL);
             c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL);
-            c60.intoArray(d, dOff + 6 * ldd); c61.intoArray(d, dOff + 6 * ldd + 1 * VL);
-            c70.intoArray(d, dOff + 7 * ldd); c71.intoArray(d, dOff + 7 * ldd + 1 * VL);
         } else {
             FloatVector bv = FloatVector.broadcast(S, beta);
             FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
@@ -323,10 +418,6 @@ final class GemmKernel implements GemmEngine {
             FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
             FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
             FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 6 * ldd).fma(bv, c60).intoArray(d, dOff + 6 * ldd);
-            FloatVector.fromArray(S, d, dOff + 6 * ldd + 1 * VL).fma(bv, c61).intoArray(d, dOff + 6 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 7 * ldd).fma(bv, c70).intoArray(d, dOff + 7 * ldd);
-            FloatVector.fromArray(S, d, dOff + 7 * ldd + 1 * VL).fma(bv, c71).intoArray(d, dOff + 7 * ldd + 1 * VL);
         }
     }
 

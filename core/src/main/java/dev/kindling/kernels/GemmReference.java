@@ -14,13 +14,35 @@ public final class GemmReference {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double sum = 0;
-                for (int p = 0; p < k; p++) {
+                for (int p = 0; alpha != 0f && p < k; p++) { // alpha 0: A and B are not read (BLAS)
                     float av = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
                     float bv = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
                     sum += (double) av * bv;
                 }
                 int o = cOff + i * ldc + j;
                 c[o] = beta == 0f ? (float) (alpha * sum) : (float) (alpha * sum + (double) beta * c[o]);
+            }
+        }
+    }
+
+    /**
+     * Same contract as {@link Gemm#sgemmBf16B} ({@code bf16}) or {@link Gemm#sgemmF16B}, each element of B
+     * widened on its own with the JDK's conversions.
+     */
+    public static void sgemmHalfB(boolean bf16, int m, int n, int k, float[] a, int aOff, int lda,
+                                  java.lang.foreign.MemorySegment b, long bOff, int ldb, float beta, float[] c, int cOff,
+                                  int ldc) {
+        var le = java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    short bits = b.get(le, bOff + 2L * ((long) j * ldb + p));
+                    float bv = bf16 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits);
+                    sum += (double) a[aOff + i * lda + p] * bv;
+                }
+                int o = cOff + i * ldc + j;
+                c[o] = beta == 0f ? (float) sum : (float) (sum + (double) beta * c[o]);
             }
         }
     }

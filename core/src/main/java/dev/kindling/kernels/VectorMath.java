@@ -112,6 +112,57 @@ public final class VectorMath {
         return 1f / (exp(-x) + 1f);
     }
 
+    // erfc(z) ~ t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) e^(-z^2), t = 1 / (1 + p z), z >= 0
+    // (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7); used directly, it has no cancellation for x < 0
+    private static final float ERF_P = 0.3275911f, A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f,
+            A4 = -1.453152027f, A5 = 1.061405429f;
+    private static final float INV_SQRT2 = 0.70710678118654752f, INV_SQRT_2PI = 0.39894228040143268f;
+
+    /** 2 Phi(x) (twice the standard normal CDF) and, in {@code pdf}, the density phi(x); GELU(x) = x Phi(x). */
+    private static FloatVector twoCdf(FloatVector x, FloatVector e) {
+        var z = x.abs().mul(INV_SQRT2);
+        var t = x.broadcast(1f).div(z.mul(ERF_P).add(1f));
+        var poly = t.fma(x.broadcast(A5), x.broadcast(A4));
+        poly = poly.fma(t, x.broadcast(A3));
+        poly = poly.fma(t, x.broadcast(A2));
+        poly = poly.fma(t, x.broadcast(A1));
+        var q = poly.mul(t).mul(e);                      // erfc(|x| / sqrt 2)
+        return q.blend(q.neg().add(2f), x.compare(VectorOperators.GE, 0f));
+    }
+
+    /** GELU with the exact (erf) form: x/2 (1 + erf(x / sqrt 2)). */
+    public static FloatVector gelu(FloatVector x) {
+        var e = exp(x.mul(x).mul(-0.5f));
+        return twoCdf(x, e).mul(x).mul(0.5f);
+    }
+
+    /** d GELU / dx = Phi(x) + x phi(x). */
+    public static FloatVector geluDerivative(FloatVector x) {
+        var e = exp(x.mul(x).mul(-0.5f));
+        return twoCdf(x, e).mul(0.5f).add(x.mul(e).mul(INV_SQRT_2PI));
+    }
+
+    private static float twoCdf(float x, float e) {
+        float z = Math.abs(x) * INV_SQRT2;
+        float t = 1f / (z * ERF_P + 1f);
+        float poly = Math.fma(t, A5, A4);
+        poly = Math.fma(poly, t, A3);
+        poly = Math.fma(poly, t, A2);
+        poly = Math.fma(poly, t, A1);
+        float q = poly * t * e;
+        return x >= 0f ? -q + 2f : q;
+    }
+
+    public static float gelu(float x) {
+        float e = exp(x * x * -0.5f);
+        return twoCdf(x, e) * x * 0.5f;
+    }
+
+    public static float geluDerivative(float x) {
+        float e = exp(x * x * -0.5f);
+        return twoCdf(x, e) * 0.5f + x * e * INV_SQRT_2PI;
+    }
+
     /** Sum of the lanes in lane order (deterministic, unlike reduceLanes(ADD)). */
     public static float sumLanes(FloatVector v) {
         float s = 0f;

@@ -67,7 +67,7 @@ final class Pointwise {
         Loop loop = Loop.of(a.shape, out.strides, a.strides);
         float[] A = a.f(), O = out.f();
         int sa = loop.innerStrides[1];
-        long cost = switch (op) { case NEG, ABS, RELU -> 1; case GELU -> 40; default -> 8; };
+        long cost = switch (op) { case NEG, ABS, RELU -> 1; default -> 8; };
         loop.run(new int[] {0, a.offset}, cost, (offs, n) -> Elementwise.unary(op, A, offs[1], sa, O, offs[0], n));
         return out;
     }

@@ -32,12 +32,48 @@ final class Reduce {
 
     static Tensor sum(Tensor t, int[] dims, boolean keepdim) {
         Tensor x = t.toFloat();
+        Tensor leading = sumLeadingDims(x, dims, keepdim);
+        if (leading != null) return leading;
         Plan pl = plan("sum", x, dims);
         float[] out = new float[pl.outer];
         reduceSum(pl, out);
         Tensor r = Tensor.wrap(out, keepdim ? pl.keepdimShape : pl.keptShape);
         int[] inShape = x.shape, kd = pl.keepdimShape;
         return Tensor.record(r, "sum", g -> new Tensor[] {g.reshape(kd).expand(inShape).contiguous()}, x);
+    }
+
+    /**
+     * Sum over the leading dims of a contiguous tensor (a bias gradient: [N, M] → [M]) as column sums, without
+     * the transposed copy the general path makes; null when the dims are not such a prefix.
+     */
+    private static Tensor sumLeadingDims(Tensor x, int[] dims, boolean keepdim) {
+        int rank = x.shape.length;
+        if (dims == null || dims.length == 0 || rank < 2 || !x.isContiguous()) return null;
+        boolean[] red = Shapes.reduceMask("sum", dims, rank);
+        int p = 0;
+        while (p < rank && red[p]) p++;
+        for (int d = p; d < rank; d++) if (red[d]) return null;
+        if (p == 0 || p == rank) return null;
+        int rows = 1, cols = 1;
+        for (int d = 0; d < p; d++) rows *= x.shape[d];
+        for (int d = p; d < rank; d++) cols *= x.shape[d];
+        float[] src = x.f();
+        int base = x.offset, n = cols, nRows = rows;
+        float[] out = new float[cols];
+        // columns in parallel, rows in order, accumulated in double: deterministic and precise for long columns
+        Parallel.forRange(cols, rows, (from, to) -> {
+            double[] acc = new double[to - from];
+            for (int r = 0; r < nRows; r++) {
+                int o = base + r * n + from;
+                for (int j = 0; j < acc.length; j++) acc[j] += src[o + j];
+            }
+            for (int j = 0; j < acc.length; j++) out[from + j] = (float) acc[j];
+        });
+        int[] kd = new int[rank];
+        for (int d = 0; d < rank; d++) kd[d] = d < p ? 1 : x.shape[d];
+        int[] shape = keepdim ? kd : java.util.Arrays.copyOfRange(x.shape, p, rank);
+        int[] inShape = x.shape;
+        return Tensor.record(Tensor.wrap(out, shape), "sum", g -> new Tensor[] {g.reshape(kd).expand(inShape).contiguous()}, x);
     }
 
     private static void reduceSum(Plan pl, float[] out) {

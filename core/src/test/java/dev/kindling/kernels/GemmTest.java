@@ -22,6 +22,7 @@ class GemmTest {
             {1, 1, 1}, {1, 9, 17}, {13, 1, 7}, {1, 40, 3}, {37, 1, 33}, {2, 2, 1}, {3, 5, 0},
             {8, 32, 16}, {9, 33, 17}, {17, 15, 31}, {31, 70, 5}, {5, 130, 19}, {65, 65, 64},
             {70, 130, 40}, {260, 24, 9}, {7, 45, 1300}, {3, 1900, 5}, {150, 7, 70},
+            {400, 60, 180}, {30, 1000, 150}, // above GemmKernel.PARALLEL_MIN_FMAS: split by rows, by columns
     };
     private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}, {0f, 3f}};
 
@@ -91,6 +92,19 @@ class GemmTest {
                 assertClose(expected, c, k, "batched " + Arrays.toString(s) + " mode " + mode);
             }
         }
+    }
+
+    @Test
+    void batchedLargeProblemsSplitInside() {
+        // 3 problems on 2 threads, each big enough to be split over the threads rather than given one each
+        int batch = 3, m = 200, n = 200, k = (int) (2 * GemmKernel.PARALLEL_MIN_FMAS / (200 * 200)) + 2;
+        var rnd = new SplittableRandom(5);
+        float[] a = random(rnd, batch * m * k), b = random(rnd, k * n), c = random(rnd, batch * m * n);
+        float[] expected = c.clone();
+        Gemm.sgemmBatched(batch, false, false, m, n, k, 1f, a, 0, k, (long) m * k, b, 0, n, 0, 1f, c, 0, n, (long) m * n);
+        GemmReference.sgemmBatched(batch, false, false, m, n, k, 1f, a, 0, k, (long) m * k, b, 0, n, 0, 1f,
+                expected, 0, n, (long) m * n);
+        assertClose(expected, c, k, "batched large");
     }
 
     @Test

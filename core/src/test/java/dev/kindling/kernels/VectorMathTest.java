@@ -28,6 +28,13 @@ class VectorMathTest {
             VectorMath.exp(v).intoArray(e, 0);
             VectorMath.tanh(v).intoArray(t, 0);
             VectorMath.sigmoid(v).intoArray(g, 0);
+            float[] ge = new float[s.length()], gd = new float[s.length()];
+            VectorMath.gelu(v).intoArray(ge, 0);
+            VectorMath.geluDerivative(v).intoArray(gd, 0);
+            for (int j = 0; j < s.length(); j++) {
+                assertEquals(Float.floatToIntBits(VectorMath.gelu(x[i + j])), Float.floatToIntBits(ge[j]), "gelu(" + x[i + j] + ")");
+                assertEquals(Float.floatToIntBits(VectorMath.geluDerivative(x[i + j])), Float.floatToIntBits(gd[j]), "gelu'(" + x[i + j] + ")");
+            }
             for (int j = 0; j < s.length(); j++) {
                 float xi = x[i + j];
                 assertEquals(Float.floatToIntBits(VectorMath.exp(xi)), Float.floatToIntBits(e[j]), "exp(" + xi + ")");
@@ -49,6 +56,17 @@ class VectorMathTest {
             float x = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(6) - 4));
             double want = Math.tanh(x);
             assertEquals(want, VectorMath.tanh(x), 2.5e-7 * Math.abs(want), "tanh(" + x + ")");
+        }
+    }
+
+    @Test
+    void geluIsCloseToTheErfForm() {
+        for (float x : inputs()) {
+            if (!Float.isFinite(x) || Math.abs(x) > 30) continue;
+            double cdf = 0.5 * (1 + Elementwise.erf(x / Math.sqrt(2)));
+            double pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+            assertEquals(x * cdf, VectorMath.gelu(x), 2e-7 * (1 + Math.abs(x)), "gelu(" + x + ")");
+            assertEquals(cdf + x * pdf, VectorMath.geluDerivative(x), 4e-7 * (1 + x * x), "gelu'(" + x + ")");
         }
     }
 

@@ -1,0 +1,36 @@
+package dev.kindling.inference;
+
+import java.util.Arrays;
+import java.util.function.Function;
+
+/**
+ * What the {@link Embedder} needs from a tokenizer: the ids of one text (special tokens included, e.g. [CLS] ... [SEP])
+ * and which of them count as tokens. Any tokenizer plugs in: {@code TextTokenizer.ofIds(tokenizer::encode)}.
+ */
+@FunctionalInterface
+public interface TextTokenizer {
+    /** The encoding of {@code text}. */
+    Encoding encode(String text);
+
+    /**
+     * Ids of one text and its attention mask (1 = token, 0 = ignore), of equal length.
+     */
+    record Encoding(int[] ids, int[] attentionMask) {
+        public Encoding {
+            if (ids.length != attentionMask.length)
+                throw new IllegalArgumentException("Encoding: " + ids.length + " ids but " + attentionMask.length + " mask values");
+        }
+
+        /** An encoding in which every id is a token. */
+        public static Encoding of(int... ids) {
+            int[] mask = new int[ids.length];
+            Arrays.fill(mask, 1);
+            return new Encoding(ids, mask);
+        }
+    }
+
+    /** A tokenizer from a text → ids function; every id is a token. */
+    static TextTokenizer ofIds(Function<String, int[]> ids) {
+        return text -> Encoding.of(ids.apply(text));
+    }
+}
