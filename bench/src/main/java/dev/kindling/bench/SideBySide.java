@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * Runs a Kindling workload and its PyTorch reference in the same run, alternating rounds (the machine is
  * shared and noisy), and prints medians and the ratio as a Markdown table.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp bench/target/kindling-bench.jar dev.kindling.bench.SideBySide mlp|gpt|gpt-large [--rounds 3]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp bench/target/kindling-bench.jar dev.kindling.bench.SideBySide mlp|cnn|gpt|gpt-large [--rounds 3]</pre>
  * Run from the repository root, with ../shared/reference/run-tuned beside it.
  */
 public final class SideBySide {
@@ -43,6 +43,14 @@ public final class SideBySide {
                     row("SimpleNN step, batch " + batch + " (samples/s)", TrainingSteps.median(k), TrainingSteps.median(p), false);
                 }
             }
+            case "cnn" -> {
+                double[] k = new double[rounds], p = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    k[r] = TrainingSteps.cnnImagesPerSecond(64, 20, 5);
+                    p[r] = reference("cnn_step.py", "images_per_s", threads, "--batch", "64");
+                }
+                row("small CNN step, 3x32x32, batch 64 (images/s)", TrainingSteps.median(k), TrainingSteps.median(p), false);
+            }
             case "gpt", "gpt-large" -> {
                 boolean large = what.equals("gpt-large");
                 int layers = large ? 6 : 4, heads = large ? 6 : 4, embd = large ? 384 : 128, block = large ? 256 : 64, batch = large ? 16 : 12;
@@ -56,7 +64,7 @@ public final class SideBySide {
                 row("GPT " + layers + "L/" + heads + "H/" + embd + "/block " + block + "/batch " + batch + " (ms/iter)",
                         TrainingSteps.median(k), TrainingSteps.median(p), true);
             }
-            default -> throw new IllegalArgumentException("workload must be mlp, gpt or gpt-large, got " + what);
+            default -> throw new IllegalArgumentException("workload must be mlp, cnn, gpt or gpt-large, got " + what);
         }
     }
 

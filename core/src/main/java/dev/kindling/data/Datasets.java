@@ -45,4 +45,25 @@ public final class Datasets {
         }
         return out;
     }
+
+    /**
+     * A view of {@code dataset} whose batches pass through {@code transform} (augmentation, normalisation). The
+     * transform gets a Generator seeded from {@code seed} and the batch's sample indices, so a batch comes out the
+     * same whenever it is drawn again: on any loader thread, and when a run is resumed.
+     */
+    public static Dataset transformed(Dataset dataset, long seed, java.util.function.BiFunction<Batch, Generator, Batch> transform) {
+        return new Dataset() {
+            @Override public int size() { return dataset.size(); }
+            @Override public Example get(int i) {
+                Batch b = batch(new int[] {i});
+                return new Example(b.input().select(0, 0), b.target().select(0, 0));
+            }
+            @Override public Batch batch(int[] idx) {
+                long h = seed;
+                for (int i : idx) h = h * 0x9E3779B97F4A7C15L + i + 1;
+                return transform.apply(dataset.batch(idx), new Generator(h));
+            }
+        };
+    }
+
 }

@@ -276,4 +276,98 @@ public final class Functional {
         if (r.o == 0 && r.a.length == n) return r.a;
         return Arrays.copyOfRange(r.a, r.o, r.o + n);
     }
+
+    // ---------------------------------------------------------------- convolution, pooling, batch norm
+
+    /**
+     * 2-d convolution of [N, C, H, W] with weight [O, C/groups, kh, kw] and optional bias [O] (PyTorch's
+     * F.conv2d): output [N, O, oh, ow] with {@code oh = (H + 2 padding - dilation (kh - 1) - 1) / stride + 1}.
+     * Arrays hold {height, width}. Computed as im2col + GEMM over the images in parallel; backward likewise.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
+        int[] s = pair("conv2d", "stride", stride), p = pair("conv2d", "padding", padding), d = pair("conv2d", "dilation", dilation);
+        return Convolution.conv2d(x, weight, bias, s[0], s[1], p[0], p[0], p[1], p[1], d[0], d[1], groups);
+    }
+
+    /** conv2d with the same stride and padding in both dims, no dilation, one group. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        return Convolution.conv2d(x, weight, bias, stride, stride, padding, padding, padding, padding, 1, 1, 1);
+    }
+
+    /**
+     * conv2d with stride 1 and padding {@code "same"} (output as large as the input; for an even kernel extent
+     * the extra row/column of padding goes at the bottom/right, as in PyTorch) or {@code "valid"} (none).
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, String padding, int[] dilation, int groups) {
+        int[] d = pair("conv2d", "dilation", dilation);
+        if (weight.dim() != 4)
+            throw new IllegalArgumentException("conv2d: weight must be [O, C/groups, kh, kw], got shape " + Arrays.toString(weight.shape()));
+        switch (padding) {
+            case "valid" -> { return Convolution.conv2d(x, weight, bias, 1, 1, 0, 0, 0, 0, d[0], d[1], groups); }
+            case "same" -> {
+                int th = d[0] * (weight.size(2) - 1), tw = d[1] * (weight.size(3) - 1);
+                return Convolution.conv2d(x, weight, bias, 1, 1, th / 2, th - th / 2, tw / 2, tw - tw / 2, d[0], d[1], groups);
+            }
+            default -> throw new IllegalArgumentException("conv2d: padding must be \"same\" or \"valid\", got \"" + padding + "\"");
+        }
+    }
+
+    /** {height, width} from a 1- or 2-element array. */
+    static int[] pair(String op, String what, int[] v) {
+        if (v == null || v.length < 1 || v.length > 2)
+            throw new IllegalArgumentException(op + ": " + what + " needs 1 or 2 values, got " + Arrays.toString(v));
+        return v.length == 1 ? new int[] {v[0], v[0]} : v.clone();
+    }
+
+    /**
+     * Max pooling over the last two dims of [N, C, H, W] or [C, H, W] (PyTorch's F.max_pool2d): windows of
+     * {@code kernel} every {@code stride}, padded with -inf by {@code padding} (at most half the kernel), taps
+     * {@code dilation} apart; {@code ceilMode} rounds the output size up. The position of each maximum is kept
+     * for backward, which routes each gradient to it (NaN counts as the maximum, as in PyTorch).
+     */
+    public static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        int[] k = pair("maxPool2d", "kernel", kernel), s = stride == null ? k : pair("maxPool2d", "stride", stride);
+        int[] p = pair("maxPool2d", "padding", padding), d = pair("maxPool2d", "dilation", dilation);
+        return Pooling.maxPool2d(x, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], ceilMode);
+    }
+
+    /** Max pooling with a square window, the given stride and padding. */
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
+        return Pooling.maxPool2d(x, kernel, kernel, stride, stride, padding, padding, 1, 1, false);
+    }
+
+    /**
+     * Average pooling (PyTorch's F.avg_pool2d). With {@code countIncludePad} the divisor counts padded
+     * positions (PyTorch's default), otherwise only the input positions under the window.
+     */
+    public static Tensor avgPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad) {
+        int[] k = pair("avgPool2d", "kernel", kernel), s = stride == null ? k : pair("avgPool2d", "stride", stride);
+        int[] p = pair("avgPool2d", "padding", padding);
+        return Pooling.avgPool2d(x, k[0], k[1], s[0], s[1], p[0], p[1], ceilMode, countIncludePad);
+    }
+
+    /** Average pooling with a square window, the given stride and padding (padding counted in the divisor). */
+    public static Tensor avgPool2d(Tensor x, int kernel, int stride, int padding) {
+        return Pooling.avgPool2d(x, kernel, kernel, stride, stride, padding, padding, false, true);
+    }
+
+    /**
+     * Adaptive average pooling to [outH, outW]: output (i, j) averages rows floor(i H / outH) to
+     * ceil((i + 1) H / outH) and likewise columns (PyTorch's F.adaptive_avg_pool2d).
+     */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return Pooling.adaptiveAvgPool2d(x, outH, outW);
+    }
+
+    /**
+     * Batch normalisation of [N, C, *] over every dim but 1 (PyTorch's F.batch_norm). Training normalises with
+     * the batch mean and biased variance and, when the running tensors are given, updates them in place:
+     * {@code running = (1 - momentum) running + momentum batch}, with the unbiased variance. Evaluation
+     * ({@code training} false) uses the running statistics. weight and bias ([C]) may be null.
+     */
+    public static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training,
+                                   double momentum, double eps) {
+        return BatchNorms.batchNorm(x, runningMean, runningVar, weight, bias, training, momentum, eps);
+    }
+
 }

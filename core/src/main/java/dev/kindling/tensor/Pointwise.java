@@ -84,8 +84,7 @@ final class Pointwise {
             case ABS -> g -> new Tensor[] {g.mul(sign(a))};
             case TANH -> g -> new Tensor[] {g.mul(out.mul(out).neg().add(1))};
             case SIGMOID -> g -> new Tensor[] {g.mul(out.mul(out.neg().add(1)))};
-            case RELU -> g -> new Tensor[] {g.mul(compute(Binary.GT, a, Tensor.scalar(0)))};
-            case GELU, GELU_TANH, SILU -> g -> new Tensor[] {activationGrad(op, a, g.expand(a.shape))};
+            case RELU, GELU, GELU_TANH, SILU -> g -> new Tensor[] {activationGrad(op, a, g.expand(a.shape))};
             case RECIPROCAL -> g -> new Tensor[] {g.mul(out.mul(out)).neg()};
             case SIN -> g -> new Tensor[] {g.mul(a.cos())};
             case COS -> g -> new Tensor[] {g.mul(a.sin()).neg()};
