@@ -14,6 +14,8 @@ public final class Parallel {
     /** Work below this many scalar operations runs serially: a fork/join hand-off costs a few microseconds. */
     public static final long SERIAL_WORK = 1 << 15;
 
+    private static final java.util.concurrent.atomic.AtomicInteger THREAD_IDS = new java.util.concurrent.atomic.AtomicInteger();
+
     private static volatile ForkJoinPool pool = newPool(Integer.getInteger("kindling.threads",
             Runtime.getRuntime().availableProcessors()));
 
@@ -41,7 +43,8 @@ public final class Parallel {
     private static ForkJoinPool newPool(int n) {
         return new ForkJoinPool(Math.max(1, n), p -> {
             var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("kindling-" + t.getPoolIndex());
+            // the pool index is assigned only when the thread registers, after the factory returns
+            t.setName("kindling-" + THREAD_IDS.getAndIncrement());
             t.setDaemon(true);
             return t;
         }, null, false);
