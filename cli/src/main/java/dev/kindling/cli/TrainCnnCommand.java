@@ -1,6 +1,5 @@
 package dev.kindling.cli;
 
-import dev.kindling.autograd.Grad;
 import dev.kindling.data.Batch;
 import dev.kindling.data.Cifar10;
 import dev.kindling.data.DataLoader;
@@ -100,8 +99,8 @@ final class TrainCnnCommand implements Callable<Integer> {
             test = generated(500, seed + 1);
         }
         if (limit != null) {
-            train = head(train, Math.min(limit, train.size()));
-            test = head(test, Math.min(Math.max(1, limit / 6), test.size()));
+            train = ClassifierRuns.head(train, Math.min(limit, train.size()));
+            test = ClassifierRuns.head(test, Math.min(Math.max(1, limit / 6), test.size()));
         }
         // per-channel statistics of the (limited) training images, applied to train and test alike
         float[][] stats = channelStats(train.inputs());
@@ -155,7 +154,7 @@ final class TrainCnnCommand implements Callable<Integer> {
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            double[] eval = evaluate(net, criterion, test);
+            double[] eval = ClassifierRuns.evaluate(net, criterion, test, 500);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch + 1);
             m.put("train_loss", round(lossSum / seen));
@@ -166,7 +165,7 @@ final class TrainCnnCommand implements Callable<Integer> {
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s (%.0f images/s)%n",
                     epoch + 1, epochs, lossSum / seen, eval[0], eval[1], seconds, seen / seconds);
-            saveCheckpoint(run, net, optimizer, epoch + 1);
+            ClassifierRuns.saveCheckpoint(run, CHECKPOINT, net, optimizer.stateDict(), epoch + 1);
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), title);
         }
@@ -262,37 +261,6 @@ final class TrainCnnCommand implements Callable<Integer> {
         c.put("limit", limit);
         c.put("data", data == null ? "generated" : data.toAbsolutePath().normalize().toString());
         return c;
-    }
-
-    private static void saveCheckpoint(RunDirectory run, Module model, SGD opt, int epoch) throws java.io.IOException {
-        Map<String, Tensor> all = new LinkedHashMap<>();
-        model.stateDict().forEach((k, v) -> all.put("model." + k, v));
-        opt.stateDict().forEach((k, v) -> all.put("optim." + k, v));
-        StateDicts.save(run.file(CHECKPOINT), all, Map.of("epoch", Integer.toString(epoch),
-                "rng", StateDicts.formatState(Generator.global().state())));
-    }
-
-    /** Mean loss and accuracy in eval mode (batch norm uses its running statistics), without recording a graph. */
-    static double[] evaluate(Module model, CrossEntropyLoss criterion, TensorDataset ds) {
-        model.eval();
-        double loss = 0;
-        long correct = 0;
-        try (var noGrad = Grad.disabled()) {
-            for (Batch b : DataLoader.builder(ds).batchSize(500).prefetch(0).build()) {
-                Tensor logits = model.forward(b.input());
-                loss += criterion.forward(logits, b.target()).item() * b.size();
-                long[] pred = logits.argmax(1, false).toLongArray(), y = b.target().toLongArray();
-                for (int i = 0; i < pred.length; i++) if (pred[i] == y[i]) correct++;
-            }
-        }
-        model.train();
-        return new double[] {loss / ds.size(), (double) correct / ds.size()};
-    }
-
-    private static TensorDataset head(TensorDataset ds, int n) {
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        return ds.subset(idx);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.kindling.cli;
 
-import dev.kindling.autograd.Grad;
 import dev.kindling.data.Batch;
 import dev.kindling.data.DataLoader;
 import dev.kindling.data.FashionMnist;
@@ -102,8 +101,8 @@ final class TrainMlpCommand implements Callable<Integer> {
             test = generated(10_000, seed + 1);
         }
         if (limit != null) {
-            train = head(train, Math.min(limit, train.size()));
-            test = head(test, Math.min(Math.max(1, limit / 6), test.size()));
+            train = ClassifierRuns.head(train, Math.min(limit, train.size()));
+            test = ClassifierRuns.head(test, Math.min(Math.max(1, limit / 6), test.size()));
         }
         int inputs = train.inputs().size(1);
 
@@ -164,7 +163,7 @@ final class TrainMlpCommand implements Callable<Integer> {
             // gathering sharded state is a collective: every rank takes part, rank 0 writes
             Map<String, Tensor> optimState = zero != null ? zero.stateDict() : lead ? optimizer.stateDict() : null;
             if (!lead) continue; // rank 0 evaluates and writes; the others wait for it in the next collective
-            double[] eval = evaluate(model, criterion, test);
+            double[] eval = ClassifierRuns.evaluate(model, criterion, test, 1000);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch + 1);
             m.put("train_loss", round(lossSum / seen));
@@ -174,7 +173,7 @@ final class TrainMlpCommand implements Callable<Integer> {
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s%n",
                     epoch + 1, epochs, lossSum / seen, eval[0], eval[1], seconds);
-            saveCheckpoint(run, model, optimState, epoch + 1);
+            ClassifierRuns.saveCheckpoint(run, CHECKPOINT, model, optimState, epoch + 1);
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), "SimpleNN");
         }
@@ -257,37 +256,6 @@ final class TrainMlpCommand implements Callable<Integer> {
         c.put("limit", limit);
         c.put("data", data == null ? "generated" : data.toAbsolutePath().normalize().toString());
         return c;
-    }
-
-    private static void saveCheckpoint(RunDirectory run, Mlp model, Map<String, Tensor> optimState, int epoch) throws java.io.IOException {
-        Map<String, Tensor> all = new LinkedHashMap<>();
-        model.stateDict().forEach((k, v) -> all.put("model." + k, v));
-        optimState.forEach((k, v) -> all.put("optim." + k, v));
-        StateDicts.save(run.file(CHECKPOINT), all, Map.of("epoch", Integer.toString(epoch),
-                "rng", StateDicts.formatState(Generator.global().state())));
-    }
-
-    /** Mean loss and accuracy on a dataset, batched, without recording a graph. */
-    static double[] evaluate(Mlp model, CrossEntropyLoss criterion, TensorDataset ds) {
-        model.eval();
-        double loss = 0;
-        long correct = 0;
-        try (var noGrad = Grad.disabled()) {
-            for (Batch b : DataLoader.builder(ds).batchSize(1000).prefetch(0).build()) {
-                Tensor logits = model.forward(b.input());
-                loss += criterion.forward(logits, b.target()).item() * b.size();
-                long[] pred = logits.argmax(1, false).toLongArray(), y = b.target().toLongArray();
-                for (int i = 0; i < pred.length; i++) if (pred[i] == y[i]) correct++;
-            }
-        }
-        model.train();
-        return new double[] {loss / ds.size(), (double) correct / ds.size()};
-    }
-
-    private static TensorDataset head(TensorDataset ds, int n) {
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        return ds.subset(idx);
     }
 
     /** A generated 10-class task shaped like MNIST: noisy copies of 10 random 784-pixel prototypes. */

@@ -1,0 +1,53 @@
+package dev.kindling.cli;
+
+import dev.kindling.autograd.Grad;
+import dev.kindling.data.Batch;
+import dev.kindling.data.DataLoader;
+import dev.kindling.data.TensorDataset;
+import dev.kindling.io.StateDicts;
+import dev.kindling.nn.CrossEntropyLoss;
+import dev.kindling.nn.Module;
+import dev.kindling.tensor.Generator;
+import dev.kindling.tensor.Tensor;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What the epoch-based classifier recipes (train mlp, train cnn) share: evaluation, subsets, checkpoints. */
+final class ClassifierRuns {
+    private ClassifierRuns() {}
+
+    /** Mean loss and accuracy in eval mode (batch norm uses its running statistics), without recording a graph. */
+    static double[] evaluate(Module model, CrossEntropyLoss criterion, TensorDataset ds, int batchSize) {
+        model.eval();
+        double loss = 0;
+        long correct = 0;
+        try (var noGrad = Grad.disabled()) {
+            for (Batch b : DataLoader.builder(ds).batchSize(batchSize).prefetch(0).build()) {
+                Tensor logits = model.forward(b.input());
+                loss += criterion.forward(logits, b.target()).item() * b.size();
+                long[] pred = logits.argmax(1, false).toLongArray(), y = b.target().toLongArray();
+                for (int i = 0; i < pred.length; i++) if (pred[i] == y[i]) correct++;
+            }
+        }
+        model.train();
+        return new double[] {loss / ds.size(), (double) correct / ds.size()};
+    }
+
+    /** The first {@code n} samples (for --limit). */
+    static TensorDataset head(TensorDataset ds, int n) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        return ds.subset(idx);
+    }
+
+    /** Model ("model.") and optimizer ("optim.") state, the epoch and the global generator, in one atomic file. */
+    static void saveCheckpoint(RunDirectory run, String file, Module model, Map<String, Tensor> optimState, int epoch)
+            throws IOException {
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        model.stateDict().forEach((k, v) -> all.put("model." + k, v));
+        optimState.forEach((k, v) -> all.put("optim." + k, v));
+        StateDicts.save(run.file(file), all, Map.of("epoch", Integer.toString(epoch),
+                "rng", StateDicts.formatState(Generator.global().state())));
+    }
+}
