@@ -76,6 +76,12 @@ public class Gpt extends Module {
             return x.add(mlp.forward(ln2.forward(x)));
         }
 
+        /** One position per row, row b continuing caches[b]. */
+        Tensor step(Tensor x, KVCache[] caches, int layer) {
+            x = x.add(attn.step(ln1.forward(x), caches, layer));
+            return x.add(mlp.forward(ln2.forward(x)));
+        }
+
         @Override
         public Tensor forward(Tensor x) {
             return forward(x, null, 0);
@@ -110,6 +116,25 @@ public class Gpt extends Module {
             }
             Tensor y = Functional.scaledDotProductAttention(q, k, v, null, true); // (B, nh, T, hs)
             y = y.transpose(1, 2).reshape(b, t, nEmbd);                       // (B, T, C)
+            return residDrop.forward(cProj.forward(y));
+        }
+
+        /**
+         * x (B, 1, C), one new position per row: the projections run batched, attention runs per row over that
+         * row's own cached prefix (the rows have different lengths, so they cannot share one attention call).
+         */
+        Tensor step(Tensor x, KVCache[] caches, int layer) {
+            int b = x.size(0), hs = nEmbd / nHead;
+            var qkv = cAttn.forward(x).split(nEmbd, 2);                       // 3 x (B, 1, C)
+            Tensor q = qkv.get(0).view(b, 1, nHead, hs).transpose(1, 2);      // (B, nh, 1, hs)
+            Tensor k = qkv.get(1).view(b, 1, nHead, hs).transpose(1, 2);
+            Tensor v = qkv.get(2).view(b, 1, nHead, hs).transpose(1, 2);
+            List<Tensor> rows = new ArrayList<>(b);
+            for (int i = 0; i < b; i++) {
+                Tensor[] kv = caches[i].append(layer, k.narrow(0, i, 1), v.narrow(0, i, 1)); // (1, nh, len + 1, hs)
+                rows.add(Functional.scaledDotProductAttention(q.narrow(0, i, 1), kv[0], kv[1], null, true)); // (1, nh, 1, hs)
+            }
+            Tensor y = Tensor.cat(rows, 0).transpose(1, 2).reshape(b, 1, nEmbd); // (B, 1, C)
             return residDrop.forward(cProj.forward(y));
         }
 
@@ -166,6 +191,43 @@ public class Gpt extends Module {
         if (cache != null) cache.advance(t);
         x = transformer.lnF.forward(x);
         return x.matmul(transformer.wte.weight.t());                                       // (B, T, vocab), tied head
+    }
+
+    /**
+     * One decoding step for {@code ids.length} independent sequences (continuous batching): row b's id is the
+     * next token of the sequence whose keys and values are in {@code caches[b]}, a batch-1 cache of its own length,
+     * and is appended there. The embeddings, projections and MLPs of all rows run as one batched forward; only
+     * attention runs per row, over that row's prefix. Rows may join and leave between steps. Equals decoding each
+     * sequence alone with {@link #forward(Tensor, KVCache)}.
+     *
+     * @return logits [B, vocab]
+     * @throws IllegalArgumentException if the counts differ, a cache is not batch-1, a cache appears twice, or a
+     *     sequence would pass its cache's capacity (each named by row)
+     */
+    public Tensor step(long[] ids, KVCache[] caches) {
+        int b = ids.length;
+        if (caches.length != b)
+            throw new IllegalArgumentException("Gpt.step: " + b + " ids but " + caches.length + " caches");
+        if (b == 0) throw new IllegalArgumentException("Gpt.step: no sequences");
+        long[] pos = new long[b];
+        var seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<KVCache, Boolean>());
+        for (int i = 0; i < b; i++) {
+            KVCache c = caches[i];
+            if (c.batch() != 1) throw new IllegalArgumentException("Gpt.step: cache of row " + i + " has batch " + c.batch() + ", expected 1");
+            if (!seen.add(c)) throw new IllegalArgumentException("Gpt.step: row " + i + " reuses the cache of an earlier row");
+            if (c.length() + 1 > c.capacity())
+                throw new IllegalArgumentException("Gpt.step: row " + i + " has " + c.length() + " cached positions, its cache's capacity " + c.capacity() + " is full");
+            if (ids[i] < 0 || ids[i] >= config.vocabSize())
+                throw new IllegalArgumentException("Gpt.step: id " + ids[i] + " of row " + i + " is outside [0, " + config.vocabSize() + ")");
+            pos[i] = c.length();
+        }
+        Tensor tok = transformer.wte.forward(Tensor.wrapLongs(ids, b, 1));               // (B, 1, C)
+        Tensor posEmb = transformer.wpe.forward(Tensor.wrapLongs(pos, b, 1));            // (B, 1, C)
+        Tensor x = transformer.drop.forward(tok.add(posEmb));
+        for (int l = 0; l < transformer.h.size(); l++) x = transformer.h.get(l).step(x, caches, l);
+        for (KVCache c : caches) c.advance(1);
+        x = transformer.lnF.forward(x);
+        return x.matmul(transformer.wte.weight.t()).view(b, config.vocabSize());       // (B, vocab)
     }
 
     /** Number of parameters, excluding position embeddings as nanoGPT reports it when {@code nonEmbedding}. */

@@ -32,6 +32,11 @@ public final class KVCache {
         return capacity;
     }
 
+    /** Sequences held side by side (the B of [B, nHead, capacity, headSize]). */
+    public int batch() {
+        return keys[0].size(0);
+    }
+
     /** Stores layer {@code layer}'s new k, v [B, nh, T, hs] at the end and returns views of the whole prefix. */
     Tensor[] append(int layer, Tensor k, Tensor v) {
         int t = k.size(2);

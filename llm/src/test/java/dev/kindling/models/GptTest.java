@@ -63,6 +63,81 @@ class GptTest {
     }
 
     @Test
+    void batchedStepEqualsDecodingEachSequenceAloneAsRowsJoinAndLeave() {
+        var model = new Gpt(TINY, new Generator(3));
+        var g = new Generator(7);
+        int[] promptLengths = {3, 6, 1, 4};
+        int steps = 5;
+        long[][] seqs = new long[promptLengths.length][];
+        for (int s = 0; s < seqs.length; s++) seqs[s] = ids(g, 1, promptLengths[s] + steps).contiguous().toLongArray();
+        try (var noGrad = Grad.disabled()) {
+            // the oracle: each sequence alone, token by token after its prefill
+            float[][][] alone = new float[seqs.length][steps][];
+            for (int s = 0; s < seqs.length; s++) {
+                var cache = new KVCache(TINY, 1, TINY.blockSize());
+                int p = promptLengths[s];
+                model.forward(Tensor.wrapLongs(java.util.Arrays.copyOf(seqs[s], p), 1, p), cache);
+                for (int t = 0; t < steps; t++)
+                    alone[s][t] = model.forward(Tensor.wrapLongs(new long[] {seqs[s][p + t]}, 1, 1), cache).toFloatArray();
+            }
+            // batched: sequences 0..2 start together, 1 leaves after 2 steps, 3 joins at step 2
+            KVCache[] caches = new KVCache[seqs.length];
+            int[] done = new int[seqs.length];
+            for (int s = 0; s < seqs.length; s++) {
+                caches[s] = new KVCache(TINY, 1, TINY.blockSize());
+                int p = promptLengths[s];
+                model.forward(Tensor.wrapLongs(java.util.Arrays.copyOf(seqs[s], p), 1, p), caches[s]);
+            }
+            for (int round = 0; round < steps + 2; round++) {
+                List<Integer> rows = new java.util.ArrayList<>();
+                for (int s = 0; s < seqs.length; s++) {
+                    boolean active = s == 3 ? round >= 2 : s == 1 ? round < 2 : true;
+                    if (active && done[s] < steps) rows.add(s);
+                }
+                if (rows.isEmpty()) continue;
+                long[] next = new long[rows.size()];
+                KVCache[] cs = new KVCache[rows.size()];
+                for (int r = 0; r < rows.size(); r++) {
+                    int s = rows.get(r);
+                    next[r] = seqs[s][promptLengths[s] + done[s]];
+                    cs[r] = caches[s];
+                }
+                Tensor logits = model.step(next, cs);                                 // (rows, V)
+                assertArrayEquals(new int[] {rows.size(), TINY.vocabSize()}, logits.shape());
+                float[] l = logits.toFloatArray();
+                for (int r = 0; r < rows.size(); r++) {
+                    int s = rows.get(r);
+                    float[] row = java.util.Arrays.copyOfRange(l, r * TINY.vocabSize(), (r + 1) * TINY.vocabSize());
+                    close(alone[s][done[s]], row, 1e-5);
+                    done[s]++;
+                }
+            }
+            assertEquals(2, done[1], "sequence 1 left after two steps");
+            assertEquals(steps, done[3]);
+        }
+    }
+
+    @Test
+    void batchedStepRejectsMismatchedInputsNamingTheRow() {
+        var model = new Gpt(TINY, new Generator(3));
+        var c = new KVCache(TINY, 1, 2);
+        try (var noGrad = Grad.disabled()) {
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> model.step(new long[] {1, 2}, new KVCache[] {c}))
+                    .getMessage().contains("2 ids but 1 caches"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> model.step(new long[] {1, 2}, new KVCache[] {c, c}))
+                    .getMessage().contains("row 1 reuses"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> model.step(new long[] {1}, new KVCache[] {new KVCache(TINY, 2, 4)}))
+                    .getMessage().contains("batch 2"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> model.step(new long[] {13}, new KVCache[] {c}))
+                    .getMessage().contains("id 13 of row 0"));
+            model.step(new long[] {1}, new KVCache[] {c});
+            model.step(new long[] {1}, new KVCache[] {c});
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> model.step(new long[] {1}, new KVCache[] {c}))
+                    .getMessage().contains("capacity 2 is full"));
+        }
+    }
+
+    @Test
     void savedFolderLoadsWithTheSameOutputsAndHuggingFaceExtrasAreIgnored(@TempDir Path dir) throws Exception {
         var model = new Gpt(TINY, new Generator(4));
         Map<String, Tensor> sd = new LinkedHashMap<>();
