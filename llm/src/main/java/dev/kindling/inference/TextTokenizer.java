@@ -1,5 +1,8 @@
 package dev.kindling.inference;
 
+import dev.kindling.tokenizers.EncodeOptions;
+import dev.kindling.tokenizers.HuggingFaceTokenizer;
+import dev.kindling.tokenizers.Tokenizer;
 import java.util.Arrays;
 import java.util.function.Function;
 
@@ -32,5 +35,21 @@ public interface TextTokenizer {
     /** A tokenizer from a text → ids function; every id is a token. */
     static TextTokenizer ofIds(Function<String, int[]> ids) {
         return text -> Encoding.of(ids.apply(text));
+    }
+
+    /**
+     * {@code tokenizer} as an encoder's tokenizer: a Hugging Face pipeline adds its special tokens ([CLS] ... [SEP])
+     * and truncates to {@code maxLength}; any other tokenizer gives its plain ids.
+     */
+    static TextTokenizer of(Tokenizer tokenizer, int maxLength) {
+        if (maxLength < 1) throw new IllegalArgumentException("TextTokenizer: max length must be at least 1, got " + maxLength);
+        if (tokenizer instanceof HuggingFaceTokenizer hf) {
+            EncodeOptions opts = EncodeOptions.DEFAULT.withMaxLength(maxLength).withTruncation(true);
+            return text -> {
+                var e = hf.encode(text, opts);
+                return new Encoding(e.ids(), e.attentionMask());
+            };
+        }
+        return ofIds(tokenizer::encode);
     }
 }
