@@ -125,14 +125,14 @@ final class CompletionsEndpoint {
             JsonNode content = JsonBody.field(m, "content");
             String text;
             if (content == null) text = "";
-            else if (content.isTextual()) text = content.textValue();
+            else if (content.isTextual()) text = JsonBody.checkText("messages[" + i + "].content", content.textValue());
             else if (content.isArray()) {
                 StringBuilder sb = new StringBuilder();
                 for (int k = 0; k < content.size(); k++) {
                     JsonNode part = content.get(k);
                     if (!(part instanceof ObjectNode po) || !"text".equals(JsonBody.string(po, "type", null)) || !(JsonBody.field(po, "text") instanceof JsonNode t) || !t.isTextual())
                         throw ApiError.invalid("messages", at + ".content[" + k + "]' must be a {\"type\": \"text\", \"text\": string} part");
-                    sb.append(t.textValue());
+                    sb.append(JsonBody.checkText("messages[" + i + "].content[" + k + "].text", t.textValue()));
                 }
                 text = sb.toString();
             } else throw ApiError.invalid("messages", at + ".content' must be a string or an array of text parts, got " + JsonBody.kind(content));

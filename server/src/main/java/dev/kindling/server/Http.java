@@ -15,27 +15,37 @@ final class Http {
     private Http() {}
 
     /**
-     * The whole body, refusing more than {@code limit} bytes: at once from Content-Length, otherwise while reading.
+     * A refused body up to this size is still read (and dropped) so that the client, which is still sending it, gets
+     * the 413 instead of a broken connection; a larger one is cut off.
+     */
+    static final long DRAIN_LIMIT = 16 << 20;
+
+    /**
+     * The whole body, refusing more than {@code limit} bytes: from Content-Length before reading, otherwise while
+     * reading.
      */
     static byte[] body(ServerRequest req, long limit) {
         var declared = req.headers().first(HeaderNames.CONTENT_LENGTH);
+        long n = -1;
         if (declared.isPresent()) {
-            long n;
             try {
                 n = Long.parseLong(declared.get().trim());
             } catch (NumberFormatException e) {
-                throw ApiError.invalid(null, "the Content-Length header '" + declared.get() + "' is not a number");
+                throw ApiError.invalid(null, "the Content-Length header '" + EmbeddingsEndpoint.clip(declared.get()) + "' is not a number");
             }
-            if (n > limit) throw ApiError.tooLarge(limit);
+            if (n > DRAIN_LIMIT) throw ApiError.tooLarge(limit);
         }
         if (!req.content().hasEntity()) return new byte[0];
         try (InputStream in = req.content().inputStream()) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buf = new byte[8192];
+            long total = 0;
             for (int r; (r = in.read(buf)) >= 0; ) {
-                out.write(buf, 0, r);
-                if (out.size() > limit) throw ApiError.tooLarge(limit);
+                total += r;
+                if (total > DRAIN_LIMIT) break;
+                if (total <= limit) out.write(buf, 0, r);
             }
+            if (total > limit) throw ApiError.tooLarge(limit);
             return out.toByteArray();
         } catch (IOException | java.io.UncheckedIOException e) {
             throw ApiError.invalid(null, "the request body could not be read: " + e.getMessage());

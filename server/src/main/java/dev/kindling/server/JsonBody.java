@@ -8,6 +8,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -34,9 +38,17 @@ final class JsonBody {
     /** The body as a JSON object. */
     static ObjectNode parse(byte[] body) {
         if (body.length == 0) throw ApiError.invalid(null, "the request body is empty; expected a JSON object");
+        String text;
+        try {
+            // strict decoding first: Jackson lets some malformed UTF-8 (overlong forms) through
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+        } catch (CharacterCodingException e) {
+            throw ApiError.invalid(null, "the request body is not valid UTF-8 (" + e.getMessage() + ")");
+        }
         JsonNode root;
         try {
-            root = MAPPER.readTree(body);
+            root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             throw ApiError.invalid(null, "the request body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
@@ -101,7 +113,7 @@ final class JsonBody {
             if (required) throw ApiError.invalid(name, "'" + name + "' is required");
             return List.of();
         }
-        if (v.isTextual()) return List.of(v.textValue());
+        if (v.isTextual()) return List.of(checkText(name, v.textValue()));
         if (!v.isArray()) throw ApiError.invalid(name, "'" + name + "' must be a string or an array of strings, got " + shown(v));
         if (v.isEmpty()) throw ApiError.invalid(name, "'" + name + "' must not be an empty array");
         if (v.size() > maxItems) throw ApiError.invalid(name, "'" + name + "' has " + v.size() + " items; at most " + maxItems + " are allowed");
@@ -111,9 +123,24 @@ final class JsonBody {
             if (!item.isTextual())
                 throw ApiError.invalid(name, "'" + name + "[" + i + "]' must be a string, got " + shown(item)
                         + (item.isNumber() || item.isArray() ? " (token-id input is not supported)" : ""));
-            out.add(item.textValue());
+            out.add(checkText(name + "[" + i + "]", item.textValue()));
         }
         return out;
+    }
+
+    /**
+     * The text, unless it holds an unpaired UTF-16 surrogate: JSON's \\u escapes can spell one, but it is no
+     * character, and tokenizers would quietly turn it into '?'.
+     */
+    static String checkText(String name, String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) i++;
+            else if (Character.isSurrogate(c))
+                throw ApiError.invalid(name.replaceAll("\\[.*", ""), "'" + name + "' has an unpaired surrogate \\u"
+                        + Integer.toHexString(c) + " at character " + i);
+        }
+        return text;
     }
 
     static String kind(JsonNode v) {
