@@ -134,10 +134,10 @@ final class Chromium implements AutoCloseable {
         return r.path("result").path("value");
     }
 
-    /** Polls the expression until it is true (a generous minute, then fails). */
+    /** Polls the expression until it is true (a generous minute, then fails); a page still loading counts as false. */
     void waitFor(String expression) throws Exception {
         long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-        while (!eval(expression).asBoolean(false)) {
+        while (!eval("(() => { try { return !!(" + expression + "); } catch (e) { return false; } })()").asBoolean(false)) {
             if (System.nanoTime() > end) throw new AssertionError("the page never reached: " + expression);
             Thread.sleep(20);
         }
