@@ -32,6 +32,8 @@ final class Backprop {
                 Tensor g = grads.remove(t);
                 if (g == null) continue;
                 if (t.gradFn == null || t.retainsGrad) t.accumulateGrad(g);
+                if (t.gradFn == null && t.postAccumulateGradHooks != null)
+                    for (var hook : t.postAccumulateGradHooks) hook.accept(t);
                 Node node = t.gradFn;
                 if (node == null) continue;
                 if (node.backward == null)

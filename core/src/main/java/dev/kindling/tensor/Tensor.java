@@ -30,6 +30,8 @@ public final class Tensor {
     boolean retainsGrad;
     Tensor grad;
     Node gradFn;
+    /** Hooks run after backward accumulated into this leaf's grad; null until one is registered. */
+    java.util.List<java.util.function.Consumer<Tensor>> postAccumulateGradHooks;
 
     Tensor(DType dtype, Object data, int[] shape, int[] strides, int offset) {
         this.dtype = dtype;
@@ -345,6 +347,31 @@ public final class Tensor {
     /** The same data without the graph: a view that does not require grad. */
     public Tensor detach() {
         return new Tensor(dtype, data, shape, strides, offset);
+    }
+
+    /**
+     * Registers {@code hook} to run during {@link #backward()} right after this leaf's gradient for that
+     * backward has been accumulated into {@link #grad()} (PyTorch's {@code register_post_accumulate_grad_hook}).
+     * By then every use of the leaf in the graph has contributed, so the gradient is final for this backward:
+     * data-parallel training starts communicating a gradient here, while backward continues with earlier
+     * layers. The hook gets this tensor, runs on the thread that runs backward with grad mode off, and may
+     * read or replace the gradient; an exception from it ends the backward. Hooks run in registration order.
+     *
+     * @throws IllegalStateException if this tensor is not a leaf that requires grad (only leaves accumulate)
+     */
+    public dev.kindling.autograd.RemovableHandle registerPostAccumulateGradHook(java.util.function.Consumer<Tensor> hook) {
+        if (gradFn != null)
+            throw new IllegalStateException("registerPostAccumulateGradHook: only leaf tensors accumulate gradients, this one comes from op '"
+                    + gradFn.op + "'");
+        if (!requiresGrad)
+            throw new IllegalStateException("registerPostAccumulateGradHook: the tensor of shape " + Shapes.str(shape)
+                    + " does not require grad, so backward never accumulates into it");
+        java.util.Objects.requireNonNull(hook, "hook");
+        if (postAccumulateGradHooks == null) postAccumulateGradHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // a fresh wrapper per registration, so removing one registration of a hook added twice removes only it
+        java.util.function.Consumer<Tensor> entry = hook::accept;
+        postAccumulateGradHooks.add(entry);
+        return () -> postAccumulateGradHooks.remove(entry);
     }
 
     void accumulateGrad(Tensor g) {
