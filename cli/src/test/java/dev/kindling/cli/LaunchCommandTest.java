@@ -90,7 +90,7 @@ class LaunchCommandTest {
         // 630 examples in batches of 45 (14 Adam steps), split 22 + 23 per rank: the shares are uneven
         Result single = train(tmp.resolve("single"), "--epochs", "1");
         assertEquals(0, single.code(), String.join("\n", single.err()));
-        for (String mode : new String[] {"ddp", "zero2"}) {
+        for (String mode : new String[] {"ddp", "zero2", "tp"}) {
             Result r = trainParallel(tmp.resolve(mode), mode, "--epochs", "1");
             assertEquals(0, r.code(), String.join("\n", r.err()));
             assertTrue(r.out().stream().anyMatch(l -> l.startsWith("[rank 1] SimpleNN 784-16-10") && l.endsWith("rank 1 of 2 (" + mode + ")")), r.out().toString());
