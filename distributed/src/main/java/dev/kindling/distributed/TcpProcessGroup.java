@@ -45,10 +45,11 @@ public final class TcpProcessGroup implements ProcessGroup {
     private static final int MAGIC = 0x4b444e47; // "KDNG": refuse strangers that connect to the port
     private static final int SCRATCH_BYTES = 1 << 20;
     /**
-     * All-reduces of at most this many floats summed over the ranks take the small-message path (64 KiB:
-     * where the loopback benchmark shows one hop per rank beating the ring's two).
+     * All-reduces of at most this many floats summed over the ranks take the small-message path (64 KiB by
+     * default; the system property {@code kindling.allreduce.smallFloats} changes it, 0 turns the path off,
+     * so that benchmarks can compare both paths).
      */
-    static final int SMALL_FLOATS = 16 << 10;
+    static final int SMALL_FLOATS = Integer.getInteger("kindling.allreduce.smallFloats", 16 << 10);
 
     private final int rank, worldSize;
     private Duration timeout;
