@@ -291,12 +291,13 @@ final class GemmKernel implements GemmEngine {
                     for (int p = p0; p < kc; p++) bp[d + p * NR] = b[s + p];
                 }
             } else if (transB) {
+                int used = usedWidth(nr);
+                if (used > nr) // row by row: a column-wise fill strides through kc cache lines per column
+                    for (int p = 0; p < kc; p++) java.util.Arrays.fill(bp, base + p * NR + nr, base + p * NR + used, 0f);
                 for (int j = 0; j < nr; j++) {
                     int src = bOff + (jc + jr + j) * ldb + pc, dst = base + j;
                     for (int p = 0; p < kc; p++) bp[dst + p * NR] = b[src + p];
                 }
-                for (int j = nr; j < usedWidth(nr); j++)
-                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
             } else if (nr == NR) {
                 for (int p = 0; p < kc; p++) {
                     int src = bOff + (pc + p) * ldb + jc + jr, dst = base + p * NR;
