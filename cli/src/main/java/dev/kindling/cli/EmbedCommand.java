@@ -7,8 +7,6 @@ import dev.kindling.inference.TextTokenizer;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.models.AutoModel;
 import dev.kindling.tensor.DType;
-import dev.kindling.tokenizers.EncodeOptions;
-import dev.kindling.tokenizers.HuggingFaceTokenizer;
 import dev.kindling.tokenizers.Tokenizer;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -64,7 +62,7 @@ final class EmbedCommand implements Callable<Integer> {
         };
         Path tokPath = tokenizerFile != null ? tokenizerFile : model.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokPath)) throw new IllegalArgumentException(tokPath + ": no tokenizer.json");
-        TextTokenizer tokenizer = textTokenizer(Tokenizer.load(tokPath), maxLength);
+        TextTokenizer tokenizer = TextTokenizer.of(Tokenizer.load(tokPath), maxLength);
         ObjectMapper json = new ObjectMapper();
         try (AutoModel m = AutoModel.fromPretrained(model, weights);
              BufferedReader in = input == null ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
@@ -115,17 +113,5 @@ final class EmbedCommand implements Callable<Integer> {
         }
         out.flush();
         return index;
-    }
-
-    /** The tokenizer with its special tokens ([CLS] ... [SEP]) and truncation to maxLength. */
-    static TextTokenizer textTokenizer(Tokenizer t, int maxLength) {
-        if (t instanceof HuggingFaceTokenizer hf) {
-            EncodeOptions opts = EncodeOptions.DEFAULT.withMaxLength(maxLength).withTruncation(true);
-            return text -> {
-                var e = hf.encode(text, opts);
-                return new TextTokenizer.Encoding(e.ids(), e.attentionMask());
-            };
-        }
-        return TextTokenizer.ofIds(t::encode);
     }
 }

@@ -1,5 +1,8 @@
 package dev.kindling.inference;
 
+import dev.kindling.tokenizers.EncodeOptions;
+import dev.kindling.tokenizers.HuggingFaceTokenizer;
+import dev.kindling.tokenizers.Tokenizer;
 import java.util.Arrays;
 import java.util.function.Function;
 
@@ -27,6 +30,21 @@ public interface TextTokenizer {
             Arrays.fill(mask, 1);
             return new Encoding(ids, mask);
         }
+    }
+
+    /**
+     * The encoder input of a loaded tokenizer: a Hugging Face {@code tokenizer.json} pipeline adds its special
+     * tokens ([CLS] ... [SEP]) and truncates to {@code maxLength}; other tokenizers give their plain ids.
+     */
+    static TextTokenizer of(Tokenizer tokenizer, int maxLength) {
+        if (tokenizer instanceof HuggingFaceTokenizer hf) {
+            EncodeOptions opts = EncodeOptions.DEFAULT.withMaxLength(maxLength).withTruncation(true);
+            return text -> {
+                var e = hf.encode(text, opts);
+                return new Encoding(e.ids(), e.attentionMask());
+            };
+        }
+        return ofIds(tokenizer::encode);
     }
 
     /** A tokenizer from a text → ids function; every id is a token. */
