@@ -68,7 +68,7 @@ public final class ShakespeareJob {
         Dataset<Row> lines = spark.read().text(input).withColumn("n", functions.monotonically_increasing_id());
         Dataset<Row> docs = lines.groupBy(functions.floor(functions.col("n").divide(20)).as("doc"))
                 .agg(functions.concat_ws("", functions.collect_list(functions.concat(functions.col("value"), functions.lit("\n")))).as("text"))
-                .orderBy("doc").repartition(workers);
+                .repartitionByRange(workers, functions.col("doc")).sortWithinPartitions("doc");
 
         // 2. a character vocabulary from the distinct characters, saved where the executors can read it
         List<String> chars = docs.select(functions.explode(functions.split(functions.col("text"), "")).as("c")).distinct()
