@@ -3,6 +3,7 @@ package dev.kindling.cli;
 import dev.kindling.autograd.Grad;
 import dev.kindling.data.Batch;
 import dev.kindling.data.TokenFile;
+import dev.kindling.data.TokenShards;
 import dev.kindling.distributed.DistributedDataParallel;
 import dev.kindling.distributed.ProcessGroup;
 import dev.kindling.distributed.ReduceOp;
@@ -48,7 +49,7 @@ import picocli.CommandLine.Option;
 @Command(name = "gpt", mixinStandardHelpOptions = true,
         description = "Train a GPT on a text file, or on generated addition problems without --data.")
 final class TrainGptCommand implements Callable<Integer> {
-    @Option(names = "--data", description = "A UTF-8 text file. Without it: the built-in addition task.") Path data;
+    @Option(names = "--data", description = "A UTF-8 text file, or a folder of token shards with manifest.json. Without it: the built-in addition task.") Path data;
     @Option(names = "--tokenizer", defaultValue = "char", description = "char or bpe (default ${DEFAULT-VALUE}).") String tokenizerKind;
     @Option(names = "--vocab-size", defaultValue = "512", description = "BPE vocabulary size.") int vocabSize;
     @Option(names = "--digits", defaultValue = "2", description = "Addition task: digits per operand.") int digits;
@@ -128,13 +129,22 @@ final class TrainGptCommand implements Callable<Integer> {
                 public Batch val(Generator g, int b) { return task.batch(g, b, false); }
             };
         } else {
-            if (!Files.isRegularFile(data)) throw new IllegalArgumentException("--data " + data + " is not a file");
+            boolean shards = Files.isDirectory(data);
+            if (shards && !TokenShards.isShardFolder(data))
+                throw new IllegalArgumentException("--data " + data + " is a folder without " + TokenShards.MANIFEST + " (token shards, as KindlingSpark.tokenize writes them)");
+            if (!shards && !Files.isRegularFile(data)) throw new IllegalArgumentException("--data " + data + " is not a file");
             Path tokFile = run.file("tokens.bin");
             if (!lead) {
                 pg.barrier(); // rank 0 tokenises and writes tokens.bin and tokenizer.json
                 tokenizer = Tokenizer.load(run.file("tokenizer.json"));
             } else if (resume != null && Files.exists(run.file("tokenizer.json")) && Files.exists(tokFile)) {
                 tokenizer = Tokenizer.load(run.file("tokenizer.json"));
+            } else if (shards) {
+                // already tokenised (in parallel, e.g. on Spark): take its tokenizer and its ids in shard order
+                tokenizer = Tokenizer.load(data.resolve(TokenShards.TOKENIZER));
+                int[] ids = TokenShards.readAll(data);
+                TokenFile.write(tokFile, ids, tokenizer.vocabSize());
+                System.out.printf("read %,d tokens from the shards in %s (vocabulary %d)%n", ids.length, data, tokenizer.vocabSize());
             } else {
                 String text = Files.readString(data, StandardCharsets.UTF_8);
                 if (text.isEmpty()) throw new IllegalArgumentException("--data " + data + " is empty");

@@ -49,6 +49,36 @@ class TrainGptCommandTest {
             assertTrue(Files.size(a.resolve(f)) > 0, f);
     }
 
+    @Test
+    void aFolderOfTokenShardsIsTrainedOnInShardOrder(@TempDir Path dir) throws Exception {
+        var tok = dev.kindling.tokenizers.CharTokenizer.fromText(Files.readString(corpus(dir)));
+        Path shards = Files.createDirectories(dir.resolve("shards"));
+        int[] a = tok.encode("To be, or not to be: that is the question. ".repeat(40)), b = tok.encode("or not to be ".repeat(40));
+        dev.kindling.data.TokenFile.write(shards.resolve("shard-00000.bin"), a, tok.vocabSize());
+        dev.kindling.data.TokenFile.write(shards.resolve("shard-00001.bin"), b, tok.vocabSize());
+        tok.save(shards.resolve("tokenizer.json"));
+        Files.writeString(shards.resolve("manifest.json"), dev.kindling.data.TokenShards.manifest(List.of(
+                new dev.kindling.data.TokenShards.Shard("shard-00000.bin", a.length, 40, 0),
+                new dev.kindling.data.TokenShards.Shard("shard-00001.bin", b.length, 40, 1)), tok.vocabSize()));
+        Path out = dir.resolve("run");
+        assertEquals(0, Main.run(args(TINY, "--data", shards.toString(), "--block-size", "16", "--out", out.toString())));
+        try (var f = dev.kindling.data.TokenFile.open(out.resolve("tokens.bin"))) {
+            assertEquals(a.length + b.length, f.size());
+            assertEquals(b[0], f.get(a.length));
+        }
+        assertTrue(Files.size(out.resolve("model.safetensors")) > 0);
+        Files.delete(shards.resolve("manifest.json"));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertNotEquals(0, Main.run(args(TINY, "--data", shards.toString(), "--out", dir.resolve("bad").toString())));
+        } finally {
+            System.setErr(old);
+        }
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("without manifest.json"), err.toString(StandardCharsets.UTF_8));
+    }
+
     private static List<String> withoutSpeed(Path metrics) throws Exception {
         return Files.readAllLines(metrics).stream().map(l -> l.replaceAll(",\"tokens_per_s\":\\d+", "")).toList();
     }

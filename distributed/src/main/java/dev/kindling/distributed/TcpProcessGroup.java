@@ -145,6 +145,56 @@ public final class TcpProcessGroup implements ProcessGroup {
         }
     }
 
+    /**
+     * An all-gather of one string per rank, supplied by whatever already connects the ranks (a Spark barrier
+     * stage's {@code BarrierTaskContext.allGather}, an MPI launcher, a job scheduler): given this rank's
+     * message it returns every rank's message, in rank order. Every rank calls it once, together.
+     */
+    @FunctionalInterface
+    public interface AllGather {
+        List<String> allGather(String message);
+    }
+
+    /**
+     * Joins a group of {@code worldSize} ranks without a known store address: rank 0 serves a {@link TcpStore}
+     * on {@code host} (a free port), the ranks exchange its address through {@code exchange}, and all of them
+     * then rendezvous through that store. The group owns the store: closing it stops rank 0's server.
+     *
+     * @param host the address the other ranks reach this rank at (its store, on rank 0, and its ring listener)
+     * @throws DistributedException if rank 0's message is not a store address or a peer does not show up
+     */
+    public static TcpProcessGroup rendezvous(AllGather exchange, int rank, int worldSize, String host, Duration timeout) {
+        if (worldSize < 1 || rank < 0 || rank >= worldSize)
+            throw new IllegalArgumentException("process group: rank " + rank + " is not in [0, " + worldSize + ")");
+        if (worldSize == 1) return new TcpProcessGroup(null, null, 0, 1, host, timeout);
+        TcpStore.Server server = rank == 0 ? TcpStore.serve(host, 0) : null;
+        try {
+            List<String> all = exchange.allGather(server == null ? "" : host + ":" + server.port());
+            if (all.size() != worldSize)
+                throw new DistributedException("rendezvous: the all-gather returned " + all.size() + " messages for " + worldSize + " ranks");
+            String addr = all.get(0);
+            int colon = addr.lastIndexOf(':');
+            int port;
+            try {
+                port = Integer.parseInt(addr.substring(colon + 1));
+            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+                throw new DistributedException("rendezvous: rank 0 sent '" + addr + "', not a host:port store address");
+            }
+            TcpStore store = new TcpStore(addr.substring(0, colon), port, timeout);
+            try {
+                TcpProcessGroup g = new TcpProcessGroup(store, server, rank, worldSize, host, timeout);
+                g.ownsStore = true;
+                return g;
+            } catch (RuntimeException e) {
+                store.close();
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            if (server != null) server.close();
+            throw e;
+        }
+    }
+
     private static int intVar(Map<String, String> env, String name, int dflt) {
         String v = env.get(name);
         if (v == null) return dflt;

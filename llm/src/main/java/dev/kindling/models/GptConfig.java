@@ -5,9 +5,10 @@ import java.util.Map;
 
 /**
  * GPT hyperparameters (nanoGPT's GPTConfig). Validated on construction; saved as a Hugging Face GPT-2
- * config.json ({@link #toHuggingFace()}) so the folder loads in transformers.
+ * config.json ({@link #toHuggingFace()}) so the folder loads in transformers. Serializable, so that model factories
+ * capturing it can be shipped to Spark executors.
  */
-public record GptConfig(int vocabSize, int blockSize, int nLayer, int nHead, int nEmbd, double dropout, boolean bias) {
+public record GptConfig(int vocabSize, int blockSize, int nLayer, int nHead, int nEmbd, double dropout, boolean bias) implements java.io.Serializable {
     public GptConfig {
         if (vocabSize <= 0) throw new IllegalArgumentException("vocab_size must be positive, got " + vocabSize);
         if (blockSize <= 0) throw new IllegalArgumentException("block_size must be positive, got " + blockSize);
