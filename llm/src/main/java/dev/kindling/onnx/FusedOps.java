@@ -1,0 +1,10 @@
+package dev.kindling.onnx;
+
+/** Ops that {@link Fusion} puts in place of subgraphs. */
+final class FusedOps {
+    private FusedOps() {}
+
+    static Op.Compiled compile(Node n) {
+        return null;
+    }
+}
