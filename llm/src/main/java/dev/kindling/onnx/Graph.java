@@ -25,8 +25,8 @@ final class Graph {
 
     private record Step(String label, Op op, int[] in, int[] out, int[] free) {}
 
-    Graph(Proto.Model model) {
-        Proto.Graph g = Fusion.apply(model.graph(), model.opset());
+    Graph(Proto.Model model, boolean fuse) {
+        Proto.Graph g = fuse ? Fusion.apply(model.graph(), model.opset()) : model.graph();
         long opset = model.opset();
         Map<String, Op.Type> types = new HashMap<>();
         List<Value> consts = new ArrayList<>();
@@ -141,6 +141,16 @@ final class Graph {
 
     /** Runs the graph on values for every input name; returns the outputs in {@link #outputNames} order. */
     Value[] run(Map<String, Value> inputs) {
+        return run(inputs, null);
+    }
+
+    /** The labels of the steps that run (after fusion and folding), in order. */
+    List<String> stepLabels() {
+        return steps.stream().map(Step::label).toList();
+    }
+
+    /** {@link #run}, adding each step's nanoseconds to {@code nanos} (when not null) for profiling. */
+    Value[] run(Map<String, Value> inputs, long[] nanos) {
         Value[] slot = constants.clone();
         for (String name : inputNames) {
             Value v = inputs.get(name);
@@ -161,8 +171,10 @@ final class Graph {
             Value[] args = new Value[st.in().length];
             for (int j = 0; j < args.length; j++) args[j] = st.in()[j] < 0 ? null : slot[st.in()[j]];
             Value[] res;
+            long t0 = nanos == null ? 0 : System.nanoTime();
             try {
                 res = st.op().run(args);
+                if (nanos != null) nanos[steps.indexOf(st)] += System.nanoTime() - t0;
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith("onnx: ")) throw e;
                 throw new IllegalArgumentException("onnx: " + st.label() + ": " + e.getMessage(), e);

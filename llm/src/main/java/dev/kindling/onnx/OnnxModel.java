@@ -41,6 +41,11 @@ public final class OnnxModel {
      *     cannot match)
      */
     public static OnnxModel load(Path file) throws IOException {
+        return load(file, true);
+    }
+
+    /** {@link #load(Path)}, with or without the fusions (tests compare the two). */
+    static OnnxModel load(Path file, boolean fuse) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException("onnx: " + file + " is not a file");
         Proto.Model model;
         try {
@@ -48,7 +53,7 @@ public final class OnnxModel {
         } catch (OnnxFormatException e) {
             throw new FileFormatException(file + ": " + e.getMessage(), e);
         }
-        return new OnnxModel(file, new Graph(model), model.opset());
+        return new OnnxModel(file, new Graph(model, fuse), model.opset());
     }
 
     /** The names of the graph's inputs (initializers excluded), in declaration order. */
@@ -121,6 +126,10 @@ public final class OnnxModel {
     /** The declared element type of input {@code name} (tests). */
     DataType graphInputType(String name) {
         return graph.inputTypes.get(name).dtype();
+    }
+
+    Graph graph() {
+        return graph;
     }
 
     /** Runs on internal values (the conformance tests use it to compare every element type exactly). */
