@@ -104,7 +104,7 @@ final class FusedOps {
         int[] x = n.dims(0), outDims = null;
         if (x != null) {
             if (x.length == 0 || (x[x.length - 1] >= 0 && x[x.length - 1] != kdim))
-                throw n.fail("X " + Arrays.toString(x) + " does not match W [" + kdim + ", " + ndim + "]");
+                throw n.fail("shapes " + Arrays.toString(x) + " and [" + kdim + ", " + ndim + "] do not align (" + (x.length == 0 ? "scalar" : x[x.length - 1]) + " vs " + kdim + ")");
             outDims = x.clone();
             outDims[x.length - 1] = ndim;
         }

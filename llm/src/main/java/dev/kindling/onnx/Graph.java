@@ -17,6 +17,7 @@ import java.util.Set;
 final class Graph {
     final List<String> inputNames = new ArrayList<>(), outputNames = new ArrayList<>();
     final Map<String, Op.Type> inputTypes = new HashMap<>();
+    final Map<String, int[]> initializerShapes = new HashMap<>();
     private final Map<String, Integer> slotOf = new HashMap<>();
     private final Value[] constants; // per slot
     private final List<Step> steps = new ArrayList<>();
@@ -31,6 +32,7 @@ final class Graph {
         Map<String, Op.Type> types = new HashMap<>();
         List<Value> consts = new ArrayList<>();
         for (var e : g.initializers().entrySet()) {
+            initializerShapes.put(e.getKey(), e.getValue().shape);
             slot(e.getKey(), consts);
             consts.set(slotOf.get(e.getKey()), e.getValue());
             types.put(e.getKey(), Op.Type.of(e.getValue()));

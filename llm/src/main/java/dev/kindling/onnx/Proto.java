@@ -79,6 +79,7 @@ final class Proto {
             }
         }
         if (graph == null) throw new OnnxFormatException("onnx: ModelProto has no graph (field 7); is this an ONNX model file?");
+        if (opsets.isEmpty()) throw new OnnxFormatException("onnx: ModelProto has no opset_import (field 8), which every model since IR version 3 declares");
         return new Model(ir, opsets, graph);
     }
 
