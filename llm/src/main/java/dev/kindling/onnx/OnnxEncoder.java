@@ -49,6 +49,18 @@ public final class OnnxEncoder implements Encoder {
         return new OnnxEncoder(OnnxModel.load(file));
     }
 
+    /**
+     * Writes a BERT encoder exported by torch.onnx (Hugging Face or sentence-transformers naming, as
+     * all-MiniLM-L6-v2's export) as a Hugging Face folder (config.json, model.safetensors in F32), which
+     * {@code AutoModel.fromPretrained} then loads in F32, BF16 or F16. The layer norm epsilon is written as BERT's
+     * 1e-12.
+     *
+     * @throws IllegalArgumentException if the file does not have that export's structure
+     */
+    public static void exportBertFolder(Path onnxFile, Path dir) throws IOException {
+        BertExport.write(onnxFile, dir);
+    }
+
     /** The underlying model. */
     public OnnxModel model() {
         return model;

@@ -62,6 +62,47 @@ class MiniLmOnnxTest {
         assertMatches("all-minilm-l6-v2-q.onnx", "all-minilm-l6-v2-q-tokenizer.json", 0.99);
     }
 
+    @Test
+    void fusedGraphsMatchTheOpByOpGraphs() throws Exception {
+        for (String name : List.of("all-minilm-l6-v2.onnx", "all-minilm-l6-v2-q.onnx")) {
+            OnnxModel fused = OnnxModel.load(resource(name)), plain = OnnxModel.load(resource(name), false);
+            List<String> ops = fused.graph().stepLabels().stream().map(l -> l.split(" ")[0]).distinct().toList();
+            assertTrue(ops.contains("Attention") && ops.contains("LayerNormalization") && ops.contains("Gelu"), name + " fused to " + ops);
+            assertTrue(ops.contains(name.contains("-q") ? "MatMulIntegerToFloat" : "Linear"), name + " fused to " + ops);
+            assertTrue(!ops.contains("Softmax") && !ops.contains("Erf") && !ops.contains("ReduceMean"), name + " still has " + ops);
+            int b = 2, t = 9;
+            long[] ids = new long[b * t], mask = new long[b * t];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = 1000 + (i * 7919) % 20000;
+                mask[i] = i < t || i % t < 5 ? 1 : 0; // the second row is padded after 5 tokens
+            }
+            Map<String, Value> in = Map.of("input_ids", Value.longs(DataType.INT64, ids, b, t), "attention_mask", Value.longs(DataType.INT64, mask, b, t),
+                    "token_type_ids", Value.longs(DataType.INT64, new long[b * t], b, t));
+            float[] x = fused.runValues(in)[0].f, y = plain.runValues(in)[0].f;
+            for (int i = 0; i < x.length; i++) assertEquals(y[i], x[i], 1e-4, name + " element " + i);
+        }
+    }
+
+    @Test
+    void exportedBertFolderMatchesTheOnnxModel() throws Exception {
+        Path dir = tmp.resolve("minilm-hf");
+        OnnxEncoder onnx = OnnxEncoder.load(resource("all-minilm-l6-v2.onnx"));
+        OnnxEncoder.exportBertFolder(resource("all-minilm-l6-v2.onnx"), dir);
+        assertEquals(512, onnx.maxPositions());
+        long[] ids = {101, 1037, 2158, 2003, 5983, 2833, 1012, 102, 101, 7592, 102, 0, 0, 0, 0, 0};
+        long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0};
+        Tensor i = Tensor.wrapLongs(ids, 2, 8), m = Tensor.wrapLongs(mask, 2, 8);
+        float[] expected = onnx.encode(i, m, null).toFloatArray();
+        try (var auto = dev.kindling.models.AutoModel.fromPretrained(dir, dev.kindling.tensor.DType.FLOAT32)) {
+            var bert = auto.as(dev.kindling.models.BertModel.class);
+            assertEquals(6, bert.config.numHiddenLayers());
+            assertEquals(12, bert.config.numAttentionHeads());
+            float[] actual = bert.encode(i, m, null).toFloatArray();
+            for (int k = 0; k < expected.length; k++)
+                if (mask[k / 384] != 0) assertEquals(expected[k], actual[k], 2e-4, "element " + k);
+        }
+    }
+
     static void assertMatches(String modelName, String tokenizerName, double minCosine) throws Exception {
         Path modelFile = resource(modelName);
         HuggingFaceTokenizer tok = HuggingFaceTokenizer.load(resource(tokenizerName));
