@@ -42,6 +42,15 @@ class MiniLmOnnxTest {
     @TempDir
     static Path tmp;
 
+    private static final Map<String, OnnxModel> LOADED = new java.util.HashMap<>();
+
+    /** Each model is parsed once per test class: loading 90 MB four times would dominate the module's test time. */
+    static synchronized OnnxModel fused(String name) throws IOException {
+        OnnxModel m = LOADED.get(name);
+        if (m == null) LOADED.put(name, m = OnnxModel.load(resource(name)));
+        return m;
+    }
+
     static Path resource(String name) throws IOException {
         Path p = tmp.resolve(name);
         if (Files.exists(p)) return p;
@@ -65,7 +74,7 @@ class MiniLmOnnxTest {
     @Test
     void fusedGraphsMatchTheOpByOpGraphs() throws Exception {
         for (String name : List.of("all-minilm-l6-v2.onnx", "all-minilm-l6-v2-q.onnx")) {
-            OnnxModel fused = OnnxModel.load(resource(name)), plain = OnnxModel.load(resource(name), false);
+            OnnxModel fused = fused(name), plain = OnnxModel.load(resource(name), false);
             List<String> ops = fused.graph().stepLabels().stream().map(l -> l.split(" ")[0]).distinct().toList();
             assertTrue(ops.contains("Attention") && ops.contains("LayerNormalization") && ops.contains("Gelu"), name + " fused to " + ops);
             assertTrue(ops.contains(name.contains("-q") ? "MatMulIntegerToFloat" : "Linear"), name + " fused to " + ops);
@@ -86,7 +95,7 @@ class MiniLmOnnxTest {
     @Test
     void exportedBertFolderMatchesTheOnnxModel() throws Exception {
         Path dir = tmp.resolve("minilm-hf");
-        OnnxEncoder onnx = OnnxEncoder.load(resource("all-minilm-l6-v2.onnx"));
+        OnnxEncoder onnx = new OnnxEncoder(fused("all-minilm-l6-v2.onnx"));
         OnnxEncoder.exportBertFolder(resource("all-minilm-l6-v2.onnx"), dir);
         assertEquals(512, onnx.maxPositions());
         long[] ids = {101, 1037, 2158, 2003, 5983, 2833, 1012, 102, 101, 7592, 102, 0, 0, 0, 0, 0};
@@ -114,7 +123,7 @@ class MiniLmOnnxTest {
                 ids[i * t + j] = enc.get(i).ids()[j];
                 mask[i * t + j] = enc.get(i).attentionMask()[j];
             }
-        OnnxModel ours = OnnxModel.load(modelFile);
+        OnnxModel ours = fused(modelName);
         Tensor hidden = ours.run(Map.of("input_ids", Tensor.wrapLongs(ids, b, t), "attention_mask", Tensor.wrapLongs(mask, b, t),
                 "token_type_ids", Tensor.wrapLongs(types, b, t))).values().iterator().next();
         assertEquals(List.of(b, t, 384), List.of(hidden.size(0), hidden.size(1), hidden.size(2)));
