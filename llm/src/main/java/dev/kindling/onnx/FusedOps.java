@@ -123,24 +123,37 @@ final class FusedOps {
         }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
     }
 
-    /** MatMulInteger with constant B followed by Cast to FLOAT: B - b_zp is widened to floats once, at load. */
+    /**
+     * (A - a_zp)(B - b_zp) as FLOAT, times an optional scale (a scalar, or one per column) plus an optional bias [N]:
+     * B - b_zp is widened to floats once, at load; a scalar scale is the GEMM's alpha.
+     */
     private static Op.Compiled matmulIntegerToFloat(Node n) {
-        n.requireInputs(2, 4);
+        n.requireInputs(2, 6);
         n.requireType(0, "A", DataType.UINT8, DataType.INT8);
         n.requireType(1, "B", DataType.UINT8, DataType.INT8);
         String label = n.label();
         Value b = n.constant(1, "B"), bzp = n.has(3) ? n.constant(3, "b_zero_point") : null;
+        Value bias = n.has(5) ? n.constant(5, "bias") : null;
         if (b.rank() != 2) throw n.unsupported("B " + b + " must be 2-D");
+        if (n.has(4)) n.requireType(4, "scale", DataType.FLOAT);
         Value bf = QuantOps.shifted(label, b, bzp, 1, "b_zero_point");
         int kdim = b.shape[0], ndim = b.shape[1];
         return new Op.Compiled(in -> {
-            Value a = in[0];
+            Value a = in[0], scale = in.length > 4 ? in[4] : null;
             if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
                 throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and " + Arrays.toString(b.shape) + " do not align");
+            boolean scalar = scale == null || scale.numel() == 1;
+            if (!scalar && (scale.numel() != ndim || scale.shape[scale.rank() - 1] != ndim))
+                throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " is neither a scalar nor one per column of " + ndim);
             Value af = QuantOps.shifted(label, a, in.length > 2 ? in[2] : null, a.rank() - 2, "a_zero_point");
             int rows = a.numel() / Math.max(1, kdim);
             float[] o = new float[rows * ndim];
-            Gemm.sgemm(false, false, rows, ndim, kdim, 1f, af.f, 0, kdim, bf.f, 0, ndim, 0f, o, 0, ndim);
+            float alpha = scale == null ? 1f : scalar ? scale.f[0] : 1f;
+            if (bias != null && scalar) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
+            Gemm.sgemm(false, false, rows, ndim, kdim, alpha, af.f, 0, kdim, bf.f, 0, ndim, bias != null && scalar ? 1f : 0f, o, 0, ndim);
+            if (!scalar)
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < ndim; c++) o[r * ndim + c] = o[r * ndim + c] * scale.f[c] + (bias == null ? 0 : bias.f[c]);
             int[] shape = a.shape.clone();
             shape[shape.length - 1] = ndim;
             return new Value[] {Value.floats(o, shape)};

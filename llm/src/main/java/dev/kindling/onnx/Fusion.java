@@ -20,8 +20,9 @@ import java.util.Set;
  *   <li>GELU: x * 0.5 * (1 + erf(x / √2)) in either order of the two Muls → {@code Gelu};</li>
  *   <li>Linear: MatMul(X, W) + b with W a 2-D FLOAT initializer and b a 1-D one → {@code Linear} (bias written into
  *       the GEMM's output, so no second pass);</li>
- *   <li>MatMulInteger (B constant) → Cast to FLOAT → {@code MatMulIntegerToFloat}, with B's zero point subtracted
- *       once at load.</li>
+ *   <li>MatMulInteger (B constant) → Cast to FLOAT (→ Mul by the scales → Add a constant bias) →
+ *       {@code MatMulIntegerToFloat}, with B's zero point subtracted once at load and the scale and bias applied
+ *       by the GEMM (alpha, and rows pre-filled with the bias).</li>
  * </ul>
  * A pattern is only replaced when its inner values have no other consumers and are not graph outputs; the fused
  * node takes the place of the pattern's last node and keeps its output names.
@@ -263,13 +264,35 @@ final class Fusion {
         }
     }
 
-    /** MatMulInteger at index i with constant B (and zero point), followed by a Cast to FLOAT. */
+    /**
+     * MatMulInteger at index i with constant B (and zero point), followed by a Cast to FLOAT and, as dynamic
+     * quantization writes it, by a Mul with the scale product and an Add of a constant bias.
+     */
     private void matmulInteger(int i) {
         Proto.Node mm = nodes.get(i);
         if (!constants.containsKey(mm.inputs().get(1))) return;
         if (mm.inputs().size() > 3 && !mm.inputs().get(3).isEmpty() && !constants.containsKey(mm.inputs().get(3))) return;
         Proto.Node cast = soleConsumer(mm.outputs().get(0), "Cast");
         if (cast == null || cast.attributes().get("to") == null || cast.attributes().get("to").i() != DataType.FLOAT.code) return;
-        replace(List.of(mm, cast), node(mm.name() + "/fused_to_float", "MatMulIntegerToFloat", mm.inputs(), cast.outputs(), Map.of()));
+        List<String> in = new ArrayList<>(mm.inputs());
+        while (in.size() < 4) in.add("");
+        List<Proto.Node> pattern = new ArrayList<>(List.of(mm, cast));
+        List<String> out = cast.outputs();
+        Proto.Node mul = soleConsumer(cast.outputs().get(0), "Mul");
+        if (mul != null) {
+            in.add(other(mul, cast.outputs().get(0)));
+            pattern.add(mul);
+            out = mul.outputs();
+            Proto.Node add = soleConsumer(mul.outputs().get(0), "Add");
+            String bias = add == null ? null : other(add, mul.outputs().get(0));
+            Value b = bias == null ? null : constants.get(bias);
+            Value w = constants.get(mm.inputs().get(1));
+            if (b != null && b.rank() == 1 && b.type == DataType.FLOAT && w.rank() == 2 && b.shape[0] == w.shape[1]) {
+                in.add(bias);
+                pattern.add(add);
+                out = add.outputs();
+            }
+        }
+        replace(pattern, node(mm.name() + "/fused_to_float", "MatMulIntegerToFloat", in, out, Map.of()));
     }
 }
