@@ -141,18 +141,13 @@ final class Graph {
         return c;
     }
 
-    /** Runs the graph on values for every input name; returns the outputs in {@link #outputNames} order. */
-    Value[] run(Map<String, Value> inputs) {
-        return run(inputs, null);
-    }
-
     /** The labels of the steps that run (after fusion and folding), in order. */
     List<String> stepLabels() {
         return steps.stream().map(Step::label).toList();
     }
 
-    /** {@link #run}, adding each step's nanoseconds to {@code nanos} (when not null) for profiling. */
-    Value[] run(Map<String, Value> inputs, long[] nanos) {
+    /** Runs the graph on values for every input name; returns the outputs in {@link #outputNames} order. */
+    Value[] run(Map<String, Value> inputs) {
         Value[] slot = constants.clone();
         for (String name : inputNames) {
             Value v = inputs.get(name);
@@ -173,10 +168,8 @@ final class Graph {
             Value[] args = new Value[st.in().length];
             for (int j = 0; j < args.length; j++) args[j] = st.in()[j] < 0 ? null : slot[st.in()[j]];
             Value[] res;
-            long t0 = nanos == null ? 0 : System.nanoTime();
             try {
                 res = st.op().run(args);
-                if (nanos != null) nanos[steps.indexOf(st)] += System.nanoTime() - t0;
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith("onnx: ")) throw e;
                 throw new IllegalArgumentException("onnx: " + st.label() + ": " + e.getMessage(), e);
