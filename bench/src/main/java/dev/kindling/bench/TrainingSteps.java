@@ -23,17 +23,7 @@ final class TrainingSteps {
 
     /** SimpleNN 784-500-10 with Adam: samples/s, median of reps. */
     static double mlpSamplesPerSecond(int batch, int steps, int reps) {
-        var g = new Generator(1);
-        var model = new Mlp(784, 500, 10, g);
-        var opt = new Adam(model.parameters(), 1e-3);
-        var crit = new CrossEntropyLoss();
-        Tensor x = Tensor.rand(g, batch, 784), y = Tensor.randint(g, 0, 10, batch);
-        Runnable step = () -> {
-            Tensor loss = crit.forward(model.forward(x), y);
-            opt.zeroGrad();
-            loss.backward();
-            opt.step();
-        };
+        Runnable step = mlpStep(batch);
         for (int i = 0; i < 300; i++) step.run(); // JIT warm-up: more than PyTorch needs
         double[] rates = new double[reps];
         for (int r = 0; r < reps; r++) {
@@ -44,19 +34,24 @@ final class TrainingSteps {
         return median(rates);
     }
 
-    /** The small CNN on 3x32x32 inputs with SGD (lr 0.01, momentum 0.9): images/s, median of reps (bench/reference/cnn_step.py). */
-    static double cnnImagesPerSecond(int batch, int steps, int reps) {
+    /** One SimpleNN 784-500-10 Adam step on a fixed random batch. */
+    static Runnable mlpStep(int batch) {
         var g = new Generator(1);
-        var model = new SmallCnn(3, 32, 32, 10, g);
-        var opt = new SGD(model.parameters(), 0.01, 0.9);
+        var model = new Mlp(784, 500, 10, g);
+        var opt = new Adam(model.parameters(), 1e-3);
         var crit = new CrossEntropyLoss();
-        Tensor x = Tensor.randn(g, batch, 3, 32, 32), y = Tensor.randint(g, 0, 10, batch);
-        Runnable step = () -> {
+        Tensor x = Tensor.rand(g, batch, 784), y = Tensor.randint(g, 0, 10, batch);
+        return () -> {
             Tensor loss = crit.forward(model.forward(x), y);
             opt.zeroGrad();
             loss.backward();
             opt.step();
         };
+    }
+
+    /** The small CNN on 3x32x32 inputs with SGD (lr 0.01, momentum 0.9): images/s, median of reps (bench/reference/cnn_step.py). */
+    static double cnnImagesPerSecond(int batch, int steps, int reps) {
+        Runnable step = cnnStep(batch);
         for (int i = 0; i < 40; i++) step.run(); // JIT warm-up of the Vector API paths
         double[] rates = new double[reps];
         for (int r = 0; r < reps; r++) {
@@ -67,22 +62,24 @@ final class TrainingSteps {
         return median(rates);
     }
 
+    /** One small-CNN SGD step on a fixed random batch of 3x32x32 images. */
+    static Runnable cnnStep(int batch) {
+        var g = new Generator(1);
+        var model = new SmallCnn(3, 32, 32, 10, g);
+        var opt = new SGD(model.parameters(), 0.01, 0.9);
+        var crit = new CrossEntropyLoss();
+        Tensor x = Tensor.randn(g, batch, 3, 32, 32), y = Tensor.randint(g, 0, 10, batch);
+        return () -> {
+            Tensor loss = crit.forward(model.forward(x), y);
+            opt.zeroGrad();
+            loss.backward();
+            opt.step();
+        };
+    }
+
     /** One GPT iteration (forward, backward, clip, AdamW): ms/iter, median of reps. */
     static double gptMsPerIter(int nLayer, int nHead, int nEmbd, int block, int batch, int vocab, int iters, int reps) {
-        var g = new Generator(1);
-        var model = new Gpt(new GptConfig(vocab, block, nLayer, nHead, nEmbd, 0, true), g);
-        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
-        for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : noDecay).add(p);
-        var opt = new AdamW(List.of(new ParamGroup(decay, 1e-3, 0.1), new ParamGroup(noDecay, 1e-3, 0)), 0.9, 0.99, 1e-8);
-        Tensor x = Tensor.randint(g, 0, vocab, batch, block), y = Tensor.randint(g, 0, vocab, batch, block);
-        Runnable step = () -> {
-            Tensor logits = model.forward(x);
-            Tensor loss = Functional.crossEntropy(logits.reshape(-1, vocab), y.reshape(-1));
-            loss.backward();
-            GradClip.clipGradNorm(model.parameters(), 1.0);
-            opt.step();
-            opt.zeroGrad();
-        };
+        Runnable step = gptStep(nLayer, nHead, nEmbd, block, batch, vocab);
         long warmupEnd = System.nanoTime() + 10_000_000_000L;
         for (int i = 0; i < 5 || (i < 30 && System.nanoTime() < warmupEnd); i++) step.run();
         double[] ms = new double[reps];
@@ -92,6 +89,24 @@ final class TrainingSteps {
             ms[r] = (System.nanoTime() - t0) / 1e6 / iters;
         }
         return median(ms);
+    }
+
+    /** One GPT iteration (forward, backward, clip, AdamW) on a fixed random batch. */
+    static Runnable gptStep(int nLayer, int nHead, int nEmbd, int block, int batch, int vocab) {
+        var g = new Generator(1);
+        var model = new Gpt(new GptConfig(vocab, block, nLayer, nHead, nEmbd, 0, true), g);
+        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
+        for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : noDecay).add(p);
+        var opt = new AdamW(List.of(new ParamGroup(decay, 1e-3, 0.1), new ParamGroup(noDecay, 1e-3, 0)), 0.9, 0.99, 1e-8);
+        Tensor x = Tensor.randint(g, 0, vocab, batch, block), y = Tensor.randint(g, 0, vocab, batch, block);
+        return () -> {
+            Tensor logits = model.forward(x);
+            Tensor loss = Functional.crossEntropy(logits.reshape(-1, vocab), y.reshape(-1));
+            loss.backward();
+            GradClip.clipGradNorm(model.parameters(), 1.0);
+            opt.step();
+            opt.zeroGrad();
+        };
     }
 
     static double median(double[] v) {

@@ -21,7 +21,9 @@ import picocli.CommandLine.Parameters;
  * {@code kindling launch --nproc N -- <kindling command>}: torchrun for Kindling on one machine. Starts N
  * JVMs running the command with the rendezvous environment set (MASTER_ADDR, MASTER_PORT, RANK,
  * LOCAL_RANK, WORLD_SIZE), prefixes each output line with its rank, and when a rank exits with an error
- * stops the others and exits with that rank's code.
+ * stops the others and exits with that rank's code. The others first get a few seconds to exit by
+ * themselves: a rank whose peer died fails its next collective at once, and its error — naming the
+ * collective and the dead rank — is worth seeing.
  */
 @Command(name = "launch", mixinStandardHelpOptions = true,
         description = "Run a kindling command as N local processes that form one process group.")
@@ -36,6 +38,9 @@ final class LaunchCommand implements Callable<Integer> {
     int timeoutSeconds;
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The kindling command each rank runs (after --).")
     List<String> command;
+
+    /** How long the other ranks may take to report a failed rank themselves before they are stopped. */
+    static final int GRACE_SECONDS = 10;
 
     /** The class each rank runs; tests substitute their own. */
     String mainClass = Main.class.getName();
@@ -81,6 +86,8 @@ final class LaunchCommand implements Callable<Integer> {
             }
             if (failed >= 0) {
                 System.err.println("launch: rank " + failed + " exited with code " + code + "; stopping the other ranks");
+                long graceEnd = System.nanoTime() + Math.min(timeoutSeconds, GRACE_SECONDS) * 1_000_000_000L;
+                for (Process p : running) p.waitFor(Math.max(0, graceEnd - System.nanoTime()), TimeUnit.NANOSECONDS);
                 for (Process p : running) p.destroy();
                 for (Process p : running) if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
             }

@@ -3,38 +3,47 @@ package dev.kindling.cli;
 import dev.kindling.autograd.Grad;
 import dev.kindling.data.Batch;
 import dev.kindling.data.TokenFile;
+import dev.kindling.distributed.DistributedDataParallel;
+import dev.kindling.distributed.ProcessGroup;
+import dev.kindling.distributed.ReduceOp;
+import dev.kindling.distributed.ShardedOptimizer;
 import dev.kindling.io.StateDicts;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.models.Gpt;
 import dev.kindling.models.GptConfig;
 import dev.kindling.nn.Functional;
-import dev.kindling.optim.AdamW;
-import dev.kindling.optim.GradClip;
 import dev.kindling.optim.LRSchedule;
-import dev.kindling.optim.ParamGroup;
 import dev.kindling.tasks.AdditionTask;
 import dev.kindling.tensor.Generator;
+import dev.kindling.nn.Module;
 import dev.kindling.tensor.Tensor;
-
 import dev.kindling.tokenizers.ByteLevelBpeTokenizer;
 import dev.kindling.tokenizers.CharTokenizer;
 import dev.kindling.tokenizers.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code kindling train gpt}: nanoGPT's train.py in Java. With --data FILE it trains a GPT on a text corpus
  * (char or byte-level BPE tokens, 90/10 split, random windows); without it, it learns multi-digit addition
  * from generated examples and reports exact-match accuracy on held-out sums.
+ *
+ * <p>Under {@code kindling launch}, {@code --parallel} trains on several ranks. Every rank draws the same
+ * batches. ddp: each rank takes its share of the rows and {@link DistributedDataParallel} averages the
+ * gradients (overlapped with backward; all micro-batches but the last inside noSync). zero1/zero2: the
+ * same, with a {@link ShardedOptimizer} holding 1/n of AdamW's state per rank. tp: every rank takes the whole
+ * batch and holds 1/n of each block ({@link TensorParallelGpt}). Evaluation batches are spread over the
+ * ranks (tp: every rank runs all). Rank 0 writes the run folder. Checkpoints are in the single-process
+ * layout (sharded state gathered), so any run resumes with any number of ranks and any mode.
  */
 @Command(name = "gpt", mixinStandardHelpOptions = true,
         description = "Train a GPT on a text file, or on generated addition problems without --data.")
@@ -64,6 +73,7 @@ final class TrainGptCommand implements Callable<Integer> {
     @Option(names = "--stop-at", description = "Stop at this iteration with a checkpoint, as if interrupted (--resume continues).") Integer stopAt;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
+    @Mixin ParallelOptions par = new ParallelOptions();
 
     static final String CHECKPOINT = "checkpoint.safetensors";
 
@@ -88,7 +98,19 @@ final class TrainGptCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         applyTaskDefaults();
         validate();
+        par.validate();
+        if (par.tensorParallel() && dropout != 0) throw new IllegalArgumentException("--parallel tp does not support dropout, got --dropout " + dropout);
         if (threads != null) Parallel.setThreads(threads);
+        if (par.enabled()) {
+            try (ProcessGroup pg = par.join()) {
+                return train(pg);
+            }
+        }
+        return train(null);
+    }
+
+    private int train(ProcessGroup pg) throws Exception {
+        boolean lead = pg == null || pg.rank() == 0;
         if (resume != null) out = resume;
         var run = new RunDirectory(out);
 
@@ -108,7 +130,10 @@ final class TrainGptCommand implements Callable<Integer> {
         } else {
             if (!Files.isRegularFile(data)) throw new IllegalArgumentException("--data " + data + " is not a file");
             Path tokFile = run.file("tokens.bin");
-            if (resume != null && Files.exists(run.file("tokenizer.json")) && Files.exists(tokFile)) {
+            if (!lead) {
+                pg.barrier(); // rank 0 tokenises and writes tokens.bin and tokenizer.json
+                tokenizer = Tokenizer.load(run.file("tokenizer.json"));
+            } else if (resume != null && Files.exists(run.file("tokenizer.json")) && Files.exists(tokFile)) {
                 tokenizer = Tokenizer.load(run.file("tokenizer.json"));
             } else {
                 String text = Files.readString(data, StandardCharsets.UTF_8);
@@ -124,6 +149,10 @@ final class TrainGptCommand implements Callable<Integer> {
                 System.out.printf("tokenised %,d characters into %,d tokens (vocabulary %d) in %.1f s%n",
                         text.length(), ids.length, tokenizer.vocabSize(), (System.nanoTime() - t0) / 1e9);
             }
+            if (lead && pg != null) {
+                tokenizer.save(run.file("tokenizer.json"));
+                pg.barrier();
+            }
             tokens = TokenFile.open(tokFile);
             long n = tokens.size(), split = (long) (n * 0.9);
             if (split <= blockSize + 1 || n - split <= blockSize + 1)
@@ -134,22 +163,25 @@ final class TrainGptCommand implements Callable<Integer> {
                 public Batch val(Generator g, int b) { return tf.batch(g, b, blockSize, split, n); }
             };
         }
-        tokenizer.save(run.file("tokenizer.json"));
+        if (lead) tokenizer.save(run.file("tokenizer.json"));
 
         var config = new GptConfig(tokenizer.vocabSize(), blockSize, nLayer, nHead, nEmbd, dropout, true);
         Generator.global().manualSeed(seed);
         var model = new Gpt(config, new Generator(seed));
-        var optimizer = new AdamW(paramGroups(model), 0.9, 0.99, 1e-8);
         var schedule = LRSchedule.warmupCosine(warmup, maxIters, minLr / lr);
         var batches = new Generator(seed + 1);
         int startIter = 0;
         double bestVal = Double.POSITIVE_INFINITY;
+        StateDicts.Loaded loaded = null;
         if (resume != null) {
             Path ck = run.file(CHECKPOINT);
             if (!Files.exists(ck)) throw new IllegalArgumentException("--resume " + resume + ": no " + CHECKPOINT + " in that folder");
-            var loaded = StateDicts.load(ck);
+            loaded = StateDicts.load(ck);
             model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
-            optimizer.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "optim."));
+        }
+        var trainer = new GptParallelism(model, par, pg, lr, weightDecay, gradClip);
+        if (loaded != null) {
+            trainer.loadOptimizerState(StateDicts.withPrefix(loaded.tensors(), "optim."));
             startIter = Integer.parseInt(loaded.metadata().get("iter"));
             bestVal = Double.parseDouble(loaded.metadata().get("best_val_loss"));
             batches.setState(StateDicts.parseState(loaded.metadata().get("batch_rng")));
@@ -160,62 +192,67 @@ final class TrainGptCommand implements Callable<Integer> {
         Map<String, Object> hf = new LinkedHashMap<>(config.toHuggingFace());
         hf.put("kindling_task", addition == null ? "text" : "addition");
         if (addition != null) hf.put("kindling_addition_digits", digits);
-        run.writeJson("config.json", hf);
-        System.out.printf("GPT %d layers, %d heads, %d wide, block %d, vocabulary %d: %.2fM parameters; %d threads%n",
-                nLayer, nHead, nEmbd, blockSize, tokenizer.vocabSize(), model.parameterCount(true) / 1e6, Parallel.threads());
+        if (lead) run.writeJson("config.json", hf);
+        System.out.printf("GPT %d layers, %d heads, %d wide, block %d, vocabulary %d: %.2fM parameters; %d threads%s%n",
+                nLayer, nHead, nEmbd, blockSize, tokenizer.vocabSize(), model.parameterCount(true) / 1e6, Parallel.threads(),
+                pg == null ? "" : "; rank " + pg.rank() + " of " + pg.worldSize() + " (" + par.parallel + ")");
+        Module net = trainer.module();
 
         long tokensPerIter = (long) batchSize * gradAccum * (addition == null ? blockSize : addition.sequenceLength() - 1);
         long windowStart = System.nanoTime();
         int windowIters = 0;
-        try (var bar = Progress.start("train", maxIters - startIter, quiet)) {
+        try (var bar = Progress.start("train", maxIters - startIter, quiet || !lead)) {
             for (int iter = startIter; iter <= maxIters; iter++) {
-                schedule.apply(optimizer, iter);
+                trainer.setLr(schedule, iter);
+                double lrNow = lr * schedule.factor(iter);
                 boolean evalNow = iter % evalInterval == 0 || iter == maxIters;
                 if (evalNow && !(resume != null && iter == startIter)) {
                     double secs = (System.nanoTime() - windowStart) / 1e9;
                     double tps = windowIters == 0 ? 0 : tokensPerIter * windowIters / secs;
-                    double[] losses = estimateLoss(model, source, iter);
+                    double[] losses = estimateLoss(net, source, iter, trainer.splitsEvaluation() ? pg : null);
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("iter", iter);
                     m.put("train_loss", round(losses[0]));
                     m.put("val_loss", round(losses[1]));
-                    m.put("lr", optimizer.paramGroups().get(0).lr);
+                    m.put("lr", lrNow);
                     m.put("tokens_per_s", Math.round(tps));
-                    run.appendMetrics(m);
-                    bar.println(String.format("iter %d: train loss %.4f, val loss %.4f, lr %.2e, %,.0f tokens/s",
-                            iter, losses[0], losses[1], optimizer.paramGroups().get(0).lr, tps));
-                    Curves.write(run.file("curves.png"), run.metrics(), "iter", List.of("train_loss", "val_loss"), List.of(), "GPT");
+                    if (lead) {
+                        run.appendMetrics(m);
+                        bar.println(String.format("iter %d: train loss %.4f, val loss %.4f, lr %.2e, %,.0f tokens/s",
+                                iter, losses[0], losses[1], lrNow, tps));
+                        Curves.write(run.file("curves.png"), run.metrics(), "iter", List.of("train_loss", "val_loss"), List.of(), "GPT");
+                    }
                     if (losses[1] < bestVal || iter == maxIters) {
                         bestVal = Math.min(bestVal, losses[1]);
-                        saveCheckpoint(run, model, optimizer, iter, bestVal, batches, true);
+                        saveCheckpoint(run, trainer, iter, bestVal, batches, true, lead);
                     }
                     windowStart = System.nanoTime();
                     windowIters = 0;
                 }
                 if (iter == maxIters) break;
                 if (stopAt != null && iter == stopAt) {
-                    saveCheckpoint(run, model, optimizer, iter, bestVal, batches, false);
+                    saveCheckpoint(run, trainer, iter, bestVal, batches, false, lead);
                     bar.println("stopped at iteration " + iter + "; continue with --resume " + out);
+                    if (pg != null) pg.barrier(); // nobody closes the ring while rank 0 still writes
                     return 0;
                 }
                 double lossSum = 0;
                 for (int micro = 0; micro < gradAccum; micro++) {
                     Batch b = source.train(batches, batchSize);
-                    Tensor logits = model.forward(b.input());
-                    Tensor loss = lmLoss(logits, b.target()).div(gradAccum);
-                    loss.backward();
-                    lossSum += loss.item();
+                    lossSum += trainer.backward(b, gradAccum, micro == gradAccum - 1);
                 }
+                lossSum = trainer.step(lossSum);
                 if (!Double.isFinite(lossSum)) throw new IllegalStateException("loss became " + lossSum + " at iteration " + iter + "; lower --lr");
-                if (gradClip > 0) GradClip.clipGradNorm(model.parameters(), gradClip);
-                optimizer.step();
-                optimizer.zeroGrad();
                 windowIters++;
                 bar.step(1, lossSum);
             }
         } finally {
             if (tokens != null) tokens.close();
         }
+        Map<String, Tensor> finalState = trainer.modelState(); // a collective: the last weights, gathered
+        if (pg != null) pg.barrier();
+        if (!lead) return 0;
+        model.loadStateDict(finalState);
         StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
         System.out.println("wrote " + out.resolve("model.safetensors") + ", config.json, tokenizer.json, metrics.jsonl, curves.png");
         if (addition != null) {
@@ -232,45 +269,47 @@ final class TrainGptCommand implements Callable<Integer> {
         return Functional.crossEntropy(logits.reshape(-1, v), targets.reshape(-1), AdditionTask.IGNORE, 0, Functional.Reduction.MEAN);
     }
 
-    /** Mean loss over evalIters batches of each split, drawn from a generator seeded by the iteration (so resume is exact). */
-    private double[] estimateLoss(Gpt model, Source source, int iter) {
+    /**
+     * Mean loss over evalIters batches of each split, drawn from a generator seeded by the iteration (so resume
+     * is exact). With {@code spread}, rank r evaluates batches r, r + n, ... and the sums are all-reduced.
+     */
+    private double[] estimateLoss(Module model, Source source, int iter, ProcessGroup spread) {
         model.eval();
-        double[] out = new double[2];
+        float[] sums = new float[2];
         try (var noGrad = Grad.disabled()) {
             for (int split = 0; split < 2; split++) {
                 Generator g = new Generator(seed * 31 + iter * 2L + split);
                 double sum = 0;
                 for (int i = 0; i < evalIters; i++) {
                     Batch b = split == 0 ? source.train(g, batchSize) : source.val(g, batchSize);
-                    sum += lmLoss(model.forward(b.input()), b.target()).item();
+                    if (spread == null || i % spread.worldSize() == spread.rank()) sum += lmLoss(model.forward(b.input()), b.target()).item();
                 }
-                out[split] = sum / evalIters;
+                sums[split] = (float) sum;
             }
         }
+        if (spread != null) spread.allReduce(sums, ReduceOp.SUM);
         model.train();
-        return out;
+        return new double[] {sums[0] / evalIters, sums[1] / evalIters};
     }
 
-    /** AdamW groups as nanoGPT's configure_optimizers: decay for matrices (dim >= 2), none for biases and norms. */
-    private List<ParamGroup> paramGroups(Gpt model) {
-        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
-        for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : noDecay).add(p);
-        return List.of(new ParamGroup(decay, lr, weightDecay), new ParamGroup(noDecay, lr, 0));
-    }
-
-    /** The resume point; with {@code withModel} also model.safetensors (the best weights so far). */
-    private void saveCheckpoint(RunDirectory run, Gpt model, AdamW opt, int iter, double bestVal, Generator batches, boolean withModel)
-            throws java.io.IOException {
+    /**
+     * The resume point; with {@code withModel} also model.safetensors (the best weights so far). Gathering
+     * sharded state is a collective: every rank calls this, rank 0 ({@code lead}) writes.
+     */
+    private void saveCheckpoint(RunDirectory run, GptParallelism trainer, int iter, double bestVal, Generator batches, boolean withModel,
+                                boolean lead) throws java.io.IOException {
+        Map<String, Tensor> modelState = trainer.modelState(), optimState = trainer.optimizerState();
+        if (!lead) return;
         Map<String, Tensor> all = new LinkedHashMap<>();
-        model.stateDict().forEach((k, v) -> all.put("model." + k, v));
-        opt.stateDict().forEach((k, v) -> all.put("optim." + k, v));
+        modelState.forEach((k, v) -> all.put("model." + k, v));
+        optimState.forEach((k, v) -> all.put("optim." + k, v));
         StateDicts.save(run.file(CHECKPOINT), all, Map.of(
                 "iter", Integer.toString(iter),
                 "best_val_loss", Double.toString(bestVal),
                 "metrics", Integer.toString(run.metrics().size()),
                 "batch_rng", StateDicts.formatState(batches.state()),
                 "rng", StateDicts.formatState(Generator.global().state())));
-        if (withModel) StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
+        if (withModel) StateDicts.save(run.file("model.safetensors"), modelState, Map.of("format", "pt"));
     }
 
     private static double round(double v) {

@@ -8,7 +8,7 @@ import dev.kindling.distributed.DistributedDataParallel;
 import dev.kindling.distributed.ProcessGroup;
 import dev.kindling.distributed.ReduceOp;
 import dev.kindling.distributed.ShardedOptimizer;
-import dev.kindling.distributed.TcpProcessGroup;
+import dev.kindling.distributed.TensorParallel;
 import dev.kindling.io.StateDicts;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.models.Mlp;
@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParseResult;
@@ -37,8 +38,9 @@ import picocli.CommandLine.Spec;
  * <p>With {@code --parallel ddp|zero1|zero2}, run under {@code kindling launch}: every rank reads the same
  * shuffled batches and trains on its share of each; gradients are averaged by {@link DistributedDataParallel}
  * (ddp) or by a {@link ShardedOptimizer} that keeps 1/n of Adam's state per rank (zero1, zero2); rank 0 alone
- * evaluates and writes the run folder. The checkpoint has the single-process layout (sharded optimizer state
- * is gathered), so a run resumes with any number of ranks and any of these modes.
+ * evaluates and writes the run folder. With {@code --parallel tp} every rank trains on the whole batch with its
+ * slice of the hidden layer ({@link TensorParallelMlp}). The checkpoint has the single-process layout (sharded
+ * model and optimizer state are gathered), so a run resumes with any number of ranks and any of these modes.
  */
 @Command(name = "mlp", mixinStandardHelpOptions = true,
         description = "Train the SimpleNN MLP on Fashion-MNIST/MNIST IDX files (or a generated task without --data).")
@@ -55,9 +57,7 @@ final class TrainMlpCommand implements Callable<Integer> {
     @Option(names = "--limit", description = "Use only the first N training and N/6 test examples (quick runs).") Integer limit;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
-    @Option(names = "--parallel", defaultValue = "none",
-            description = "none, ddp, zero1 or zero2: data parallel over the ranks started by 'kindling launch' (default ${DEFAULT-VALUE}).")
-    String parallel;
+    @Mixin ParallelOptions par = new ParallelOptions();
     @Spec CommandSpec spec;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
@@ -69,11 +69,10 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
         if (hidden <= 0) throw new IllegalArgumentException("--hidden must be positive, got " + hidden);
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
-        if (!List.of("none", "ddp", "zero1", "zero2").contains(parallel))
-            throw new IllegalArgumentException("--parallel must be none, ddp, zero1 or zero2, got '" + parallel + "'");
+        par.validate();
         if (threads != null) Parallel.setThreads(threads);
-        if (!parallel.equals("none")) {
-            try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
+        if (par.enabled()) {
+            try (ProcessGroup pg = par.join()) {
                 return train(pg);
             }
         }
@@ -108,20 +107,24 @@ final class TrainMlpCommand implements Callable<Integer> {
 
         Generator.global().manualSeed(seed);
         var model = new Mlp(inputs, hidden, 10, new Generator(seed));
-        var ddp = parallel.equals("ddp") ? new DistributedDataParallel(model, pg) : null;
-        var zero = parallel.startsWith("zero") ? new ShardedOptimizer(model.parameters(), pg,
-                parallel.equals("zero1") ? ShardedOptimizer.Stage.ONE : ShardedOptimizer.Stage.TWO, p -> new Adam(p, lr)) : null;
-        var optimizer = zero == null ? new Adam(model.parameters(), lr) : null;
+        var run = new RunDirectory(out);
+        StateDicts.Loaded loaded = resume == null ? null : StateDicts.load(run.file(CHECKPOINT));
+        if (loaded != null) model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
+        var ddp = par.parallel.equals("ddp") ? new DistributedDataParallel(model, pg) : null;
+        var tp = par.tensorParallel() ? new TensorParallelMlp(model, pg) : null;
+        dev.kindling.nn.Module net = tp != null ? tp : model;
+        var zero = par.zero() ? new ShardedOptimizer(model.parameters(), pg, par.stage(), p -> new Adam(p, lr)) : null;
+        var optimizer = zero == null ? new Adam(net.parameters(), lr) : null;
+        var groupNames = optimizer == null ? null : ParallelOptions.groupNames(optimizer.paramGroups(), net.namedParameters());
+        var layouts = tp == null ? null : TensorParallel.layouts(tp);
         var criterion = new CrossEntropyLoss();
         var loader = DataLoader.builder(train).batchSize(batchSize).shuffle(seed).build();
-        var run = new RunDirectory(out);
 
         int startEpoch = 0;
-        if (resume != null) {
-            var loaded = StateDicts.load(run.file(CHECKPOINT));
-            model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
+        if (loaded != null) {
             var optimState = StateDicts.withPrefix(loaded.tensors(), "optim.");
             if (zero != null) zero.loadStateDict(optimState);
+            else if (tp != null) optimizer.loadStateDict(ParallelOptions.sliceOptimizerState(optimState, groupNames, layouts));
             else optimizer.loadStateDict(optimState);
             startEpoch = Integer.parseInt(loaded.metadata().getOrDefault("epoch", "0"));
             Generator.global().setState(StateDicts.parseState(loaded.metadata().get("rng")));
@@ -131,7 +134,7 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (lead) run.writeJson("config.json", config(inputs));
         System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%s%n",
                 inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads(),
-                pg == null ? "" : "; rank " + rank + " of " + world + " (" + parallel + ")");
+                pg == null ? "" : "; rank " + rank + " of " + world + " (" + par.parallel + ")");
         float[] lossSlot = new float[1];
 
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
@@ -142,10 +145,10 @@ final class TrainMlpCommand implements Callable<Integer> {
             int seen = 0;
             try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet || !lead)) {
                 for (Batch b : loader) {
-                    model.zeroGrad();
+                    net.zeroGrad();
                     float l;
-                    if (pg == null) {
-                        Tensor loss = criterion.forward(model.forward(b.input()), b.target());
+                    if (pg == null || tp != null) {
+                        Tensor loss = criterion.forward(net.forward(b.input()), b.target());
                         loss.backward();
                         l = loss.item();
                     } else {
@@ -161,7 +164,10 @@ final class TrainMlpCommand implements Callable<Integer> {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             // gathering sharded state is a collective: every rank takes part, rank 0 writes
-            Map<String, Tensor> optimState = zero != null ? zero.stateDict() : lead ? optimizer.stateDict() : null;
+            Map<String, Tensor> optimState = zero != null ? zero.stateDict()
+                    : tp != null ? ParallelOptions.gatherOptimizerState(optimizer.stateDict(), groupNames, layouts, pg)
+                    : lead ? optimizer.stateDict() : null;
+            if (tp != null) model.loadStateDict(TensorParallel.gather(tp.stateDict(), layouts, pg)); // rank 0 evaluates the whole model
             if (!lead) continue; // rank 0 evaluates and writes; the others wait for it in the next collective
             double[] eval = ClassifierRuns.evaluate(model, criterion, test, 1000);
             Map<String, Object> m = new LinkedHashMap<>();
@@ -177,6 +183,7 @@ final class TrainMlpCommand implements Callable<Integer> {
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), "SimpleNN");
         }
+        if (tp != null) model.loadStateDict(TensorParallel.gather(tp.stateDict(), layouts, pg));
         if (pg != null) pg.barrier(); // nobody exits (closing the ring) while rank 0 still writes
         if (!lead) return 0;
         StateDicts.save(run.file("model.safetensors"), model.stateDict(), Map.of("format", "pt"));

@@ -1,6 +1,8 @@
 package dev.kindling.kernels;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Fused scaled-dot-product attention over contiguous [BH, T, D] arrays. Forward keeps only the log-sum-exp
@@ -30,7 +32,7 @@ public final class Attention {
                     }
                     float l = Softmax.logSumExp(s, r, visible);
                     lse[b * tq + i] = l;
-                    for (int j = 0; j < visible; j++) s[r + j] = (float) Math.exp(s[r + j] - l);
+                    Softmax.expShifted(s, r, visible, l);
                 }
                 Gemm.sgemm(false, false, tq, d, tk, 1f, s, 0, tk, v, ko, d, 0f, out, qo, d);
             }
@@ -50,7 +52,8 @@ public final class Attention {
                     int visible = causal ? Math.min(tk, Math.max(0, i + shift + 1)) : tk;
                     int r = i * tk;
                     float l = lse[b * tq + i];
-                    for (int j = 0; j < tk; j++) p[r + j] = j < visible ? (float) Math.exp(p[r + j] - l) : 0f;
+                    if (visible > 0) Softmax.expShifted(p, r, visible, l);
+                    Arrays.fill(p, r + Math.max(visible, 0), r + tk, 0f);
                 }
                 // dv = p^T dout
                 Gemm.sgemm(true, false, tk, d, tq, 1f, p, 0, tk, dout, qo, d, 0f, dv, ko, d);
@@ -62,11 +65,23 @@ public final class Attention {
                     for (int c = 0; c < d; c++) delta += (double) dout[qo + i * d + c] * out[qo + i * d + c];
                     int r = i * tk;
                     float dl = (float) delta;
-                    for (int j = 0; j < tk; j++) dp[r + j] = p[r + j] * (dp[r + j] - dl) * scale;
+                    scoreGrad(p, dp, r, tk, dl, scale);
                 }
                 Gemm.sgemm(false, false, tq, d, tk, 1f, dp, 0, tk, k, ko, d, 0f, dq, qo, d);
                 Gemm.sgemm(true, false, tk, d, tq, 1f, dp, 0, tk, q, qo, d, 0f, dk, ko, d);
             }
         });
+    }
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** dp[r..r+n) = p * (dp - delta) * scale: the softmax backward of one score row. */
+    private static void scoreGrad(float[] p, float[] dp, int r, int n, float delta, float scale) {
+        int j = 0, bound = S.loopBound(n);
+        for (; j < bound; j += S.length()) {
+            var pv = FloatVector.fromArray(S, p, r + j);
+            pv.mul(FloatVector.fromArray(S, dp, r + j).sub(delta)).mul(scale).intoArray(dp, r + j);
+        }
+        for (; j < n; j++) dp[r + j] = p[r + j] * (dp[r + j] - delta) * scale;
     }
 }

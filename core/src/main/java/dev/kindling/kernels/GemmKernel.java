@@ -206,7 +206,7 @@ final class GemmKernel implements GemmEngine {
                             if (mr == MR && nr == NR) {
                                 kernel(kc, ap, ir * kc, bp, jr * kc, c, co, ldc, betaHere);
                             } else {
-                                kernel(kc, ap, ir * kc, bp, jr * kc, tile, 0, NR, 0f);
+                                edgeKernel(kc, ap, ir * kc, bp, jr * kc, tile, nr);
                                 mergeTile(tile, mr, nr, betaHere, c, co, ldc);
                             }
                         }
@@ -291,12 +291,13 @@ final class GemmKernel implements GemmEngine {
                     for (int p = p0; p < kc; p++) bp[d + p * NR] = b[s + p];
                 }
             } else if (transB) {
+                int used = usedWidth(nr);
+                if (used > nr) // row by row: a column-wise fill strides through kc cache lines per column
+                    for (int p = 0; p < kc; p++) java.util.Arrays.fill(bp, base + p * NR + nr, base + p * NR + used, 0f);
                 for (int j = 0; j < nr; j++) {
                     int src = bOff + (jc + jr + j) * ldb + pc, dst = base + j;
                     for (int p = 0; p < kc; p++) bp[dst + p * NR] = b[src + p];
                 }
-                for (int j = nr; j < NR; j++)
-                    for (int p = 0; p < kc; p++) bp[base + p * NR + j] = 0f;
             } else if (nr == NR) {
                 for (int p = 0; p < kc; p++) {
                     int src = bOff + (pc + p) * ldb + jc + jr, dst = base + p * NR;
@@ -306,10 +307,46 @@ final class GemmKernel implements GemmEngine {
                 for (int p = 0; p < kc; p++) {
                     int src = bOff + (pc + p) * ldb + jc + jr, dst = base + p * NR;
                     System.arraycopy(b, src, bp, dst, nr);
-                    java.util.Arrays.fill(bp, dst + nr, dst + NR, 0f);
+                    java.util.Arrays.fill(bp, dst + nr, dst + usedWidth(nr), 0f);
                 }
             }
         }
+    }
+
+    /**
+     * Columns of an edge micro-panel with nr valid columns that {@link #edgeKernel} reads: whole vectors, so that
+     * a panel with one valid column costs one vector of work, not NV (the vocabulary-sized lm head of a small GPT
+     * has n = 65 = 64 + 1).
+     */
+    private static int usedWidth(int nr) {
+        if (nr <= VL) return VL;
+        if (NV == 4 && nr <= 2 * VL) return 2 * VL;
+        return NR;
+    }
+
+    /** An MR x usedWidth(nr) tile of an edge panel into tile (row stride NR), with the narrowest kernel that covers nr. */
+    private static void edgeKernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile, int nr) {
+        if (nr <= VL) kernelSingle(kc, ap, ao, bp, bo, tile);
+        else if (NV == 4 && nr <= 2 * VL) kernelNarrow(kc, ap, ao, bp, bo, tile, 0, NR, 0f);
+        else kernel(kc, ap, ao, bp, bo, tile, 0, NR, 0f);
+    }
+
+    /** The 6 x 1-vector tile, for edge panels one vector wide: writes d[i * NR + j] for j &lt; VL (beta 0). */
+    private static void kernelSingle(int kc, float[] ap, int ao, float[] bp, int bo, float[] d) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int pa = ao + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo + p * NR);
+            c0 = FloatVector.broadcast(S, ap[pa]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, ap[pa + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, ap[pa + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, ap[pa + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(S, ap[pa + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(S, ap[pa + 5]).fma(b0, c5);
+        }
+        c0.intoArray(d, 0); c1.intoArray(d, NR); c2.intoArray(d, 2 * NR);
+        c3.intoArray(d, 3 * NR); c4.intoArray(d, 4 * NR); c5.intoArray(d, 5 * NR);
     }
 
     /**

@@ -48,6 +48,13 @@ public final class Softmax {
         for (; i < n; i++) dst[dOff + i] *= inv;
     }
 
+    /** x[o..o+n) = exp(x - shift) in place (the probabilities of a score row given its log-sum-exp). */
+    public static void expShifted(float[] x, int o, int n, float shift) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, x, o + i).sub(shift)).intoArray(x, o + i);
+        for (; i < n; i++) x[o + i] = VectorMath.exp(x[o + i] - shift);
+    }
+
     public static float logSumExp(float[] x, int o, int n) {
         if (n == 0) return Float.NEGATIVE_INFINITY;
         float m = max(x, o, n);

@@ -25,15 +25,30 @@ final class Backprop {
         }
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
-        grads.put(root, gradient.toFloat());
+        Tensor seed = gradient.toFloat();
+        grads.put(root, seed);
+        // A leaf may take a gradient's storage as its .grad instead of copying it (the copy and the allocation
+        // were a fifth of a small MLP step) when nothing else can see that storage: it is not the data of any
+        // tensor in the graph (saved activations, parameters, the seed) and no other gradient in flight shares it.
+        Map<Object, Boolean> guarded = new IdentityHashMap<>();
+        for (Tensor t : order) guarded.put(t.data, Boolean.TRUE);
+        guarded.put(seed.data, Boolean.TRUE);
+        Map<Object, Integer> live = new IdentityHashMap<>(); // gradient references per storage held by this loop
+        live.merge(seed.data, 1, Integer::sum);
         try (var noGrad = Grad.disabled()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
                 Tensor g = grads.remove(t);
                 if (g == null) continue;
-                if (t.gradFn == null || t.retainsGrad) t.accumulateGrad(g);
                 Node node = t.gradFn;
-                if (node == null) continue;
+                if (node == null) {
+                    t.accumulateGrad(g, live.get(g.data) == 1 && !guarded.containsKey(g.data));
+                    release(live, g);
+                    if (t.postAccumulateGradHooks != null)
+                        for (var hook : t.postAccumulateGradHooks) hook.accept(t);
+                    continue;
+                }
+                if (t.retainsGrad) t.accumulateGrad(g, false);
                 if (node.backward == null)
                     throw new IllegalStateException("backward: trying to go through the graph a second time (op '" + node.op
                             + "'): its saved tensors were freed by the first backward; call backward(grad, true) to retain the graph");
@@ -46,10 +61,24 @@ final class Backprop {
                     if (!java.util.Arrays.equals(ig.shape, in.shape))
                         throw new IllegalStateException("backward of '" + node.op + "' produced a gradient of shape "
                                 + Shapes.str(ig.shape) + " for an input of shape " + Shapes.str(in.shape));
-                    grads.merge(in, ig, Tensor::add);
+                    Tensor prev = grads.get(in);
+                    if (prev == null) {
+                        grads.put(in, ig);
+                        live.merge(ig.data, 1, Integer::sum);
+                    } else {
+                        Tensor sum = prev.add(ig);
+                        grads.put(in, sum);
+                        release(live, prev);
+                        live.merge(sum.data, 1, Integer::sum);
+                    }
                 }
+                release(live, g);
             }
         }
+    }
+
+    private static void release(Map<Object, Integer> live, Tensor g) {
+        live.computeIfPresent(g.data, (k, n) -> n == 1 ? null : n - 1);
     }
 
     /** Tensors reachable from root through grad_fn edges, each after all of its inputs. */

@@ -84,7 +84,12 @@ final class LinearAlgebra {
         return Tensor.record(res, "matmul", g -> {
             Tensor g2 = g.reshape(-1, n);
             Tensor ga = a.requiresGrad ? g2.matmul(b.t()).reshape(as) : null;
-            Tensor gb = b.requiresGrad ? a2.t().matmul(g2) : null;
+            Tensor gb = null;
+            if (b.requiresGrad) {
+                gb = b0.uninitializedGradBuffer(k, n);
+                if (rows == 0) java.util.Arrays.fill(gb.f(), 0f);
+                else multiply(a2.t(), g2, new int[0], k, n, rows, gb);
+            }
             return new Tensor[] {ga, gb};
         }, a0, b0);
     }
@@ -141,7 +146,62 @@ final class LinearAlgebra {
                     + Shapes.str(weight.shape) + " (" + (x.dim() == 0 ? 0 : x.size(-1)) + " vs " + weight.shape[1] + " input features)");
         if (bias != null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
             throw new IllegalArgumentException("linear: bias shape " + Shapes.str(bias.shape) + " should be [" + weight.shape[0] + "]");
-        Tensor y = x.matmul(weight.t());
-        return bias == null ? y : y.add(bias);
+        return fusedLinear(x, weight, bias);
+    }
+
+    /**
+     * y = x W^T + b as one op: the bias is written into y before the GEMM accumulates onto it (no separate add
+     * pass or temporary), and the backward computes dW = g^T x straight into W's [out, in] layout, a fresh
+     * contiguous array that the weight can take as its .grad without a copy.
+     */
+    private static Tensor fusedLinear(Tensor x0, Tensor w0, Tensor b0) {
+        Tensor x = x0.toFloat(), w = w0.toFloat(), b = b0 == null ? null : b0.toFloat();
+        int out = w.shape[0], in = w.shape[1];
+        int[] xs = x.shape;
+        Tensor x2 = x.detach().reshape(-1, in);
+        int rows = x2.shape[0];
+        Operand ox = operand(x2, rows, in);
+        if (ox == null) { x2 = x2.contiguous(); ox = operand(x2, rows, in); }
+        Tensor wd = w.detach();
+        Operand ow = operand(wd, out, in);
+        if (ow == null) { wd = wd.contiguous(); ow = operand(wd, out, in); }
+        Tensor y = Tensor.zeros(rows, out);
+        float[] yd = y.f();
+        float beta = 0f;
+        if (b != null && rows > 0) {
+            Tensor bc = b.detach().contiguous();
+            float[] bd = bc.f();
+            for (int r = 0; r < rows; r++) System.arraycopy(bd, bc.offset, yd, r * out, out);
+            beta = 1f;
+        }
+        if (rows > 0 && out > 0)
+            Gemm.sgemm(ox.trans, !ow.trans, rows, out, in, 1f, ox.data, ox.offset, ox.ld, ow.data, ow.offset, ow.ld, beta, yd, 0, out);
+        int[] ys = xs.clone();
+        ys[ys.length - 1] = out;
+        Tensor res = y.reshape(ys);
+        final Tensor xf = x2, wf = wd;
+        final Operand fx = ox, fw = ow;
+        Tensor[] inputs = b0 == null ? new Tensor[] {x0, w0} : new Tensor[] {x0, w0, b0};
+        return Tensor.record(res, "linear", g -> {
+            Tensor g2 = g.reshape(-1, out);
+            Operand og = operand(g2, rows, out);
+            if (og == null) { g2 = g2.contiguous(); og = operand(g2, rows, out); }
+            Tensor gx = null, gw = null, gb = null;
+            if (x0.requiresGrad && rows > 0) {
+                gx = Tensor.zeros(rows, in);
+                Gemm.sgemm(og.trans, fw.trans, rows, in, out, 1f, og.data, og.offset, og.ld, fw.data, fw.offset, fw.ld, 0f, gx.f(), 0, in);
+                gx = gx.reshape(xs);
+            } else if (x0.requiresGrad) {
+                gx = Tensor.zeros(xs);
+            }
+            if (w0.requiresGrad) {
+                gw = w0.uninitializedGradBuffer(out, in);
+                if (rows == 0) java.util.Arrays.fill(gw.f(), 0f);
+                else
+                    Gemm.sgemm(!og.trans, fx.trans, out, in, rows, 1f, og.data, og.offset, og.ld, fx.data, fx.offset, fx.ld, 0f, gw.f(), 0, in);
+            }
+            if (b0 != null && b0.requiresGrad) gb = g2.sum(0);
+            return b0 == null ? new Tensor[] {gx, gw} : new Tensor[] {gx, gw, gb};
+        }, inputs);
     }
 }

@@ -30,6 +30,12 @@ public final class Tensor {
     boolean retainsGrad;
     Tensor grad;
     Node gradFn;
+    /** Hooks run after backward accumulated into this leaf's grad; null until one is registered. */
+    java.util.List<java.util.function.Consumer<Tensor>> postAccumulateGradHooks;
+    /** True when {@link #grad}'s storage was allocated by autograd (not handed in through {@link #setGrad}). */
+    private boolean gradOwned;
+    /** The storage of a gradient dropped by {@link #zeroGrad}, kept to hold the next one (see there). */
+    private float[] spareGrad;
 
     Tensor(DType dtype, Object data, int[] shape, int[] strides, int offset) {
         this.dtype = dtype;
@@ -310,11 +316,34 @@ public final class Tensor {
         if (g != null && !Arrays.equals(g.shape, shape))
             throw new IllegalArgumentException("setGrad: gradient shape " + Shapes.str(g.shape) + " does not match tensor shape " + Shapes.str(shape));
         grad = g;
+        gradOwned = false;
     }
 
-    /** Drops the accumulated gradient (PyTorch's set_to_none=True). */
+    /**
+     * Drops the accumulated gradient: {@link #grad()} is null afterwards (PyTorch's set_to_none=True). The dropped
+     * gradient's storage, when autograd allocated it, is kept and filled with the next gradient instead of
+     * allocating a new one each step (for a large weight, allocating and zeroing that array cost a tenth of a
+     * training step): a gradient tensor obtained before zeroGrad must be copied to be kept past the next backward.
+     */
     public void zeroGrad() {
+        if (grad != null && gradOwned && grad.dtype == DType.FLOAT32 && grad.offset == 0 && grad.isContiguous()
+                && grad.f().length == grad.numel())
+            spareGrad = grad.f();
         grad = null;
+    }
+
+    /**
+     * A float tensor of the given shape (this tensor's shape, for its gradient) whose contents are unspecified:
+     * the spare storage that {@link #zeroGrad} kept when it fits, else a new array. For backward functions that
+     * overwrite every element of a gradient of this tensor.
+     */
+    Tensor uninitializedGradBuffer(int... gradShape) {
+        float[] spare = spareGrad;
+        if (spare != null && grad == null && spare.length == Shapes.numel(gradShape)) {
+            spareGrad = null;
+            return new Tensor(DType.FLOAT32, spare, gradShape.clone(), Shapes.contiguousStrides(gradShape), 0);
+        }
+        return zeros(gradShape);
     }
 
     /** True for tensors created by the user (no recorded op). */
@@ -347,10 +376,41 @@ public final class Tensor {
         return new Tensor(dtype, data, shape, strides, offset);
     }
 
-    void accumulateGrad(Tensor g) {
+    /**
+     * Registers {@code hook} to run during {@link #backward()} right after this leaf's gradient for that
+     * backward has been accumulated into {@link #grad()} (PyTorch's {@code register_post_accumulate_grad_hook}).
+     * By then every use of the leaf in the graph has contributed, so the gradient is final for this backward:
+     * data-parallel training starts communicating a gradient here, while backward continues with earlier
+     * layers. The hook gets this tensor, runs on the thread that runs backward with grad mode off, and may
+     * read or replace the gradient; an exception from it ends the backward. Hooks run in registration order.
+     *
+     * @throws IllegalStateException if this tensor is not a leaf that requires grad (only leaves accumulate)
+     */
+    public dev.kindling.autograd.RemovableHandle registerPostAccumulateGradHook(java.util.function.Consumer<Tensor> hook) {
+        if (gradFn != null)
+            throw new IllegalStateException("registerPostAccumulateGradHook: only leaf tensors accumulate gradients, this one comes from op '"
+                    + gradFn.op + "'");
+        if (!requiresGrad)
+            throw new IllegalStateException("registerPostAccumulateGradHook: the tensor of shape " + Shapes.str(shape)
+                    + " does not require grad, so backward never accumulates into it");
+        java.util.Objects.requireNonNull(hook, "hook");
+        if (postAccumulateGradHooks == null) postAccumulateGradHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // a fresh wrapper per registration, so removing one registration of a hook added twice removes only it
+        java.util.function.Consumer<Tensor> entry = hook::accept;
+        postAccumulateGradHooks.add(entry);
+        return () -> postAccumulateGradHooks.remove(entry);
+    }
+
+    /**
+     * Adds g to this tensor's .grad. With {@code exclusive} (the caller knows nothing else can see g's storage),
+     * a first gradient that is a whole contiguous float array is taken as it is; otherwise it is copied, since it
+     * may alias a saved tensor or another gradient.
+     */
+    void accumulateGrad(Tensor g, boolean exclusive) {
         if (grad == null) {
-            // own the gradient: the incoming one may alias a saved tensor or another gradient
-            grad = g.contiguousCopy();
+            boolean whole = g.dtype == DType.FLOAT32 && g.offset == 0 && g.isContiguous() && g.f().length == g.numel();
+            grad = exclusive && whole ? g : g.contiguousCopy();
+            gradOwned = true;
         } else {
             grad = Pointwise.accumulate(grad, g);
         }

@@ -13,7 +13,7 @@ import dev.kindling.tensor.Tensor;
  * between are fine).
  * <p>Shape: input [*, in] (replicated), output [*, outShard], outShard = this rank's share of out.
  */
-public final class ColumnParallelLinear extends Module {
+public final class ColumnParallelLinear extends Module implements Sharded {
     private final ProcessGroup pg;
     public final Tensor weight, bias;
     public final int inFeatures, outFeatures, shardStart, shardLength;
@@ -46,5 +46,14 @@ public final class ColumnParallelLinear extends Module {
     @Override
     public String toString() {
         return "ColumnParallelLinear(in=" + inFeatures + ", out=" + outFeatures + ", rows " + shardStart + ".." + (shardStart + shardLength) + ")";
+    }
+
+    /** The weight's rows and the bias's entries of the full Linear that this rank holds. */
+    @Override
+    public java.util.Map<String, ShardLayout> shardLayouts() {
+        var out = new java.util.LinkedHashMap<String, ShardLayout>();
+        out.put("weight", new ShardLayout(new int[] {outFeatures, inFeatures}, 0, new int[] {shardStart}, shardLength));
+        if (bias != null) out.put("bias", new ShardLayout(new int[] {outFeatures}, 0, new int[] {shardStart}, shardLength));
+        return out;
     }
 }

@@ -1,48 +1,83 @@
 package dev.kindling.distributed;
 
+import dev.kindling.autograd.RemovableHandle;
 import dev.kindling.nn.Module;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Data-parallel training (PyTorch's DistributedDataParallel): every rank holds a full replica of the model
- * and trains on its own part of each batch; after backward the gradients are averaged across ranks, so all
- * replicas take the same optimizer step and stay equal.
+ * and trains on its own part of each batch; the gradients are averaged across ranks, so all replicas take
+ * the same optimizer step and stay equal.
  *
  * <p>On construction the replicas are made equal by broadcasting rank 0's parameters and float buffers.
- * Call {@link #syncGradients()} between {@code loss.backward()} and {@code optimizer.step()}; it averages
- * the gradients in buckets of about {@code bucketBytes} (default 25 MB, as PyTorch), one all-reduce per
- * bucket. Any optimizer works, since it then sees the averaged gradients. Inside a {@link #noSync()} scope
- * syncGradients does nothing, so gradients accumulate locally over several micro-batches and are averaged
- * once, by the first sync after the scope.
+ * The parameters are grouped into buckets of about {@code bucketBytes}, last layers first (the order in
+ * which backward produces their gradients). A post-accumulate-grad hook on every parameter counts the
+ * gradients that are ready; as soon as a bucket is complete its all-reduce starts on a communication
+ * thread, while backward goes on computing the earlier layers' gradients. Buckets are sent in bucket order
+ * on every rank (a complete bucket waits for the earlier ones), so all ranks issue the same collectives.
+ * {@link #syncGradients()}, called between {@code loss.backward()} and {@code optimizer.step()}, starts the
+ * buckets not yet sent, waits for all of them and writes the averaged gradients back. Any optimizer works,
+ * since it then sees the averaged gradients.
  *
- * <p>Gradients are averaged after backward has finished, not overlapped with it: the autograd engine has no
- * per-parameter completion hooks yet. A parameter that got no gradient on any rank keeps a null gradient
- * (so optimizers skip it exactly as in a single process); if only some ranks produced one, the others
- * count as zeros.
+ * <p>Inside a {@link #noSync()} scope nothing is sent, so gradients accumulate locally over several
+ * micro-batches; the backward of the last micro-batch, outside the scope, sends the accumulated gradients.
+ * A second backward outside noSync before syncGradients is refused (its gradients would miss the
+ * all-reduce). A parameter that got no gradient on any rank keeps a null gradient (so optimizers skip it
+ * exactly as in a single process); if only some ranks produced one, the others count as zeros.
+ *
+ * <p>Between the first backward and syncGradients the communication thread owns the process group: do not
+ * run other collectives on it in that window.
  * <pre>{@code
  * var ddp = new DistributedDataParallel(model, pg);
  * var opt = new AdamW(ddp.parameters(), 3e-4);
  * Tensor loss = criterion.forward(ddp.forward(x), y);   // x: this rank's share of the batch
  * opt.zeroGrad();
- * loss.backward();
- * ddp.syncGradients();
+ * loss.backward();                                      // buckets start their all-reduce as they fill
+ * ddp.syncGradients();                                  // waits for them
  * opt.step();
  * }</pre>
  */
-public final class DistributedDataParallel extends Module {
-    /** PyTorch's default bucket size. */
-    public static final int DEFAULT_BUCKET_BYTES = 25 << 20;
+public final class DistributedDataParallel extends Module implements AutoCloseable {
+    /**
+     * 1 MiB, the size of PyTorch's first bucket: a bucket is the unit of overlap, and the models trained on
+     * CPUs are small enough that PyTorch's 25 MB default would make one bucket of the whole model.
+     */
+    public static final int DEFAULT_BUCKET_BYTES = 1 << 20;
 
     private final Module module;
     private final ProcessGroup pg;
-    private final List<List<Tensor>> buckets = new ArrayList<>();
-    private final float[] flat;
-    private int noSyncDepth;
+    private final List<Bucket> buckets = new ArrayList<>();
+    private final Map<Tensor, Bucket> bucketOf = new IdentityHashMap<>();
+    private final List<RemovableHandle> hooks = new ArrayList<>();
+    private final ExecutorService comm;
+    private int nextToSend, noSyncDepth;
 
-    /** Wraps {@code module} with 25 MB gradient buckets, broadcasting rank 0's parameters. */
+    /** One all-reduce's worth of parameters: their gradients, then one presence flag per parameter. */
+    private static final class Bucket {
+        final List<Tensor> params = new ArrayList<>();
+        final IdentityHashMap<Tensor, Integer> index = new IdentityHashMap<>();
+        float[] flat;
+        int values, ready;
+        boolean[] isReady;
+        Future<?> inFlight;
+
+        void add(Tensor p) {
+            index.put(p, params.size());
+            params.add(p);
+            values += p.numel();
+        }
+    }
+
+    /** Wraps {@code module} with 1 MiB gradient buckets, broadcasting rank 0's parameters. */
     public DistributedDataParallel(Module module, ProcessGroup pg) {
         this(module, pg, DEFAULT_BUCKET_BYTES);
     }
@@ -52,22 +87,30 @@ public final class DistributedDataParallel extends Module {
         if (bucketBytes < 4) throw new IllegalArgumentException("DistributedDataParallel: bucketBytes must be >= 4, got " + bucketBytes);
         this.module = register("module", module);
         this.pg = pg;
-        int bucketFloats = bucketBytes / 4, largest = 0, filled = 0;
-        List<Tensor> current = new ArrayList<>();
-        for (Tensor p : module.parameters()) {
-            if (!current.isEmpty() && filled + p.numel() > bucketFloats) {
+        int bucketFloats = bucketBytes / 4;
+        List<Tensor> params = module.parameters();
+        Bucket current = new Bucket();
+        for (int i = params.size() - 1; i >= 0; i--) { // last layers first: their gradients are ready first
+            Tensor p = params.get(i);
+            if (!current.params.isEmpty() && current.values + p.numel() > bucketFloats) {
                 buckets.add(current);
-                current = new ArrayList<>();
-                filled = 0;
+                current = new Bucket();
             }
             current.add(p);
-            filled += p.numel();
-            largest = Math.max(largest, filled + current.size());
+            bucketOf.put(p, current);
         }
-        if (!current.isEmpty()) buckets.add(current);
-        // one float per parameter after its bucket's values says whether that rank had a gradient
-        flat = new float[largest];
+        if (!current.params.isEmpty()) buckets.add(current);
+        for (Bucket b : buckets) {
+            b.flat = new float[b.values + b.params.size()];
+            b.isReady = new boolean[b.params.size()];
+        }
         broadcastState();
+        if (pg.worldSize() > 1) {
+            comm = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("kindling-ddp-comm-" + pg.rank()).unstarted(r));
+            for (Tensor p : params) if (p.requiresGrad()) hooks.add(p.registerPostAccumulateGradHook(this::gradientReady));
+        } else {
+            comm = null;
+        }
     }
 
     /** The wrapped module (save its stateDict for a checkpoint that loads in a single process). */
@@ -94,81 +137,124 @@ public final class DistributedDataParallel extends Module {
     public void broadcastState() {
         List<Tensor> tensors = new ArrayList<>();
         for (Tensor t : module.stateDict().values()) if (t.dtype() == DType.FLOAT32) tensors.add(t);
-        int at = 0;
-        List<Tensor> chunk = new ArrayList<>();
-        for (int i = 0; i <= tensors.size(); i++) {
-            Tensor t = i < tensors.size() ? tensors.get(i) : null;
-            if (t == null || (!chunk.isEmpty() && at + t.numel() > flat.length)) {
-                float[] buf = at <= flat.length ? flat : new float[at];
-                int o = 0;
-                for (Tensor c : chunk) {
-                    Flat.read(c, buf, o);
-                    o += c.numel();
-                }
-                pg.broadcast(buf, 0, o, 0);
-                o = 0;
-                for (Tensor c : chunk) {
-                    Flat.write(buf, o, c);
-                    o += c.numel();
-                }
-                chunk.clear();
-                at = 0;
-            }
-            if (t != null) {
-                chunk.add(t);
-                at += t.numel();
-            }
+        int total = 0;
+        for (Tensor t : tensors) total += t.numel();
+        // one broadcast of everything: this happens once, and a flat copy of the state is cheap next to training
+        float[] buf = new float[total];
+        int o = 0;
+        for (Tensor t : tensors) {
+            Flat.read(t, buf, o);
+            o += t.numel();
+        }
+        pg.broadcast(buf, 0, total, 0);
+        o = 0;
+        for (Tensor t : tensors) {
+            Flat.write(buf, o, t);
+            o += t.numel();
         }
     }
 
+    /** The hook: backward has accumulated {@code p}'s gradient; send every bucket that is now complete, in order. */
+    private void gradientReady(Tensor p) {
+        if (noSyncDepth > 0) return;
+        Bucket b = bucketOf.get(p);
+        int i = b.index.get(p);
+        if (b.isReady[i] || b.inFlight != null)
+            throw new IllegalStateException("DistributedDataParallel: parameter of shape " + java.util.Arrays.toString(p.shape())
+                    + " got a second gradient before syncGradients(); run the backward of all but the last micro-batch inside noSync()");
+        b.isReady[i] = true;
+        if (++b.ready == b.params.size()) sendCompleteBuckets();
+    }
+
+    private void sendCompleteBuckets() {
+        while (nextToSend < buckets.size() && buckets.get(nextToSend).ready == buckets.get(nextToSend).params.size())
+            send(buckets.get(nextToSend++));
+    }
+
+    /** Copies the bucket's gradients (zeros where none) and presence flags, and queues its all-reduce. */
+    private void send(Bucket b) {
+        float[] flat = b.flat;
+        int o = 0, k = b.params.size();
+        for (int i = 0; i < k; i++) {
+            Tensor p = b.params.get(i);
+            Tensor g = p.grad();
+            if (g == null) java.util.Arrays.fill(flat, o, o + p.numel(), 0f);
+            else Flat.read(g, flat, o);
+            flat[b.values + i] = g == null ? 0f : 1f;
+            o += p.numel();
+        }
+        // SUM, scaled when copied back: the presence flags must stay counts
+        b.inFlight = comm.submit(() -> pg.allReduce(flat, 0, flat.length, ReduceOp.SUM));
+    }
+
     /**
-     * Averages every parameter's gradient across ranks (one all-reduce per bucket); does nothing inside a
-     * {@link #noSync()} scope. Every rank must call it the same number of times.
+     * Finishes averaging every parameter's gradient across ranks: sends the buckets backward has not
+     * completed (parameters without a gradient count as zeros), waits for all all-reduces and writes the
+     * averages into the gradients. Does nothing inside a {@link #noSync()} scope. Every rank must call it the
+     * same number of times.
+     *
+     * @throws DistributedException if a collective failed (a peer died or stalled), naming the rank
      */
     public void syncGradients() {
-        if (noSyncDepth > 0) return;
-        int n = pg.worldSize();
-        if (n == 1) return;
-        float inv = 1f / n;
-        for (List<Tensor> bucket : buckets) {
-            int o = 0, k = bucket.size();
-            for (Tensor p : bucket) {
-                Tensor g = p.grad();
-                if (g == null) java.util.Arrays.fill(flat, o, o + p.numel(), 0f);
-                else Flat.read(g, flat, o);
-                o += p.numel();
-            }
-            for (int i = 0; i < k; i++) flat[o + i] = bucket.get(i).grad() == null ? 0f : 1f;
-            // SUM then scale while copying back: the presence flags must be counts, not averages
-            pg.allReduce(flat, 0, o + k, ReduceOp.SUM);
-            o = 0;
-            for (int i = 0; i < k; i++) {
-                Tensor p = bucket.get(i);
-                int len = p.numel();
-                if (flat[bucketEnd(bucket) + i] > 0) {
-                    for (int j = o; j < o + len; j++) flat[j] *= inv;
-                    Tensor g = p.grad();
-                    if (g != null && Flat.ownsArray(g)) System.arraycopy(flat, o, g.floatData(), 0, len);
-                    else {
-                        float[] v = new float[len];
-                        System.arraycopy(flat, o, v, 0, len);
-                        p.setGrad(Tensor.fromArray(v, p.shape()));
+        if (noSyncDepth > 0 || comm == null) return;
+        while (nextToSend < buckets.size()) send(buckets.get(nextToSend++));
+        float inv = 1f / pg.worldSize();
+        try {
+            for (Bucket b : buckets) {
+                await(b.inFlight);
+                float[] flat = b.flat;
+                int o = 0;
+                for (int i = 0; i < b.params.size(); i++) {
+                    Tensor p = b.params.get(i);
+                    int len = p.numel();
+                    if (flat[b.values + i] > 0) {
+                        for (int j = o; j < o + len; j++) flat[j] *= inv;
+                        Tensor g = p.grad();
+                        if (g != null && Flat.ownsArray(g)) System.arraycopy(flat, o, g.floatData(), 0, len);
+                        else p.setGrad(Tensor.fromArray(java.util.Arrays.copyOfRange(flat, o, o + len), p.shape()));
                     }
+                    o += len;
                 }
-                o += len;
             }
+        } finally {
+            reset();
         }
     }
 
-    private static int bucketEnd(List<Tensor> bucket) {
-        int o = 0;
-        for (Tensor p : bucket) o += p.numel();
-        return o;
+    private void reset() {
+        for (Bucket b : buckets) {
+            if (b.inFlight != null && !b.inFlight.isDone()) {
+                try {
+                    b.inFlight.get(); // a failure left later buckets queued: let them finish (they fail fast) before reuse
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (ExecutionException ignored) {
+                    // reported by syncGradients already
+                }
+            }
+            b.inFlight = null;
+            b.ready = 0;
+            java.util.Arrays.fill(b.isReady, false);
+        }
+        nextToSend = 0;
+    }
+
+    private static void await(Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DistributedException("DistributedDataParallel: interrupted while waiting for a gradient all-reduce", e);
+        } catch (ExecutionException e) {
+            // the communication thread's exception already names the collective, the rank and the culprit
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new DistributedException("DistributedDataParallel: gradient all-reduce failed: " + e.getCause(), e.getCause());
+        }
     }
 
     /**
-     * A scope in which {@link #syncGradients()} does nothing, for gradient accumulation: run the first
-     * micro-batches' backward inside it and the last one outside, then sync once.
+     * A scope in which gradients are not sent, for gradient accumulation: run the first micro-batches'
+     * backward inside it and the last one outside, then sync once.
      * <pre>{@code try (var s = ddp.noSync()) { loss1.backward(); } loss2.backward(); ddp.syncGradients(); }</pre>
      */
     public NoSync noSync() {
@@ -190,5 +276,13 @@ public final class DistributedDataParallel extends Module {
                 noSyncDepth--;
             }
         }
+    }
+
+    /** Removes the gradient hooks and stops the communication thread (the process group stays open). */
+    @Override
+    public void close() {
+        hooks.forEach(RemovableHandle::remove);
+        hooks.clear();
+        if (comm != null) comm.shutdown();
     }
 }

@@ -12,7 +12,7 @@ import dev.kindling.tensor.Tensor;
  * after the sum. The output is the same on every rank.
  * <p>Shape: input [*, inShard] (this rank's features, e.g. from a {@link ColumnParallelLinear}), output [*, out].
  */
-public final class RowParallelLinear extends Module {
+public final class RowParallelLinear extends Module implements Sharded {
     private final ProcessGroup pg;
     public final Tensor weight, bias;
     public final int inFeatures, outFeatures, shardStart, shardLength;
@@ -54,5 +54,11 @@ public final class RowParallelLinear extends Module {
     @Override
     public String toString() {
         return "RowParallelLinear(in=" + inFeatures + ", out=" + outFeatures + ", columns " + shardStart + ".." + (shardStart + shardLength) + ")";
+    }
+
+    /** The weight's columns of the full Linear that this rank holds (the bias is replicated). */
+    @Override
+    public java.util.Map<String, ShardLayout> shardLayouts() {
+        return java.util.Map.of("weight", new ShardLayout(new int[] {outFeatures, inFeatures}, 1, new int[] {shardStart}, shardLength));
     }
 }

@@ -29,7 +29,9 @@ import jdk.incubator.vector.VectorSpecies;
  * every byte as soon as it has received and reduced it, so a large buffer flows through the ring like a
  * pipeline instead of step by step, and the wait is one event loop over both sockets (no extra threads).
  * Data is copied once into a direct buffer and once back; the socket reads and writes go straight to and
- * from that buffer (all-gather data is received in place), and sums are Vector API loops over it.
+ * from that buffer (all-gather data is received in place), and sums are Vector API loops over it. Small
+ * all-reduces (up to 64 KiB over all ranks) take a direct path instead: each rank's whole buffer goes once
+ * around the ring and every rank reduces the n copies itself, half the hops of the ring algorithm.
  *
  * <p>Failures: a collective fails when a neighbour closes its connection or when no byte moves for
  * {@link #timeout()}. The failing rank then closes its own connections — so the failure runs around the
@@ -42,6 +44,12 @@ public final class TcpProcessGroup implements ProcessGroup {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int MAGIC = 0x4b444e47; // "KDNG": refuse strangers that connect to the port
     private static final int SCRATCH_BYTES = 1 << 20;
+    /**
+     * All-reduces of at most this many floats summed over the ranks take the small-message path (64 KiB by
+     * default; the system property {@code kindling.allreduce.smallFloats} changes it, 0 turns the path off,
+     * so that benchmarks can compare both paths).
+     */
+    static final int SMALL_FLOATS = Integer.getInteger("kindling.allreduce.smallFloats", 16 << 10);
 
     private final int rank, worldSize;
     private Duration timeout;
@@ -241,9 +249,37 @@ public final class TcpProcessGroup implements ProcessGroup {
     private void allReduce(String name, float[] buf, int off, int len, ReduceOp op) {
         check(name, buf, off, len);
         if (worldSize == 1) return;
+        if ((long) len * worldSize <= SMALL_FLOATS) {
+            allReduceSmall(name, buf, off, len, op);
+            return;
+        }
         copyIn(buf, off, 0, len);
         ring(name, len, 0, 2 * worldSize - 2, op);
         copyOut(buf, off, 0, len);
+    }
+
+    /**
+     * The small-message path: every rank's whole region goes around the ring once (an all-gather of the n
+     * regions, n - 1 hops instead of the ring all-reduce's 2 (n - 1)), then each rank combines the n copies
+     * itself, in rank order, so that every rank gets the same bits. It moves (n - 1) x the region instead of
+     * 2 (n - 1) / n x, which is cheaper while latency, not bandwidth, dominates: up to
+     * {@link #SMALL_FLOATS} floats over all ranks.
+     */
+    private void allReduceSmall(String name, float[] buf, int off, int len, ReduceOp op) {
+        int n = worldSize;
+        ensureWork(n * len);
+        copyIn(buf, off, rank * len, len);
+        ring(name, n * len, n - 1, 2 * n - 2, ReduceOp.SUM); // the all-gather half of the ring: no reduction
+        boolean max = op == ReduceOp.MAX;
+        float scale = op == ReduceOp.AVG ? 1f / n : 1f;
+        for (int i = 0; i < len; i++) {
+            float acc = workFloats.get(i);
+            for (int r = 1; r < n; r++) {
+                float v = workFloats.get(r * len + i);
+                acc = max ? Math.max(acc, v) : acc + v;
+            }
+            buf[off + i] = scale == 1f ? acc : acc * scale;
+        }
     }
 
     @Override

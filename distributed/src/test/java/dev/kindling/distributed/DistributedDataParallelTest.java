@@ -79,4 +79,79 @@ class DistributedDataParallelTest {
             return null;
         });
     }
+
+    /** Passes collectives through, noting which thread called allReduce and opening a latch at the first one. */
+    private record Recording(ProcessGroup pg, java.util.concurrent.CountDownLatch firstAllReduce, List<String> threads) implements ProcessGroup {
+        public int rank() { return pg.rank(); }
+        public int worldSize() { return pg.worldSize(); }
+        public java.time.Duration timeout() { return pg.timeout(); }
+        public void allReduce(float[] buf, int off, int len, ReduceOp op) {
+            threads.add(Thread.currentThread().getName());
+            firstAllReduce.countDown();
+            pg.allReduce(buf, off, len, op);
+        }
+        public void reduceScatter(float[] buf, int off, int len, ReduceOp op) { pg.reduceScatter(buf, off, len, op); }
+        public void allGather(float[] buf, int off, int len) { pg.allGather(buf, off, len); }
+        public void broadcast(float[] buf, int off, int len, int root) { pg.broadcast(buf, off, len, root); }
+        public void barrier() { pg.barrier(); }
+        public void close() { pg.close(); }
+    }
+
+    @Test
+    void aBucketIsAllReducedOnTheCommunicationThreadWhileBackwardIsStillRunning() throws Exception {
+        float[] reference = TrainingFixture.trainSingle("sgd");
+        List<Object[]> out = LocalCluster.run(2, pg -> {
+            var started = new java.util.concurrent.CountDownLatch(1);
+            var threads = java.util.Collections.synchronizedList(new java.util.ArrayList<String>());
+            Module m = TrainingFixture.mlp(1);
+            // 64-byte buckets: one per parameter, last layer first
+            var ddp = new DistributedDataParallel(m, new Recording(pg, started, threads), 64);
+            Tensor firstWeight = m.parameters().get(0);
+            boolean[] overlapped = new boolean[STEPS];
+            int[] step = {0};
+            // the first layer's weight gets its gradient last: by then the last layer's bucket must be in flight
+            // (the wait is only a bound that turns a missing overlap into a failure instead of a hang)
+            firstWeight.registerPostAccumulateGradHook(t -> {
+                try {
+                    overlapped[step[0]] = started.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Optimizer opt = TrainingFixture.optimizer("sgd", ddp.parameters());
+            int half = BATCH / 2;
+            for (int s = 0; s < STEPS; s++) {
+                step[0] = s;
+                opt.zeroGrad();
+                TrainingFixture.loss(ddp, TrainingFixture.batch(s, pg.rank() * half, (pg.rank() + 1) * half)).backward();
+                ddp.syncGradients();
+                opt.step();
+            }
+            ddp.close();
+            return new Object[] {overlapped[0], List.copyOf(threads), TrainingFixture.flatten(m)};
+        });
+        for (int r = 0; r < 2; r++) {
+            assertEquals(Boolean.TRUE, out.get(r)[0], "rank " + r + ": no all-reduce started during backward");
+            @SuppressWarnings("unchecked")
+            List<String> threads = (List<String>) out.get(r)[1];
+            assertEquals(4 * STEPS, threads.size());
+            for (String t : threads) assertEquals("kindling-ddp-comm-" + r, t);
+            TrainingFixture.assertClose(reference, (float[]) out.get(r)[2], 1e-5, "overlapped rank " + r);
+        }
+    }
+
+    @Test
+    void aSecondBackwardBeforeSyncIsRefusedOutsideNoSync() throws Exception {
+        List<Object> out = LocalCluster.run(2, pg -> {
+            Module m = TrainingFixture.mlp(1);
+            var ddp = new DistributedDataParallel(m, pg, 64);
+            TrainingFixture.loss(ddp, TrainingFixture.batch(0, 0, 2)).backward();
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> TrainingFixture.loss(ddp, TrainingFixture.batch(1, 0, 2)).backward());
+            ddp.syncGradients(); // the first backward's buckets still complete on both ranks
+            return e.getMessage();
+        });
+        assertEquals("DistributedDataParallel: parameter of shape [4] got a second gradient before syncGradients(); "
+                + "run the backward of all but the last micro-batch inside noSync()", out.get(0));
+    }
 }

@@ -78,4 +78,24 @@ class FaultTest {
         var e = assertInstanceOf(DistributedException.class, results.get(0));
         assertTrue(e.getMessage().startsWith("allReduce on rank 0: the process group is broken since barrier #1 on rank 0 of 2 failed"), e.getMessage());
     }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRankThatDiesDuringOverlappedBackwardFailsSyncGradientsNamingIt() throws Exception {
+        List<Object> results = LocalCluster.runCatching(2, Duration.ofSeconds(40), pg -> {
+            var ddp = new DistributedDataParallel(TrainingFixture.mlp(1), pg, 64);
+            for (int s = 0; ; s++) {
+                if (pg.rank() == 1 && s == 3) {
+                    ((TcpProcessGroup) pg).abandon(); // dies between steps, while rank 0's buckets are in flight
+                    return null;
+                }
+                TrainingFixture.loss(ddp, TrainingFixture.batch(s, 0, 4)).backward();
+                ddp.syncGradients(); // rethrows the communication thread's failure here
+                ddp.zeroGrad();
+            }
+        });
+        var e = assertInstanceOf(DistributedException.class, results.get(0));
+        System.out.println(e.getMessage());
+        assertTrue(e.getMessage().matches("allReduce #\\d+ on rank 0 of 2 failed: rank 1 stopped responding or died; here: .*"), e.getMessage());
+    }
 }

@@ -3,6 +3,7 @@ package dev.kindling.distributed;
 import static dev.kindling.distributed.TrainingFixture.BATCH;
 import static dev.kindling.distributed.TrainingFixture.STEPS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.kindling.nn.Module;
@@ -106,5 +107,55 @@ class ShardedOptimizerTest {
         back.loadStateDict(gathered); // the single-process layout: loads without complaint
         assertEquals(20, back.stepCount());
         assertEquals(soloState.keySet(), gathered.keySet());
+    }
+
+    private static List<dev.kindling.optim.ParamGroup> decayGroups(Module m) {
+        List<dev.kindling.tensor.Tensor> decay = new java.util.ArrayList<>(), none = new java.util.ArrayList<>();
+        for (var p : m.parameters()) (p.dim() >= 2 ? decay : none).add(p);
+        return List.of(new dev.kindling.optim.ParamGroup(decay, 0.02, 0.1), new dev.kindling.optim.ParamGroup(none, 0.02, 0));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"ONE, 2", "TWO, 3"})
+    void parameterGroupsAndGradientClippingMatchOneProcess(ShardedOptimizer.Stage stage, int n) throws Exception {
+        // nanoGPT's setup: weight decay for matrices only, gradients clipped to norm 0.5 (they start above it)
+        Module solo = TrainingFixture.mlp(1);
+        var plain = new AdamW(decayGroups(solo), 0.9, 0.99, 1e-8);
+        double[] norms = new double[STEPS];
+        for (int s = 0; s < STEPS; s++) {
+            plain.zeroGrad();
+            TrainingFixture.loss(solo, TrainingFixture.batch(s, 0, BATCH)).backward();
+            norms[s] = dev.kindling.optim.GradClip.clipGradNorm(solo.parameters(), 0.5);
+            plain.step();
+        }
+        float[] reference = TrainingFixture.flatten(solo);
+        var plainState = plain.stateDict();
+        List<Object[]> ranks = LocalCluster.run(n, pg -> {
+            Module m = TrainingFixture.mlp(1);
+            var opt = ShardedOptimizer.ofGroups(decayGroups(m), pg, stage, g -> new AdamW(g, 0.9, 0.99, 1e-8));
+            opt.setMaxGradNorm(0.5);
+            double firstNorm = 0;
+            int part = BATCH / n, extra = BATCH % n; // 8 rows over 3 ranks: 3, 3, 2, each weighted by its share
+            for (int s = 0; s < STEPS; s++) {
+                opt.zeroGrad();
+                int from = pg.rank() * part + Math.min(pg.rank(), extra), to = from + part + (pg.rank() < extra ? 1 : 0);
+                TrainingFixture.loss(m, TrainingFixture.batch(s, from, to)).mul((double) n * (to - from) / BATCH).backward();
+                opt.step();
+                if (s == 0) firstNorm = opt.lastGradNorm();
+            }
+            return new Object[] {TrainingFixture.flatten(m), opt.stateDict(), firstNorm};
+        });
+        for (int r = 0; r < n; r++) {
+            TrainingFixture.assertClose(reference, (float[]) ranks.get(r)[0], 1e-5, stage + " groups rank " + r);
+            assertEquals(norms[0], (double) ranks.get(r)[2], 1e-5 * norms[0]);
+        }
+        assertTrue(norms[0] > 0.5, "the test must clip: first norm " + norms[0]);
+        @SuppressWarnings("unchecked")
+        var gathered = (java.util.Map<String, dev.kindling.tensor.Tensor>) ranks.get(0)[1];
+        assertEquals(plainState.keySet(), gathered.keySet());
+        var back = new AdamW(decayGroups(TrainingFixture.mlp(1)), 0.9, 0.99, 1e-8);
+        back.loadStateDict(gathered);
+        float[] a = plainState.get("1.1.exp_avg_sq").toFloatArray(), b = gathered.get("1.1.exp_avg_sq").toFloatArray();
+        TrainingFixture.assertClose(a, b, 1e-4, "gathered exp_avg_sq of the second bias");
     }
 }

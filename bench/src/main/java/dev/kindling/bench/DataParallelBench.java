@@ -1,0 +1,179 @@
+package dev.kindling.bench;
+
+import dev.kindling.distributed.DistributedDataParallel;
+import dev.kindling.distributed.ProcessGroup;
+import dev.kindling.distributed.ReduceOp;
+import dev.kindling.distributed.ShardedOptimizer;
+import dev.kindling.distributed.TcpProcessGroup;
+import dev.kindling.kernels.Parallel;
+import dev.kindling.models.Gpt;
+import dev.kindling.models.GptConfig;
+import dev.kindling.nn.Functional;
+import dev.kindling.optim.AdamW;
+import dev.kindling.optim.GradClip;
+import dev.kindling.optim.ParamGroup;
+import dev.kindling.tensor.Generator;
+import dev.kindling.tensor.Tensor;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Data-parallel training throughput of nanoGPT's baby GPT (4 layers, 4 heads, 128 wide, block 64, vocabulary
+ * 65, global batch 12, AdamW, gradient clipping 1.0): the same global batch on 1 rank and on N ranks, each
+ * rank a JVM with one kernel thread, the ranks started the way {@code kindling launch} starts them. Prints
+ * one JSON line per configuration and round (tokens/s of the whole group, ms per iteration, and the ms per
+ * iteration rank 0 spent waiting in {@code syncGradients} — what overlapping did not hide), then the speed-up.
+ * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--rounds 3]</pre>
+ * Also the ZeRO memory figure: {@code --zero-state} prints the AdamW state each rank holds at world sizes
+ * 1, 2, 4 and 8 (ranks as threads), for the baby GPT.
+ */
+public final class DataParallelBench {
+    private static final int LAYERS = 4, HEADS = 4, EMBD = 128, BLOCK = 64, VOCAB = 65, BATCH = 12, WARMUP = 5;
+
+    public static void main(String[] args) throws Exception {
+        if (System.getenv("RANK") != null) {
+            worker(Integer.parseInt(args[0]));
+            return;
+        }
+        int ranks = 2, iters = 30, rounds = 3;
+        boolean zeroState = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--ranks" -> ranks = Integer.parseInt(args[++i]);
+                case "--iters" -> iters = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--zero-state" -> zeroState = true;
+                default -> throw new IllegalArgumentException("DataParallelBench: unknown option " + args[i]
+                        + " (use --ranks N, --iters N, --rounds N, --zero-state)");
+            }
+        }
+        if (zeroState) {
+            ZeroState.print(config());
+            return;
+        }
+        double[] single = new double[rounds], multi = new double[rounds];
+        for (int r = 0; r < rounds; r++) { // alternate, so that both see the same background load
+            single[r] = run(1, iters);
+            multi[r] = run(ranks, iters);
+        }
+        Arrays.sort(single);
+        Arrays.sort(multi);
+        System.out.printf(Locale.ROOT, "{\"summary\":true,\"ranks\":%d,\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f}%n",
+                ranks, single[rounds / 2], ranks, multi[rounds / 2], multi[rounds / 2] / single[rounds / 2]);
+    }
+
+    static GptConfig config() {
+        return new GptConfig(VOCAB, BLOCK, LAYERS, HEADS, EMBD, 0, true);
+    }
+
+    /** Starts {@code n} rank JVMs with one kernel thread each and returns rank 0's tokens/s. */
+    private static double run(int n, int iters) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        List<Process> procs = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-XX:+UseParallelGC", "-Dkindling.threads=1",
+                    "-cp", System.getProperty("java.class.path"), DataParallelBench.class.getName(), Integer.toString(iters));
+            pb.environment().put("MASTER_ADDR", "127.0.0.1");
+            pb.environment().put("MASTER_PORT", Integer.toString(port));
+            pb.environment().put("RANK", Integer.toString(r));
+            pb.environment().put("WORLD_SIZE", Integer.toString(n));
+            pb.redirectError(ProcessBuilder.Redirect.DISCARD); // the incubator-module warning
+            procs.add(pb.start());
+        }
+        String line = null;
+        try (var in = new BufferedReader(new InputStreamReader(procs.get(0).getInputStream()))) {
+            for (String l; (l = in.readLine()) != null; ) line = l;
+        }
+        for (Process p : procs)
+            if (p.waitFor() != 0) throw new IllegalStateException("DataParallelBench: a rank of " + n + " failed with code " + p.exitValue());
+        System.out.println(line);
+        String key = "\"tokens_per_s\":";
+        int at = line.indexOf(key);
+        return Double.parseDouble(line.substring(at + key.length(), line.indexOf(',', at)));
+    }
+
+    /** One rank: its share of every batch, DDP over the group (none on 1 rank), timed after a warm-up. */
+    private static void worker(int iters) {
+        try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
+            int n = pg.worldSize(), r = pg.rank();
+            Parallel.setThreads(1);
+            var model = new Gpt(config(), new Generator(1));
+            var ddp = n > 1 ? new DistributedDataParallel(model, pg) : null;
+            List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
+            for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : noDecay).add(p);
+            var opt = new AdamW(List.of(new ParamGroup(decay, 1e-3, 0.1), new ParamGroup(noDecay, 1e-3, 0)), 0.9, 0.99, 1e-8);
+            int from = BATCH * r / n, to = BATCH * (r + 1) / n;
+            Generator g = new Generator(7);
+            var threadMx = java.lang.management.ManagementFactory.getThreadMXBean();
+            var osMx = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long syncNanos = 0, t0 = 0, cpu0 = 0, proc0 = 0;
+            for (int it = 0; it < WARMUP + iters; it++) {
+                if (it == WARMUP) {
+                    pg.barrier();
+                    t0 = System.nanoTime();
+                    cpu0 = threadMx.getCurrentThreadCpuTime();
+                    proc0 = osMx.getProcessCpuTime();
+                    syncNanos = 0;
+                }
+                Tensor x = Tensor.randint(g, 0, VOCAB, BATCH, BLOCK), y = Tensor.randint(g, 0, VOCAB, BATCH, BLOCK);
+                Tensor logits = model.forward(x.narrow(0, from, to - from));
+                Tensor loss = Functional.crossEntropy(logits.reshape(-1, VOCAB), y.narrow(0, from, to - from).reshape(-1))
+                        .mul((double) n * (to - from) / BATCH);
+                loss.backward();
+                if (ddp != null) {
+                    long s = System.nanoTime();
+                    ddp.syncGradients();
+                    syncNanos += System.nanoTime() - s;
+                }
+                GradClip.clipGradNorm(model.parameters(), 1.0);
+                opt.step();
+                opt.zeroGrad();
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            // CPU time of the training thread and of the whole process (the communication thread included):
+            // what a rank costs when it has a core to itself, which a loaded machine hides in the wall time
+            double cpuMs = (threadMx.getCurrentThreadCpuTime() - cpu0) / 1e6 / iters, procMs = (osMx.getProcessCpuTime() - proc0) / 1e6 / iters;
+            pg.barrier();
+            if (r == 0)
+                System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,\"sync_wait_ms_per_iter\":%.2f,"
+                                + "\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d}%n",
+                        n, (double) iters * BATCH * BLOCK / secs, secs * 1e3 / iters, syncNanos / 1e6 / iters, cpuMs, procMs,
+                        ddp == null ? 0 : ddp.bucketCount());
+        }
+    }
+
+    /** AdamW state per rank under ZeRO at several world sizes, ranks as threads of this JVM. */
+    static final class ZeroState {
+        private ZeroState() {}
+
+        static void print(GptConfig cfg) throws Exception {
+            long params = new Gpt(cfg, new Generator(1)).parameterCount();
+            System.out.printf(Locale.ROOT, "baby GPT, %,d parameters; AdamW state per rank (exp_avg + exp_avg_sq) under ZeRO-1%n", params);
+            for (int n : new int[] {1, 2, 4, 8}) {
+                List<long[]> perRank = ThreadRanks.run(n, pg -> {
+                    var model = new Gpt(cfg, new Generator(1));
+                    var opt = new ShardedOptimizer(model.parameters(), pg, ShardedOptimizer.Stage.ONE, p -> new AdamW(p, 1e-3));
+                    Tensor x = Tensor.randint(new Generator(2), 0, VOCAB, 2, BLOCK);
+                    Functional.crossEntropy(model.forward(x).reshape(-1, VOCAB), x.reshape(-1)).backward();
+                    opt.step(); // the state is created by the first step
+                    float[] check = {opt.stateFloats()};
+                    pg.allReduce(check, ReduceOp.SUM);
+                    return new long[] {opt.stateFloats(), (long) check[0]};
+                });
+                long max = perRank.stream().mapToLong(a -> a[0]).max().orElseThrow();
+                System.out.printf(Locale.ROOT, "{\"world_size\":%d,\"state_bytes_per_rank_max\":%d,\"state_bytes_all_ranks\":%d,\"replicated_bytes\":%d}%n",
+                        n, 4 * max, 4 * perRank.get(0)[1], 8 * params);
+            }
+        }
+    }
+}
