@@ -6,6 +6,9 @@ import dev.kindling.inference.Embedder;
 import dev.kindling.inference.TextTokenizer;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.models.AutoModel;
+import dev.kindling.models.BertModel;
+import dev.kindling.models.Encoder;
+import dev.kindling.onnx.OnnxEncoder;
 import dev.kindling.tensor.DType;
 import dev.kindling.tokenizers.Tokenizer;
 import java.io.BufferedReader;
@@ -25,14 +28,14 @@ import picocli.CommandLine.Option;
 
 /** {@code kindling embed}: sentence embeddings for lines (or JSONL with a "text" field), written as JSONL. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
-        description = "Embed texts with a Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json).")
+        description = "Embed texts with a Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json) or an ONNX file.")
 final class EmbedCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model folder (BERT family).") Path model;
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the one in the model folder).") Path tokenizerFile;
+    @Option(names = "--model", required = true, description = "Model folder (BERT family) or .onnx file.") Path model;
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: tokenizer.json in the model folder, or beside the .onnx file).") Path tokenizerFile;
     @Option(names = "--input", description = "Text lines or JSONL objects with a \"text\" field (default: stdin).") Path input;
     @Option(names = "--output", description = "JSONL output (default: stdout).") Path output;
     @Option(names = "--batch-size", defaultValue = "32") int batchSize;
-    @Option(names = "--max-length", defaultValue = "512") int maxLength;
+    @Option(names = "--max-length", description = "Tokens per text (default: 512, or fewer if the model has fewer positions).") Integer maxLength;
     @Option(names = "--dtype", defaultValue = "f32", description = "f32, bf16 or f16 weights (default ${DEFAULT-VALUE}).") String dtype;
     @Option(names = "--pooling", defaultValue = "mean", description = "mean, cls or max (default ${DEFAULT-VALUE}).") String pooling;
     @Option(names = "--no-normalize", description = "Keep raw pooled vectors (default: unit length).") boolean noNormalize;
@@ -43,10 +46,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
-        if (maxLength <= 0) throw new IllegalArgumentException("--max-length must be positive, got " + maxLength);
-        if (model.toString().endsWith(".onnx"))
-            throw new IllegalArgumentException("--model " + model + ": ONNX files are not supported by this version; give a model folder");
-        if (!Files.isDirectory(model)) throw new IllegalArgumentException("--model " + model + " is not a folder");
+        if (maxLength != null && maxLength <= 0) throw new IllegalArgumentException("--max-length must be positive, got " + maxLength);
+        boolean onnx = Files.isRegularFile(model) && model.getFileName().toString().endsWith(".onnx");
+        if (!onnx && !Files.isDirectory(model)) throw new IllegalArgumentException("--model " + model + " is neither a folder nor an .onnx file");
         if (threads != null) Parallel.setThreads(threads);
         DType weights = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "f32" -> DType.FLOAT32;
@@ -60,16 +62,23 @@ final class EmbedCommand implements Callable<Integer> {
             case "max" -> Embedder.Pooling.MAX;
             default -> throw new IllegalArgumentException("--pooling must be mean, cls or max, got '" + pooling + "'");
         };
-        Path tokPath = tokenizerFile != null ? tokenizerFile : model.resolve("tokenizer.json");
-        if (!Files.isRegularFile(tokPath)) throw new IllegalArgumentException(tokPath + ": no tokenizer.json");
-        TextTokenizer tokenizer = TextTokenizer.of(Tokenizer.load(tokPath), maxLength);
+        if (onnx && weights != DType.FLOAT32)
+            throw new IllegalArgumentException("--dtype " + dtype + ": ONNX models run in the types they were exported with; omit --dtype");
+        Path tokPath = tokenizerFile != null ? tokenizerFile : (onnx ? model.toAbsolutePath().getParent() : model).resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokPath)) throw new IllegalArgumentException(tokPath + ": no tokenizer.json (give one with --tokenizer)");
+        Tokenizer loadedTokenizer = Tokenizer.load(tokPath);
         ObjectMapper json = new ObjectMapper();
-        try (AutoModel m = AutoModel.fromPretrained(model, weights);
+        try (AutoModel m = onnx ? null : AutoModel.fromPretrained(model, weights);
              BufferedReader in = input == null ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
                      : Files.newBufferedReader(input, StandardCharsets.UTF_8);
              Writer out = output == null ? new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))
                      : Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
-            Embedder embedder = Embedder.builder(m, tokenizer).batchSize(batchSize).maxLength(maxLength).pooling(pool)
+            Encoder encoder = onnx ? OnnxEncoder.load(model) : m.as(BertModel.class);
+            int length = maxLength != null ? maxLength : Math.min(512, encoder.maxPositions());
+            if (length > encoder.maxPositions())
+                throw new IllegalArgumentException("--max-length " + length + " exceeds the model's " + encoder.maxPositions() + " positions");
+            TextTokenizer tokenizer = TextTokenizer.of(loadedTokenizer, length);
+            Embedder embedder = Embedder.builder(encoder, tokenizer).batchSize(batchSize).maxLength(length).pooling(pool)
                     .normalize(!noNormalize).build();
             List<String> chunk = new ArrayList<>();
             long index = 0, lineNo = 0;

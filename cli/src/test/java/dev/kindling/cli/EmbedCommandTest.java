@@ -76,4 +76,62 @@ class EmbedCommandTest {
         assertEquals(2, Main.run("embed", "--model", m.toString(), "--dtype", "int3"));
         assertTrue(Files.exists(m));
     }
+
+    @Test
+    void maxLengthDefaultsToTheModelsPositions(@TempDir Path dir) throws Exception {
+        Path m = model(dir); // max_position_embeddings 12: the default 512 is capped to it
+        Path in = dir.resolve("in.txt"), out = dir.resolve("out.jsonl");
+        Files.writeString(in, "a cafe a cafe a cafe a cafe a cafe a cafe\n");
+        assertEquals(0, Main.run("embed", "--model", m.toString(), "--input", in.toString(), "--output", out.toString(), "--threads", "1"));
+        assertEquals(1, Files.readAllLines(out).size());
+        assertEquals(2, Main.run("embed", "--model", m.toString(), "--input", in.toString(), "--max-length", "13"));
+    }
+
+    /** all-MiniLM-L6-v2 as an ONNX file with its tokenizer from langchain4j's jar. */
+    private static Path onnxModel(Path dir, String tokenizerName) throws Exception {
+        Path m = dir.resolve("minilm.onnx");
+        try (var s = EmbedCommandTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+            Files.copy(s, m);
+        }
+        try (var s = EmbedCommandTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+            Files.copy(s, dir.resolve(tokenizerName));
+        }
+        return m;
+    }
+
+    @Test
+    void embedsWithAnOnnxFileAndMatchesAcrossBatchSizes(@TempDir Path dir) throws Exception {
+        Path m = onnxModel(dir, "tokenizer.json");
+        Path in = dir.resolve("in.txt"), out = dir.resolve("out.jsonl"), out2 = dir.resolve("out2.jsonl");
+        Files.writeString(in, "A man is eating food.\nThe weather is lovely today, isn't it?\nok\n");
+        assertEquals(0, Main.run("embed", "--model", m.toString(), "--input", in.toString(), "--output", out.toString(), "--batch-size", "2"));
+        assertEquals(0, Main.run("embed", "--model", m.toString(), "--tokenizer", dir.resolve("tokenizer.json").toString(),
+                "--input", in.toString(), "--output", out2.toString(), "--batch-size", "1"));
+        var json = new ObjectMapper();
+        List<String> a = Files.readAllLines(out), b = Files.readAllLines(out2);
+        assertEquals(3, a.size());
+        for (int i = 0; i < 3; i++) {
+            var x = json.readTree(a.get(i)).get("embedding");
+            var y = json.readTree(b.get(i)).get("embedding");
+            assertEquals(384, x.size());
+            double norm = 0;
+            for (int j = 0; j < 384; j++) {
+                norm += x.get(j).asDouble() * x.get(j).asDouble();
+                assertEquals(x.get(j).asDouble(), y.get(j).asDouble(), 1e-4, "text " + i + " dim " + j + " depends on the batch");
+            }
+            assertEquals(1.0, norm, 1e-5);
+        }
+    }
+
+    @Test
+    void onnxWithoutTokenizerOrWithHalfDtypeIsRefused(@TempDir Path dir) throws Exception {
+        Path m = onnxModel(dir, "other-name.json");
+        Path in = dir.resolve("in.txt");
+        Files.writeString(in, "hello\n");
+        assertEquals(2, Main.run("embed", "--model", m.toString(), "--input", in.toString()), "no tokenizer.json beside the model");
+        assertEquals(2, Main.run("embed", "--model", m.toString(), "--tokenizer", dir.resolve("other-name.json").toString(),
+                "--input", in.toString(), "--dtype", "bf16"));
+        assertEquals(2, Main.run("embed", "--model", m.toString(), "--tokenizer", dir.resolve("other-name.json").toString(),
+                "--input", in.toString(), "--max-length", "513"), "MiniLM has 512 positions");
+    }
 }

@@ -3,6 +3,7 @@ package dev.kindling.inference;
 import dev.kindling.autograd.Grad;
 import dev.kindling.models.AutoModel;
 import dev.kindling.models.BertModel;
+import dev.kindling.models.Encoder;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -30,7 +31,7 @@ public final class Embedder {
         MAX
     }
 
-    private final BertModel model;
+    private final Encoder model;
     private final TextTokenizer tokenizer;
     private final int batchSize, maxLength;
     private final Pooling pooling;
@@ -45,28 +46,28 @@ public final class Embedder {
         normalize = b.normalize;
     }
 
-    /** A builder with batch size 32, max length min(512, max_position_embeddings), MEAN pooling, no normalization. */
-    public static Builder builder(BertModel model, TextTokenizer tokenizer) {
+    /** A builder with batch size 32, max length min(512, the model's max positions), MEAN pooling, no normalization. */
+    public static Builder builder(Encoder model, TextTokenizer tokenizer) {
         return new Builder(Objects.requireNonNull(model, "model"), Objects.requireNonNull(tokenizer, "tokenizer"));
     }
 
-    /** {@link #builder(BertModel, TextTokenizer)} for an encoder loaded by {@link AutoModel}. */
+    /** {@link #builder(Encoder, TextTokenizer)} for a BERT-family encoder loaded by {@link AutoModel}. */
     public static Builder builder(AutoModel model, TextTokenizer tokenizer) {
         return builder(model.as(BertModel.class), tokenizer);
     }
 
     /** Settings of an {@link Embedder}. */
     public static final class Builder {
-        private final BertModel model;
+        private final Encoder model;
         private final TextTokenizer tokenizer;
         private int batchSize = 32, maxLength;
         private Pooling pooling = Pooling.MEAN;
         private boolean normalize;
 
-        private Builder(BertModel model, TextTokenizer tokenizer) {
+        private Builder(Encoder model, TextTokenizer tokenizer) {
             this.model = model;
             this.tokenizer = tokenizer;
-            maxLength = Math.min(512, model.config.maxPositionEmbeddings());
+            maxLength = Math.min(512, model.maxPositions());
         }
 
         /** Texts per forward pass (at least 1). */
@@ -78,9 +79,9 @@ public final class Embedder {
 
         /** Longest token sequence per text; longer encodings keep their first {@code n} tokens. */
         public Builder maxLength(int n) {
-            int limit = model.config.maxPositionEmbeddings();
+            int limit = model.maxPositions();
             if (n < 1 || n > limit)
-                throw new IllegalArgumentException("Embedder: max length " + n + " is outside [1, " + limit + "] (max_position_embeddings)");
+                throw new IllegalArgumentException("Embedder: max length " + n + " is outside [1, " + limit + "] (the model's max positions)");
             maxLength = n;
             return this;
         }
@@ -134,7 +135,7 @@ public final class Embedder {
                         mask[r * t + j] = e.attentionMask()[j] != 0 ? 1 : 0;
                     }
                 }
-                Tensor hidden = model.forward(Tensor.wrapLongs(ids, b, t), Tensor.wrapLongs(mask, b, t), null);
+                Tensor hidden = model.encode(Tensor.wrapLongs(ids, b, t), Tensor.wrapLongs(mask, b, t), null);
                 float[] h = hidden.contiguous().toFloatArray();                         // (b, t, H)
                 for (int r = 0; r < b; r++) out[order[start + r]] = pool(h, mask, r, t, hidden.size(2));
             }

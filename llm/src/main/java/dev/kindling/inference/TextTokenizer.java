@@ -32,21 +32,6 @@ public interface TextTokenizer {
         }
     }
 
-    /**
-     * The encoder input of a loaded tokenizer: a Hugging Face {@code tokenizer.json} pipeline adds its special
-     * tokens ([CLS] ... [SEP]) and truncates to {@code maxLength}; other tokenizers give their plain ids.
-     */
-    static TextTokenizer of(Tokenizer tokenizer, int maxLength) {
-        if (tokenizer instanceof HuggingFaceTokenizer hf) {
-            EncodeOptions opts = EncodeOptions.DEFAULT.withMaxLength(maxLength).withTruncation(true);
-            return text -> {
-                var e = hf.encode(text, opts);
-                return new Encoding(e.ids(), e.attentionMask());
-            };
-        }
-        return ofIds(tokenizer::encode);
-    }
-
     /** A tokenizer from a text → ids function; every id is a token. */
     static TextTokenizer ofIds(Function<String, int[]> ids) {
         return text -> Encoding.of(ids.apply(text));

