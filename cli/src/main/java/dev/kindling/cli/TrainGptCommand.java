@@ -10,6 +10,7 @@ import dev.kindling.models.GptConfig;
 import dev.kindling.nn.Functional;
 import dev.kindling.optim.AdamW;
 import dev.kindling.optim.GradClip;
+import dev.kindling.optim.GradScaler;
 import dev.kindling.optim.LRSchedule;
 import dev.kindling.optim.ParamGroup;
 import dev.kindling.tasks.AdditionTask;
@@ -64,6 +65,11 @@ final class TrainGptCommand implements Callable<Integer> {
     @Option(names = "--stop-at", description = "Stop at this iteration with a checkpoint, as if interrupted (--resume continues).") Integer stopAt;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
+    @Option(names = "--precision", defaultValue = "fp32",
+            description = "fp32, bf16 or fp16: autocast the forward pass to 16 bits (fp16 with loss scaling); default ${DEFAULT-VALUE}.")
+    String precisionName;
+    @Option(names = "--checkpoint-activations", description = "Recompute each block's activations in backward (less memory).")
+    boolean checkpointActivations;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
 
@@ -88,6 +94,7 @@ final class TrainGptCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         applyTaskDefaults();
         validate();
+        Precision precision = Precision.parse(precisionName);
         if (threads != null) Parallel.setThreads(threads);
         if (resume != null) out = resume;
         var run = new RunDirectory(out);
@@ -138,8 +145,9 @@ final class TrainGptCommand implements Callable<Integer> {
 
         var config = new GptConfig(tokenizer.vocabSize(), blockSize, nLayer, nHead, nEmbd, dropout, true);
         Generator.global().manualSeed(seed);
-        var model = new Gpt(config, new Generator(seed));
+        var model = new Gpt(config, new Generator(seed)).checkpointActivations(checkpointActivations);
         var optimizer = new AdamW(paramGroups(model), 0.9, 0.99, 1e-8);
+        GradScaler scaler = precision.scaler();
         var schedule = LRSchedule.warmupCosine(warmup, maxIters, minLr / lr);
         var batches = new Generator(seed + 1);
         int startIter = 0;
@@ -150,6 +158,7 @@ final class TrainGptCommand implements Callable<Integer> {
             var loaded = StateDicts.load(ck);
             model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
             optimizer.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "optim."));
+            Precision.loadScaler(scaler, loaded.tensors(), resume);
             startIter = Integer.parseInt(loaded.metadata().get("iter"));
             bestVal = Double.parseDouble(loaded.metadata().get("best_val_loss"));
             batches.setState(StateDicts.parseState(loaded.metadata().get("batch_rng")));
@@ -161,8 +170,9 @@ final class TrainGptCommand implements Callable<Integer> {
         hf.put("kindling_task", addition == null ? "text" : "addition");
         if (addition != null) hf.put("kindling_addition_digits", digits);
         run.writeJson("config.json", hf);
-        System.out.printf("GPT %d layers, %d heads, %d wide, block %d, vocabulary %d: %.2fM parameters; %d threads%n",
-                nLayer, nHead, nEmbd, blockSize, tokenizer.vocabSize(), model.parameterCount(true) / 1e6, Parallel.threads());
+        System.out.printf("GPT %d layers, %d heads, %d wide, block %d, vocabulary %d: %.2fM parameters; %d threads; %s%s%n",
+                nLayer, nHead, nEmbd, blockSize, tokenizer.vocabSize(), model.parameterCount(true) / 1e6, Parallel.threads(),
+                precision.label(), checkpointActivations ? ", activation checkpointing" : "");
 
         long tokensPerIter = (long) batchSize * gradAccum * (addition == null ? blockSize : addition.sequenceLength() - 1);
         long windowStart = System.nanoTime();
@@ -174,7 +184,7 @@ final class TrainGptCommand implements Callable<Integer> {
                 if (evalNow && !(resume != null && iter == startIter)) {
                     double secs = (System.nanoTime() - windowStart) / 1e9;
                     double tps = windowIters == 0 ? 0 : tokensPerIter * windowIters / secs;
-                    double[] losses = estimateLoss(model, source, iter);
+                    double[] losses = estimateLoss(model, source, iter, precision);
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("iter", iter);
                     m.put("train_loss", round(losses[0]));
@@ -187,28 +197,34 @@ final class TrainGptCommand implements Callable<Integer> {
                     Curves.write(run.file("curves.png"), run.metrics(), "iter", List.of("train_loss", "val_loss"), List.of(), "GPT");
                     if (losses[1] < bestVal || iter == maxIters) {
                         bestVal = Math.min(bestVal, losses[1]);
-                        saveCheckpoint(run, model, optimizer, iter, bestVal, batches, true);
+                        saveCheckpoint(run, model, optimizer, scaler, iter, bestVal, batches, true);
                     }
                     windowStart = System.nanoTime();
                     windowIters = 0;
                 }
                 if (iter == maxIters) break;
                 if (stopAt != null && iter == stopAt) {
-                    saveCheckpoint(run, model, optimizer, iter, bestVal, batches, false);
+                    saveCheckpoint(run, model, optimizer, scaler, iter, bestVal, batches, false);
                     bar.println("stopped at iteration " + iter + "; continue with --resume " + out);
                     return 0;
                 }
                 double lossSum = 0;
                 for (int micro = 0; micro < gradAccum; micro++) {
                     Batch b = source.train(batches, batchSize);
-                    Tensor logits = model.forward(b.input());
-                    Tensor loss = lmLoss(logits, b.target()).div(gradAccum);
-                    loss.backward();
+                    Tensor loss;
+                    try (var ac = precision.autocast()) {
+                        loss = lmLoss(model.forward(b.input()), b.target()).div(gradAccum);
+                    }
+                    scaler.scale(loss).backward();
                     lossSum += loss.item();
                 }
-                if (!Double.isFinite(lossSum)) throw new IllegalStateException("loss became " + lossSum + " at iteration " + iter + "; lower --lr");
+                // with fp16 a non-finite loss means the scale was too large: the scaler skips the step and backs off
+                if (!Double.isFinite(lossSum) && !scaler.isEnabled())
+                    throw new IllegalStateException("loss became " + lossSum + " at iteration " + iter + "; lower --lr");
+                scaler.unscale(optimizer); // clipping needs the true gradient norm
                 if (gradClip > 0) GradClip.clipGradNorm(model.parameters(), gradClip);
-                optimizer.step();
+                scaler.step(optimizer);
+                scaler.update();
                 optimizer.zeroGrad();
                 windowIters++;
                 bar.step(1, lossSum);
@@ -233,10 +249,10 @@ final class TrainGptCommand implements Callable<Integer> {
     }
 
     /** Mean loss over evalIters batches of each split, drawn from a generator seeded by the iteration (so resume is exact). */
-    private double[] estimateLoss(Gpt model, Source source, int iter) {
+    private double[] estimateLoss(Gpt model, Source source, int iter, Precision precision) {
         model.eval();
         double[] out = new double[2];
-        try (var noGrad = Grad.disabled()) {
+        try (var noGrad = Grad.disabled(); var ac = precision.autocast()) {
             for (int split = 0; split < 2; split++) {
                 Generator g = new Generator(seed * 31 + iter * 2L + split);
                 double sum = 0;
@@ -259,11 +275,12 @@ final class TrainGptCommand implements Callable<Integer> {
     }
 
     /** The resume point; with {@code withModel} also model.safetensors (the best weights so far). */
-    private void saveCheckpoint(RunDirectory run, Gpt model, AdamW opt, int iter, double bestVal, Generator batches, boolean withModel)
-            throws java.io.IOException {
+    private void saveCheckpoint(RunDirectory run, Gpt model, AdamW opt, GradScaler scaler, int iter, double bestVal, Generator batches,
+                                boolean withModel) throws java.io.IOException {
         Map<String, Tensor> all = new LinkedHashMap<>();
         model.stateDict().forEach((k, v) -> all.put("model." + k, v));
         opt.stateDict().forEach((k, v) -> all.put("optim." + k, v));
+        all.putAll(Precision.scalerState(scaler));
         StateDicts.save(run.file(CHECKPOINT), all, Map.of(
                 "iter", Integer.toString(iter),
                 "best_val_loss", Double.toString(bestVal),

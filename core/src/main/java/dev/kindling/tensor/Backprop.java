@@ -26,7 +26,9 @@ final class Backprop {
         List<Tensor> order = topologicalOrder(root);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(root, gradient.toFloat());
-        try (var noGrad = Grad.disabled()) {
+        Autocast.clearCache(); // the optimizer may change the weights after this backward
+        // backward ops run in the dtypes the forward chose, not under the caller's autocast setting
+        try (var noGrad = Grad.disabled(); var noCast = Autocast.disabled()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
                 Tensor g = grads.remove(t);
