@@ -84,7 +84,7 @@ public final class MixedPrecisionBench {
             steps.add(step);
         }
         long warmupEnd = System.nanoTime() + (large ? 20_000_000_000L : 10_000_000_000L);
-        for (int round = 0; round < 3 || System.nanoTime() < warmupEnd; round++) for (Runnable r : steps) r.run();
+        for (int round = 0; round < 10 || System.nanoTime() < warmupEnd; round++) for (Runnable r : steps) r.run();
         double[][] ms = new double[setups.size()][reps];
         for (int r = 0; r < reps; r++)
             for (int s = 0; s < setups.size(); s++) {

@@ -129,6 +129,10 @@ final class Storage {
             short[] s = (short[]) src;
             float[] d = (float[]) dst;
             for (int j = 0; j < n; j++) d[q + j] = Float.intBitsToFloat(s[p + j * stride] << 16);
+        } else if (from == DType.F16 && to == DType.FLOAT32) {
+            short[] s = (short[]) src;
+            float[] d = (float[]) dst;
+            for (int j = 0; j < n; j++) d[q + j] = Float.float16ToFloat(s[p + j * stride]);
         } else {
             for (int j = 0; j < n; j++) set(to, dst, q + j, getDouble(from, src, p + j * stride));
         }
