@@ -41,12 +41,16 @@ final class ClassifierRuns {
         return ds.subset(idx);
     }
 
-    /** Model ("model.") and optimizer ("optim.") state, the epoch and the global generator, in one atomic file. */
-    static void saveCheckpoint(RunDirectory run, String file, Module model, Map<String, Tensor> optimState, int epoch)
-            throws IOException {
+    /**
+     * Model ("model.") and optimizer ("optim.") state, extra entries already keyed (the loss scaler's), the epoch
+     * and the global generator, in one atomic file.
+     */
+    static void saveCheckpoint(RunDirectory run, String file, Module model, Map<String, Tensor> optimState,
+                               Map<String, Tensor> extra, int epoch) throws IOException {
         Map<String, Tensor> all = new LinkedHashMap<>();
         model.stateDict().forEach((k, v) -> all.put("model." + k, v));
         optimState.forEach((k, v) -> all.put("optim." + k, v));
+        all.putAll(extra);
         StateDicts.save(run.file(file), all, Map.of("epoch", Integer.toString(epoch),
                 "rng", StateDicts.formatState(Generator.global().state())));
     }

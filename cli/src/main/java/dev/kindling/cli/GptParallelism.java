@@ -11,6 +11,7 @@ import dev.kindling.models.Gpt;
 import dev.kindling.nn.Module;
 import dev.kindling.optim.AdamW;
 import dev.kindling.optim.GradClip;
+import dev.kindling.optim.GradScaler;
 import dev.kindling.optim.LRSchedule;
 import dev.kindling.optim.ParamGroup;
 import dev.kindling.tensor.Tensor;
@@ -33,10 +34,15 @@ final class GptParallelism {
     private final TensorParallelGpt tp;
     private final List<List<String>> groupNames;
     private final Map<String, ShardLayout> layouts;
+    private final Precision precision;
+    private final GradScaler scaler;
 
     /** Sets up {@code par}'s mode around {@code model} (loaded from a checkpoint already, when resuming). */
-    GptParallelism(Gpt model, ParallelOptions par, ProcessGroup pg, double lr, double weightDecay, double gradClip) {
+    GptParallelism(Gpt model, ParallelOptions par, ProcessGroup pg, double lr, double weightDecay, double gradClip,
+                   Precision precision) {
         this.model = model;
+        this.precision = precision;
+        this.scaler = precision.scaler();
         this.pg = pg;
         this.gradClip = gradClip;
         ddp = pg != null && par.parallel.equals("ddp") ? new DistributedDataParallel(model, pg) : null;
@@ -90,16 +96,22 @@ final class GptParallelism {
      */
     double backward(Batch b, int accum, boolean last) {
         if (pg == null || tp != null) {
-            Tensor loss = TrainGptCommand.lmLoss(module().forward(b.input()), b.target()).div(accum);
-            loss.backward();
+            Tensor loss;
+            try (var ac = precision.autocast()) {
+                loss = TrainGptCommand.lmLoss(module().forward(b.input()), b.target()).div(accum);
+            }
+            scaler.scale(loss).backward();
             return loss.item();
         }
         int size = b.size();
         int[] share = ParallelOptions.share(size, pg);
         int len = share[1] - share[0];
         if (len == 0) return 0; // more ranks than rows: this rank contributes zeros
-        Tensor loss = TrainGptCommand.lmLoss(model.forward(b.input().narrow(0, share[0], len)), b.target().narrow(0, share[0], len));
-        Tensor scaled = loss.mul((double) pg.worldSize() * len / size / accum);
+        Tensor loss;
+        try (var ac = precision.autocast()) {
+            loss = TrainGptCommand.lmLoss(model.forward(b.input().narrow(0, share[0], len)), b.target().narrow(0, share[0], len));
+        }
+        Tensor scaled = scaler.scale(loss.mul((double) pg.worldSize() * len / size / accum));
         if (ddp != null && !last) {
             try (var scope = ddp.noSync()) {
                 scaled.backward();
@@ -110,7 +122,11 @@ final class GptParallelism {
         return (double) loss.item() * len / size / accum;
     }
 
-    /** Averages (or reduces) the gradients, clips them, takes the optimizer step; returns the batch's mean loss. */
+    /** The loss scaler of {@code --precision fp16} (a pass-through one otherwise); its state is checkpointed. */
+    GradScaler scaler() {
+        return scaler;
+    }
+
     double step(double lossSum) {
         if (ddp != null) ddp.syncGradients(); // before any other collective: the communication thread owns the group until then
         if (pg != null && tp == null) {
@@ -123,11 +139,13 @@ final class GptParallelism {
             zero.zeroGrad();
             return lossSum;
         }
+        scaler.unscale(optimizer); // clipping needs the true gradient norm
         if (gradClip > 0) {
             if (tp != null) TensorParallel.clipGradNorm(tp, gradClip, pg);
             else GradClip.clipGradNorm(model.parameters(), gradClip);
         }
-        optimizer.step();
+        scaler.step(optimizer); // skipped when fp16 gradients hold Inf/NaN
+        scaler.update();
         optimizer.zeroGrad();
         return lossSum;
     }

@@ -14,6 +14,7 @@ import dev.kindling.models.ResNet;
 import dev.kindling.models.SmallCnn;
 import dev.kindling.nn.CrossEntropyLoss;
 import dev.kindling.nn.Module;
+import dev.kindling.optim.GradScaler;
 import dev.kindling.optim.SGD;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
@@ -54,6 +55,9 @@ final class TrainCnnCommand implements Callable<Integer> {
     @Option(names = "--no-augment", description = "No random crops and flips on CIFAR-10.") boolean noAugment;
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
+    @Option(names = "--precision", defaultValue = "fp32",
+            description = "fp32, bf16 or fp16: autocast the forward pass to 16 bits (fp16 with loss scaling); default ${DEFAULT-VALUE}.")
+    String precisionName;
     @Spec CommandSpec spec;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
@@ -118,12 +122,15 @@ final class TrainCnnCommand implements Callable<Integer> {
         var criterion = new CrossEntropyLoss();
         var loader = DataLoader.builder(trainSet).batchSize(batchSize).shuffle(seed).build();
         var run = new RunDirectory(out);
+        Precision precision = Precision.parse(precisionName);
+        GradScaler scaler = precision.scaler();
 
         int startEpoch = 0;
         if (resume != null) {
             var loaded = StateDicts.load(run.file(CHECKPOINT));
             net.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
             optimizer.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "optim."));
+            Precision.loadScaler(scaler, loaded.tensors(), resume);
             startEpoch = Integer.parseInt(loaded.metadata().getOrDefault("epoch", "0"));
             Generator.global().setState(StateDicts.parseState(loaded.metadata().get("rng")));
             run.loadMetrics(startEpoch);
@@ -131,8 +138,8 @@ final class TrainCnnCommand implements Callable<Integer> {
         }
         run.writeJson("config.json", config(format, shape, stats, augment));
         String title = model.equals("small") ? "SmallCnn" : "ResNet-20";
-        System.out.printf("%s on %s %dx%dx%d: %,d parameters; %d train / %d test examples; %d threads%n", title, format,
-                shape[1], shape[2], shape[3], net.parameterCount(), train.size(), test.size(), Parallel.threads());
+        System.out.printf("%s on %s %dx%dx%d: %,d parameters; %d train / %d test examples; %d threads; %s%n", title, format,
+                shape[1], shape[2], shape[3], net.parameterCount(), train.size(), test.size(), Parallel.threads(), precision.label());
 
         for (int epoch = startEpoch; epoch < epochs; epoch++) {
             long t0 = System.nanoTime();
@@ -142,12 +149,16 @@ final class TrainCnnCommand implements Callable<Integer> {
             int seen = 0;
             try (var bar = Progress.start("epoch " + (epoch + 1) + "/" + epochs, loader.numBatches(), quiet)) {
                 for (Batch b : loader) {
-                    Tensor loss = criterion.forward(net.forward(b.input()), b.target());
+                    Tensor loss;
+                    try (var ac = precision.autocast()) {
+                        loss = criterion.forward(net.forward(b.input()), b.target());
+                    }
                     optimizer.zeroGrad();
-                    loss.backward();
-                    optimizer.step();
+                    scaler.scale(loss).backward();
+                    scaler.step(optimizer);
+                    scaler.update();
                     float l = loss.item();
-                    if (!Float.isFinite(l)) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
+                    if (!Float.isFinite(l) && !scaler.isEnabled()) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
                     lossSum += l * b.size();
                     seen += b.size();
                     bar.step(b.size(), lossSum / seen);
@@ -165,7 +176,7 @@ final class TrainCnnCommand implements Callable<Integer> {
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s (%.0f images/s)%n",
                     epoch + 1, epochs, lossSum / seen, eval[0], eval[1], seconds, seen / seconds);
-            ClassifierRuns.saveCheckpoint(run, CHECKPOINT, net, optimizer.stateDict(), epoch + 1);
+            ClassifierRuns.saveCheckpoint(run, CHECKPOINT, net, optimizer.stateDict(), Precision.scalerState(scaler), epoch + 1);
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), title);
         }
@@ -225,6 +236,7 @@ final class TrainCnnCommand implements Callable<Integer> {
             seed = setting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
             limit = setting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
             noAugment = setting(given, "--no-augment", noAugment, (Boolean) c.get("no_augment"));
+            precisionName = setting(given, "--precision", precisionName, (String) c.getOrDefault("precision", "fp32"));
         } catch (ClassCastException | NullPointerException e) {
             throw new IllegalArgumentException("--resume " + dir + ": config.json lacks a setting or has one of the wrong type (" + e.getMessage() + ")");
         }
@@ -259,6 +271,7 @@ final class TrainCnnCommand implements Callable<Integer> {
         c.put("momentum", MOMENTUM);
         c.put("seed", seed);
         c.put("limit", limit);
+        c.put("precision", precisionName);
         c.put("data", data == null ? "generated" : data.toAbsolutePath().normalize().toString());
         return c;
     }

@@ -75,8 +75,14 @@ final class TrainGptCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
     @Mixin ParallelOptions par = new ParallelOptions();
+    @Option(names = "--precision", defaultValue = "fp32",
+            description = "fp32, bf16 or fp16: autocast the forward pass to 16 bits (fp16 with loss scaling); default ${DEFAULT-VALUE}.")
+    String precisionName;
+    @Option(names = "--checkpoint-activations", description = "Recompute each block's activations in backward (less memory).")
+    boolean checkpointActivations;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
+    private Precision precision;
 
     /** Where batches come from: a token file split 90/10, or the addition task. */
     private interface Source {
@@ -101,6 +107,9 @@ final class TrainGptCommand implements Callable<Integer> {
         validate();
         par.validate();
         if (par.tensorParallel() && dropout != 0) throw new IllegalArgumentException("--parallel tp does not support dropout, got --dropout " + dropout);
+        precision = Precision.parse(precisionName);
+        if (precision == Precision.FP16 && (par.zero() || par.tensorParallel()))
+            throw new IllegalArgumentException("--precision fp16 needs loss scaling, which --parallel " + par.parallel + " does not do; use bf16");
         if (threads != null) Parallel.setThreads(threads);
         if (par.enabled()) {
             try (ProcessGroup pg = par.join()) {
@@ -177,7 +186,7 @@ final class TrainGptCommand implements Callable<Integer> {
 
         var config = new GptConfig(tokenizer.vocabSize(), blockSize, nLayer, nHead, nEmbd, dropout, true);
         Generator.global().manualSeed(seed);
-        var model = new Gpt(config, new Generator(seed));
+        var model = new Gpt(config, new Generator(seed)).checkpointActivations(checkpointActivations);
         var schedule = LRSchedule.warmupCosine(warmup, maxIters, minLr / lr);
         var batches = new Generator(seed + 1);
         int startIter = 0;
@@ -189,9 +198,10 @@ final class TrainGptCommand implements Callable<Integer> {
             loaded = StateDicts.load(ck);
             model.loadStateDict(StateDicts.withPrefix(loaded.tensors(), "model."));
         }
-        var trainer = new GptParallelism(model, par, pg, lr, weightDecay, gradClip);
+        var trainer = new GptParallelism(model, par, pg, lr, weightDecay, gradClip, precision);
         if (loaded != null) {
             trainer.loadOptimizerState(StateDicts.withPrefix(loaded.tensors(), "optim."));
+            Precision.loadScaler(trainer.scaler(), loaded.tensors(), resume);
             startIter = Integer.parseInt(loaded.metadata().get("iter"));
             bestVal = Double.parseDouble(loaded.metadata().get("best_val_loss"));
             batches.setState(StateDicts.parseState(loaded.metadata().get("batch_rng")));
@@ -203,8 +213,9 @@ final class TrainGptCommand implements Callable<Integer> {
         hf.put("kindling_task", addition == null ? "text" : "addition");
         if (addition != null) hf.put("kindling_addition_digits", digits);
         if (lead) run.writeJson("config.json", hf);
-        System.out.printf("GPT %d layers, %d heads, %d wide, block %d, vocabulary %d: %.2fM parameters; %d threads%s%n",
+        System.out.printf("GPT %d layers, %d heads, %d wide, block %d, vocabulary %d: %.2fM parameters; %d threads; %s%s%s%n",
                 nLayer, nHead, nEmbd, blockSize, tokenizer.vocabSize(), model.parameterCount(true) / 1e6, Parallel.threads(),
+                precision.label(), checkpointActivations ? ", activation checkpointing" : "",
                 pg == null ? "" : "; rank " + pg.rank() + " of " + pg.worldSize() + " (" + par.parallel + ")");
         Module net = trainer.module();
 
@@ -252,7 +263,9 @@ final class TrainGptCommand implements Callable<Integer> {
                     lossSum += trainer.backward(b, gradAccum, micro == gradAccum - 1);
                 }
                 lossSum = trainer.step(lossSum);
-                if (!Double.isFinite(lossSum)) throw new IllegalStateException("loss became " + lossSum + " at iteration " + iter + "; lower --lr");
+                // with fp16 a non-finite loss means the scale was too large: the scaler skips the step and backs off
+                if (!Double.isFinite(lossSum) && !trainer.scaler().isEnabled())
+                    throw new IllegalStateException("loss became " + lossSum + " at iteration " + iter + "; lower --lr");
                 windowIters++;
                 bar.step(1, lossSum);
             }
@@ -286,7 +299,7 @@ final class TrainGptCommand implements Callable<Integer> {
     private double[] estimateLoss(Module model, Source source, int iter, ProcessGroup spread) {
         model.eval();
         float[] sums = new float[2];
-        try (var noGrad = Grad.disabled()) {
+        try (var noGrad = Grad.disabled(); var ac = precision.autocast()) {
             for (int split = 0; split < 2; split++) {
                 Generator g = new Generator(seed * 31 + iter * 2L + split);
                 double sum = 0;
@@ -313,6 +326,7 @@ final class TrainGptCommand implements Callable<Integer> {
         Map<String, Tensor> all = new LinkedHashMap<>();
         modelState.forEach((k, v) -> all.put("model." + k, v));
         optimState.forEach((k, v) -> all.put("optim." + k, v));
+        all.putAll(Precision.scalerState(trainer.scaler()));
         StateDicts.save(run.file(CHECKPOINT), all, Map.of(
                 "iter", Integer.toString(iter),
                 "best_val_loss", Double.toString(bestVal),

@@ -14,6 +14,7 @@ import dev.kindling.kernels.Parallel;
 import dev.kindling.models.Mlp;
 import dev.kindling.nn.CrossEntropyLoss;
 import dev.kindling.optim.Adam;
+import dev.kindling.optim.GradScaler;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
@@ -58,6 +59,9 @@ final class TrainMlpCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Kernel threads (default: all cores).") Integer threads;
     @Option(names = "--quiet", description = "No progress bar.") boolean quiet;
     @Mixin ParallelOptions par = new ParallelOptions();
+    @Option(names = "--precision", defaultValue = "fp32",
+            description = "fp32, bf16 or fp16: autocast the forward pass to 16 bits (fp16 with loss scaling); default ${DEFAULT-VALUE}.")
+    String precisionName;
     @Spec CommandSpec spec;
 
     static final String CHECKPOINT = "checkpoint.safetensors";
@@ -70,6 +74,9 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (hidden <= 0) throw new IllegalArgumentException("--hidden must be positive, got " + hidden);
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
         par.validate();
+        Precision.parse(precisionName);
+        if (precisionName.equals("fp16") && (par.zero() || par.tensorParallel()))
+            throw new IllegalArgumentException("--precision fp16 needs loss scaling, which --parallel " + par.parallel + " does not support; use bf16 or ddp");
         if (threads != null) Parallel.setThreads(threads);
         if (par.enabled()) {
             try (ProcessGroup pg = par.join()) {
@@ -119,6 +126,8 @@ final class TrainMlpCommand implements Callable<Integer> {
         var layouts = tp == null ? null : TensorParallel.layouts(tp);
         var criterion = new CrossEntropyLoss();
         var loader = DataLoader.builder(train).batchSize(batchSize).shuffle(seed).build();
+        Precision precision = Precision.parse(precisionName);
+        GradScaler scaler = precision.scaler();
 
         int startEpoch = 0;
         if (loaded != null) {
@@ -126,14 +135,15 @@ final class TrainMlpCommand implements Callable<Integer> {
             if (zero != null) zero.loadStateDict(optimState);
             else if (tp != null) optimizer.loadStateDict(ParallelOptions.sliceOptimizerState(optimState, groupNames, layouts));
             else optimizer.loadStateDict(optimState);
+            Precision.loadScaler(scaler, loaded.tensors(), resume);
             startEpoch = Integer.parseInt(loaded.metadata().getOrDefault("epoch", "0"));
             Generator.global().setState(StateDicts.parseState(loaded.metadata().get("rng")));
             run.loadMetrics(startEpoch);
             System.out.printf("resuming %s after epoch %d%n", out, startEpoch);
         }
         if (lead) run.writeJson("config.json", config(inputs));
-        System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads%s%n",
-                inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads(),
+        System.out.printf("SimpleNN %d-%d-10: %,d parameters; %d train / %d test examples; %d threads; %s%s%n",
+                inputs, hidden, model.parameterCount(), train.size(), test.size(), Parallel.threads(), precision.label(),
                 pg == null ? "" : "; rank " + rank + " of " + world + " (" + par.parallel + ")");
         float[] lossSlot = new float[1];
 
@@ -148,15 +158,22 @@ final class TrainMlpCommand implements Callable<Integer> {
                     net.zeroGrad();
                     float l;
                     if (pg == null || tp != null) {
-                        Tensor loss = criterion.forward(net.forward(b.input()), b.target());
-                        loss.backward();
+                        Tensor loss;
+                        try (var ac = precision.autocast()) {
+                            loss = criterion.forward(net.forward(b.input()), b.target());
+                        }
+                        scaler.scale(loss).backward();
                         l = loss.item();
                     } else {
-                        l = shareStep(ddp != null ? ddp : model, ddp, pg, criterion, b, lossSlot);
+                        l = shareStep(ddp != null ? ddp : model, ddp, pg, criterion, b, lossSlot, precision, scaler);
                     }
-                    if (zero != null) zero.step();
-                    else optimizer.step();
-                    if (!Float.isFinite(l)) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
+                    if (zero != null) {
+                        zero.step();
+                    } else {
+                        scaler.step(optimizer);
+                        scaler.update();
+                    }
+                    if (!Float.isFinite(l) && !scaler.isEnabled()) throw new IllegalStateException("loss became " + l + " in epoch " + (epoch + 1) + "; lower --lr");
                     lossSum += l * b.size();
                     seen += b.size();
                     bar.step(b.size(), lossSum / seen);
@@ -179,7 +196,7 @@ final class TrainMlpCommand implements Callable<Integer> {
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s%n",
                     epoch + 1, epochs, lossSum / seen, eval[0], eval[1], seconds);
-            ClassifierRuns.saveCheckpoint(run, CHECKPOINT, model, optimState, epoch + 1);
+            ClassifierRuns.saveCheckpoint(run, CHECKPOINT, model, optimState, Precision.scalerState(scaler), epoch + 1);
             Curves.write(run.file("curves.png"), run.metrics(), "epoch", List.of("train_loss", "test_loss"),
                     List.of("test_accuracy"), "SimpleNN");
         }
@@ -197,13 +214,17 @@ final class TrainMlpCommand implements Callable<Integer> {
      * divisible by n (the sharded optimizer averages likewise). Returns the whole batch's mean loss.
      */
     private static float shareStep(dev.kindling.nn.Module forward, DistributedDataParallel ddp, ProcessGroup pg,
-                                   CrossEntropyLoss criterion, Batch b, float[] lossSlot) {
+                                   CrossEntropyLoss criterion, Batch b, float[] lossSlot, Precision precision,
+                                   GradScaler scaler) {
         int n = pg.worldSize(), r = pg.rank(), size = b.size();
         int from = (int) ((long) size * r / n), to = (int) ((long) size * (r + 1) / n);
         lossSlot[0] = 0;
         if (to > from) {
-            Tensor loss = criterion.forward(forward.forward(b.input().narrow(0, from, to - from)), b.target().narrow(0, from, to - from));
-            loss.mul((double) n * (to - from) / size).backward();
+            Tensor loss;
+            try (var ac = precision.autocast()) {
+                loss = criterion.forward(forward.forward(b.input().narrow(0, from, to - from)), b.target().narrow(0, from, to - from));
+            }
+            scaler.scale(loss.mul((double) n * (to - from) / size)).backward();
             lossSlot[0] = loss.item() * (to - from) / size;
         }
         if (ddp != null) ddp.syncGradients(); // a sharded optimizer averages in its step
@@ -237,6 +258,7 @@ final class TrainMlpCommand implements Callable<Integer> {
             hidden = setting(given, "--hidden", hidden, ((Number) c.get("hidden_size")).intValue());
             seed = setting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
             limit = setting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
+            precisionName = setting(given, "--precision", precisionName, (String) c.getOrDefault("precision", "fp32"));
         } catch (ClassCastException | NullPointerException e) {
             throw new IllegalArgumentException("--resume " + dir + ": config.json lacks a setting or has one of the wrong type (" + e.getMessage() + ")");
         }
@@ -261,6 +283,7 @@ final class TrainMlpCommand implements Callable<Integer> {
         c.put("lr", lr);
         c.put("seed", seed);
         c.put("limit", limit);
+        c.put("precision", precisionName);
         c.put("data", data == null ? "generated" : data.toAbsolutePath().normalize().toString());
         return c;
     }

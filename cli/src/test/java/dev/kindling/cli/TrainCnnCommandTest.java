@@ -91,6 +91,17 @@ class TrainCnnCommandTest {
                 "--model resnet20 differs from the run's small");
     }
 
+    @Test
+    void bf16RunLearnsWithConvolutionsUnderAutocast() throws IOException {
+        Path out = tmp.resolve("bf16");
+        var r = train(out, "--data", cifar.toString(), "--epochs", "2", "--batch-size", "32", "--lr", "0.02", "--precision", "bf16");
+        assertTrue(r.out().contains("; bf16"), r.out());
+        double acc = ((Number) metrics(out).get(1).get("test_accuracy")).doubleValue();
+        assertTrue(acc > 0.5, "test accuracy after 2 bf16 epochs: " + acc + " (chance 0.1)");
+        assertEquals(dev.kindling.tensor.DType.FLOAT32, StateDicts.load(out.resolve("model.safetensors")).tensors().get("fc1.weight").dtype(),
+                "master weights stay FLOAT32");
+    }
+
     static List<Map<String, Object>> withoutTimes(List<Map<String, Object>> ms) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Map<String, Object> m : ms) {

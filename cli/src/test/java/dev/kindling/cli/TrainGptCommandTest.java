@@ -90,6 +90,41 @@ class TrainGptCommandTest {
     }
 
     @Test
+    void checkpointedActivationsTrainToTheSameBitsAndFp16ResumesWithItsLossScale(@TempDir Path dir) throws Exception {
+        Path data = corpus(dir);
+        String[] common = args(TINY, "--data", data.toString(), "--block-size", "16", "--dropout", "0.1");
+        Path plain = dir.resolve("plain"), ckpt = dir.resolve("ckpt");
+        assertEquals(0, Main.run(concat(common, "--out", plain.toString())));
+        assertEquals(0, Main.run(concat(common, "--out", ckpt.toString(), "--checkpoint-activations")));
+        assertArrayEquals(Files.readAllBytes(plain.resolve("model.safetensors")), Files.readAllBytes(ckpt.resolve("model.safetensors")),
+                "recomputed activations give the same gradients, hence the same weights");
+
+        Path a = dir.resolve("fp16"), b = dir.resolve("fp16-resumed");
+        String[] fp16 = concat(common, "--precision", "fp16");
+        assertEquals(0, Main.run(concat(fp16, "--out", a.toString())));
+        assertEquals(0, Main.run(concat(fp16, "--out", b.toString(), "--stop-at", "6")));
+        var saved = dev.kindling.io.StateDicts.load(b.resolve("checkpoint.safetensors")).tensors();
+        assertEquals(65536f, saved.get("scaler.scale").item(), "no overflow in 6 steps: the initial scale");
+        assertEquals(6, saved.get("scaler.growth_tracker").toLongArray()[0]);
+        assertEquals(0, Main.run(concat(fp16, "--resume", b.toString())));
+        assertArrayEquals(Files.readAllBytes(a.resolve("model.safetensors")), Files.readAllBytes(b.resolve("model.safetensors")));
+
+        Path bf = dir.resolve("bf16");
+        assertEquals(0, Main.run(concat(common, "--out", bf.toString(), "--precision", "bf16")));
+        double fp32Val = lastValLoss(plain), bf16Val = lastValLoss(bf), fp16Val = lastValLoss(a);
+        assertTrue(Math.abs(bf16Val - fp32Val) < 0.05 && Math.abs(fp16Val - fp32Val) < 0.05,
+                "val loss fp32 " + fp32Val + ", bf16 " + bf16Val + ", fp16 " + fp16Val);
+        assertTrue(bf16Val != fp32Val, "bf16 really computed in bf16");
+    }
+
+    private static double lastValLoss(Path run) throws Exception {
+        List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        var m = java.util.regex.Pattern.compile("\"val_loss\":([0-9.]+)").matcher(lines.get(lines.size() - 1));
+        assertTrue(m.find(), lines.get(lines.size() - 1));
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
     void additionRunWritesAModelThatGenerateCanRun(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("add");
         assertEquals(0, Main.run(args(TINY, "--out", out.toString())));
@@ -106,6 +141,7 @@ class TrainGptCommandTest {
                 args(new String[0], "--n-embd", "30", "--n-head", "4"),
                 args(new String[0], "--data", dir.resolve("missing.txt").toString()),
                 args(new String[0], "--batch-size", "0"),
+                args(new String[0], "--precision", "fp8"),
                 args(new String[0], "--resume", dir.toString()))) {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             PrintStream old = System.err;

@@ -201,6 +201,27 @@ class TrainMlpCommandTest {
         assertOneErrorLine(seed, "--seed 5 differs from the run's 4");
     }
 
+    @Test
+    void halfPrecisionRunsLearnAndKeepTheirPrecisionOnResume() throws IOException {
+        Path bf16 = tmp.resolve("bf16"), fp16 = tmp.resolve("fp16");
+        train(bf16, "--limit", "1000", "--epochs", "1", "--precision", "bf16");
+        Result r = train(fp16, "--limit", "1000", "--epochs", "1", "--precision", "fp16");
+        assertTrue(r.out.contains("; fp16"), r.out);
+        for (Path run : List.of(bf16, fp16)) {
+            double acc = ((Number) metrics(run).get(0).get("test_accuracy")).doubleValue();
+            assertTrue(acc > 0.5, run + ": test accuracy " + acc);
+        }
+        assertTrue(StateDicts.load(fp16.resolve(TrainMlpCommand.CHECKPOINT)).tensors().containsKey("scaler.scale"));
+        assertFalse(StateDicts.load(bf16.resolve(TrainMlpCommand.CHECKPOINT)).tensors().containsKey("scaler.scale"));
+        assertOneErrorLine(kindling("train", "mlp", "--resume", fp16.toString(), "--epochs", "2", "--precision", "bf16", "--quiet"),
+                "--precision bf16 differs from the run's fp16");
+        Result resumed = kindling("train", "mlp", "--resume", fp16.toString(), "--epochs", "2", "--quiet", "--threads", "2");
+        assertEquals(0, resumed.code, resumed.err);
+        assertTrue(resumed.out.contains("; fp16"), "the run's precision is kept: " + resumed.out);
+        assertOneErrorLine(kindling("train", "mlp", "--precision", "fp64", "--out", tmp.resolve("x6").toString()),
+                "--precision must be fp32, bf16 or fp16, got 'fp64'");
+    }
+
     static void assertOneErrorLine(Result r, String expected) {
         assertNotEquals(0, r.code, "exit code");
         List<String> lines = r.err.lines().toList();

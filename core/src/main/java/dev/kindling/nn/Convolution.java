@@ -3,6 +3,7 @@ package dev.kindling.nn;
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.Im2col;
 import dev.kindling.kernels.Parallel;
+import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
@@ -40,6 +41,13 @@ final class Convolution {
 
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom, int padLeft,
                          int padRight, int dh, int dw, int groups) {
+        DType half = Autocast.dtype();
+        if (half != null) { // 16-bit inputs, FLOAT32 accumulation in the GEMM, a 16-bit output
+            Tensor xh = Autocast.cast(x), wh = Autocast.cast(weight), bh = Autocast.cast(bias);
+            try (var off = Autocast.disabled()) {
+                return conv2d(xh, wh, bh, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups).to(half);
+            }
+        }
         String op = "conv2d";
         if (x.dim() != 4)
             throw new IllegalArgumentException(op + ": input must be [N, C, H, W], got shape " + Arrays.toString(x.shape()));

@@ -3,6 +3,7 @@ package dev.kindling.nn;
 import dev.kindling.kernels.Norms;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.kernels.Softmax;
+import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
@@ -241,6 +242,13 @@ public final class Functional {
         int tq = q.size(-2), tk = k.size(-2);
         if (causal && tq > tk)
             throw new IllegalArgumentException("scaledDotProductAttention: causal attention needs Tq <= Tk, got " + tq + " and " + tk);
+        DType half = Autocast.dtype();
+        if (half != null) { // 16-bit inputs and output; scores, softmax and sums stay FLOAT32 inside
+            Tensor qh = Autocast.cast(q), kh = Autocast.cast(k), vh = Autocast.cast(v);
+            try (var off = Autocast.disabled()) {
+                return scaledDotProductAttention(qh, kh, vh, mask, causal).to(half);
+            }
+        }
         int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
         boolean sameBatch = qs.length == ks.length && ks.length == vs.length
                 && Arrays.equals(Arrays.copyOf(qs, qs.length - 2), Arrays.copyOf(ks, ks.length - 2))

@@ -27,6 +27,7 @@ final class Backprop {
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         Tensor seed = gradient.toFloat();
         grads.put(root, seed);
+        Autocast.clearCache(); // the optimizer may change the weights after this backward
         // A leaf may take a gradient's storage as its .grad instead of copying it (the copy and the allocation
         // were a fifth of a small MLP step) when nothing else can see that storage: it is not the data of any
         // tensor in the graph (saved activations, parameters, the seed) and no other gradient in flight shares it.
@@ -35,7 +36,8 @@ final class Backprop {
         guarded.put(seed.data, Boolean.TRUE);
         Map<Object, Integer> live = new IdentityHashMap<>(); // gradient references per storage held by this loop
         live.merge(seed.data, 1, Integer::sum);
-        try (var noGrad = Grad.disabled()) {
+        // backward ops run in the dtypes the forward chose, not under the caller's autocast setting
+        try (var noGrad = Grad.disabled(); var noCast = Autocast.disabled()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
                 Tensor g = grads.remove(t);

@@ -19,6 +19,8 @@ final class LinearAlgebra {
     }
 
     static Tensor matmul(Tensor a0, Tensor b0) {
+        DType half = Autocast.dtype();
+        if (half != null) return AutocastOps.matmul(a0, b0, half);
         Tensor a = a0.toFloat(), b = b0.toFloat();
         if (a.dim() == 0 || b.dim() == 0)
             throw new IllegalArgumentException("matmul: both operands need at least 1 dim, got shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape));
@@ -146,6 +148,8 @@ final class LinearAlgebra {
                     + Shapes.str(weight.shape) + " (" + (x.dim() == 0 ? 0 : x.size(-1)) + " vs " + weight.shape[1] + " input features)");
         if (bias != null && (bias.dim() != 1 || bias.shape[0] != weight.shape[0]))
             throw new IllegalArgumentException("linear: bias shape " + Shapes.str(bias.shape) + " should be [" + weight.shape[0] + "]");
+        DType half = Autocast.dtype();
+        if (half != null) return AutocastOps.linear(x, weight, bias, half);
         return fusedLinear(x, weight, bias);
     }
 

@@ -53,6 +53,7 @@ final class Storage {
 
     /** A contiguous copy of {@code t} in {@code target} dtype. Integer targets truncate toward zero. */
     static Tensor convert(Tensor t, DType target) {
+        if (floatOrHalf(t.dtype) && floatOrHalf(target)) return convertFloats(t, target);
         int n = t.numel();
         Object out = allocate(target, n);
         int rank = t.shape.length;
@@ -80,5 +81,60 @@ final class Storage {
             }
         }
         return new Tensor(target, out, t.shape.clone(), Shapes.contiguousStrides(t.shape), 0);
+    }
+
+    private static boolean floatOrHalf(DType d) {
+        return d == DType.FLOAT32 || d == DType.BF16 || d == DType.F16;
+    }
+
+    /**
+     * {@link #convert} between FLOAT32, BF16 and F16 a row of the last dim at a time, with array loops instead of
+     * per-element dispatch: mixed precision converts every matmul's operands and outputs, often strided views.
+     */
+    private static Tensor convertFloats(Tensor t, DType target) {
+        int n = t.numel();
+        Object out = allocate(target, n);
+        int rank = t.shape.length;
+        if (n > 0) {
+            boolean whole = rank == 0 || Shapes.isContiguous(t.shape, t.strides);
+            int inner = whole ? n : t.shape[rank - 1], stride = whole ? 1 : t.strides[rank - 1];
+            int[] idx = new int[Math.max(rank - 1, 0)];
+            int p = t.offset;
+            for (int q = 0; q < n; q += inner) {
+                copyRow(t.dtype, t.data, p, stride, target, out, q, inner);
+                for (int d = rank - 2; d >= 0; d--) { // next row: an odometer over the outer dims
+                    idx[d]++;
+                    p += t.strides[d];
+                    if (idx[d] < t.shape[d]) break;
+                    p -= t.strides[d] * t.shape[d];
+                    idx[d] = 0;
+                }
+            }
+        }
+        return new Tensor(target, out, t.shape.clone(), Shapes.contiguousStrides(t.shape), 0);
+    }
+
+    /** dst[q..q+n) = src[p], src[p + stride], ... converted from {@code from} to {@code to}. */
+    private static void copyRow(DType from, Object src, int p, int stride, DType to, Object dst, int q, int n) {
+        if (stride == 1 && from == to) {
+            System.arraycopy(src, p, dst, q, n);
+        } else if (stride == 1 && from == DType.FLOAT32) {
+            dev.kindling.kernels.HalfArrays.narrow(to == DType.BF16, (float[]) src, p, (short[]) dst, q, n);
+        } else if (stride == 1 && to == DType.FLOAT32) {
+            dev.kindling.kernels.HalfArrays.widen(from == DType.BF16, (short[]) src, p, (float[]) dst, q, n);
+        } else if (from == to && from != DType.FLOAT32) {
+            short[] s = (short[]) src, d = (short[]) dst;
+            for (int j = 0; j < n; j++) d[q + j] = s[p + j * stride];
+        } else if (from == DType.BF16 && to == DType.FLOAT32) {
+            short[] s = (short[]) src;
+            float[] d = (float[]) dst;
+            for (int j = 0; j < n; j++) d[q + j] = Float.intBitsToFloat(s[p + j * stride] << 16);
+        } else if (from == DType.F16 && to == DType.FLOAT32) {
+            short[] s = (short[]) src;
+            float[] d = (float[]) dst;
+            for (int j = 0; j < n; j++) d[q + j] = Float.float16ToFloat(s[p + j * stride]);
+        } else {
+            for (int j = 0; j < n; j++) set(to, dst, q + j, getDouble(from, src, p + j * stride));
+        }
     }
 }

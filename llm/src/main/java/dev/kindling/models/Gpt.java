@@ -1,5 +1,6 @@
 package dev.kindling.models;
 
+import dev.kindling.autograd.Checkpoint;
 import dev.kindling.nn.Dropout;
 import dev.kindling.nn.Embedding;
 import dev.kindling.nn.Functional;
@@ -19,6 +20,7 @@ import java.util.List;
 public class Gpt extends Module {
     public final GptConfig config;
     final Transformer transformer;
+    private boolean checkpointActivations;
 
     /** The "transformer" submodule (name kept for HF compatibility). */
     static final class Transformer extends Module {
@@ -187,7 +189,13 @@ public class Gpt extends Module {
         Tensor tok = transformer.wte.forward(ids);                                          // (B, T, C)
         Tensor posEmb = transformer.wpe.forward(Tensor.wrapLongs(pos, t));                  // (T, C)
         Tensor x = transformer.drop.forward(tok.add(posEmb));
-        for (int l = 0; l < transformer.h.size(); l++) x = transformer.h.get(l).forward(x, cache, l);
+        for (int l = 0; l < transformer.h.size(); l++) {
+            Block block = transformer.h.get(l);
+            int layer = l;
+            x = checkpointActivations && cache == null
+                    ? Checkpoint.checkpoint(in -> block.forward(in[0], null, layer), x)
+                    : block.forward(x, cache, l);
+        }
         if (cache != null) cache.advance(t);
         x = transformer.lnF.forward(x);
         return x.matmul(transformer.wte.weight.t());                                       // (B, T, vocab), tied head
@@ -228,6 +236,16 @@ public class Gpt extends Module {
         for (KVCache c : caches) c.advance(1);
         x = transformer.lnF.forward(x);
         return x.matmul(transformer.wte.weight.t()).view(b, config.vocabSize());       // (B, vocab)
+    }
+
+    /**
+     * With {@code on}, training recomputes each block's activations in backward instead of keeping them
+     * ({@link Checkpoint}): less memory for about one more forward pass per step; the gradients are unchanged.
+     * Returns this.
+     */
+    public Gpt checkpointActivations(boolean on) {
+        checkpointActivations = on;
+        return this;
     }
 
     /** Number of parameters, excluding position embeddings as nanoGPT reports it when {@code nonEmbedding}. */
