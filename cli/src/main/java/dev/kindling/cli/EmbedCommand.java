@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = "Embed texts with a Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json).")
 final class EmbedCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model folder (BERT family).") Path model;
+    @Option(names = "--model", required = true, description = "Model folder (BERT family; quantized folders from kindling quantize too).") Path model;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the one in the model folder).") Path tokenizerFile;
     @Option(names = "--input", description = "Text lines or JSONL objects with a \"text\" field (default: stdin).") Path input;
     @Option(names = "--output", description = "JSONL output (default: stdout).") Path output;
