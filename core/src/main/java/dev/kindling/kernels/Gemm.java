@@ -86,10 +86,10 @@ public final class Gemm {
     static final int HALF_PANEL_FLOATS = 1 << 15;
 
     /**
-     * Up to this many rows of A, bfloat16 B is read by dot kernels that widen each value in registers
-     * ({@link QuantizedGemm}): for a few rows the GEMM's widened panels cost more than they save.
+     * Up to this many rows of A (decoding, prompts, small batches), bfloat16 B is read by dot kernels that widen each
+     * value in registers ({@link QuantizedGemm}); the widened panels of the packed GEMM pay off only for more rows.
      */
-    static final int HALF_DOT_MAX_ROWS = 8;
+    static final int HALF_DOT_MAX_ROWS = 256;
 
     private static void sgemmHalfB(String op, boolean bf16, int m, int n, int k, float[] a, int aOff, int lda,
                                    java.lang.foreign.MemorySegment b, long bOff, int ldb, float beta, float[] c, int cOff,

@@ -12,9 +12,10 @@ import java.lang.foreign.ValueLayout;
  * float scale {@code d = scales[r * groups + g]} and each element is {@code d * q} with an integer code q:
  * <ul>
  *   <li>8 bits: q in [-127, 127], one signed byte per element, rows {@code cols} bytes apart; d = max|w| / 127.</li>
- *   <li>4 bits: q in [-8, 7], stored as q + 8 in a nibble. Each block of 32 elements takes 16 bytes: byte j holds
- *       element j in its low nibble and element j + 16 in its high one (llama.cpp's Q4_0 order, so that a vector
- *       load of 16 bytes yields 16 consecutive elements from each nibble). Rows are padded with zeros to whole
+ *   <li>4 bits: q in [-8, 7], stored in a nibble as 4-bit two's complement. Each block of 32 elements takes 16 bytes:
+ *       byte j holds element j in its low nibble and element j + 16 in its high one (llama.cpp's Q4_0 order, so that
+ *       a vector load of 16 bytes yields 16 consecutive elements from each nibble). Two's complement lets a kernel
+ *       read the high nibble as the signed byte {@code b & 0xF0} = 16 q, with no shift. Rows are padded with zeros to whole
  *       blocks: {@link #rowBytes} = ceil(cols / 32) * 16. d = w* / -8 (w* the element of largest magnitude: it
  *       is exact and the code -8 is used) or |w*| / 7, whichever has the smaller squared error on the group.</li>
  * </ul>
@@ -116,7 +117,7 @@ public final class Quantization {
 
     private static void setNibble(byte[] codes, int rowByte, int j, int q) {
         int at = rowByte + j / INT4_BLOCK * (INT4_BLOCK / 2) + j % (INT4_BLOCK / 2);
-        int code = q + 8;
+        int code = q & 0xF; // 4-bit two's complement
         codes[at] = (byte) (j % INT4_BLOCK < INT4_BLOCK / 2 ? (codes[at] & 0xF0) | code : (codes[at] & 0x0F) | code << 4);
     }
 
@@ -124,7 +125,7 @@ public final class Quantization {
     static int code(int bits, MemorySegment codes, long rowByte, int j) {
         if (bits == 8) return codes.get(ValueLayout.JAVA_BYTE, rowByte + j);
         int b = codes.get(ValueLayout.JAVA_BYTE, rowByte + j / INT4_BLOCK * (INT4_BLOCK / 2) + j % (INT4_BLOCK / 2)) & 0xFF;
-        return (j % INT4_BLOCK < INT4_BLOCK / 2 ? b & 0xF : b >>> 4) - 8;
+        return ((j % INT4_BLOCK < INT4_BLOCK / 2 ? b & 0xF : b >>> 4) ^ 8) - 8; // sign-extend the nibble
     }
 
     /**

@@ -54,6 +54,7 @@ public final class QuantizedGemm {
     private static void run(int bits, int gs, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w, long wOff,
                             long rb, float[] sc, int scOff, int groups, float beta, float[] c, int cOff, int ldc) {
         int blocks = (n + ROWS - 1) / ROWS;
+        boolean tile = m >= ROWS && WeightDot.tileable(bits, k, gs);
         long bytesPerBlock = ROWS * Math.max(rb, 1);
         // a segment confined to this thread (a confined arena) cannot be read by the pool's threads
         long cost = w.isAccessibleBy(NOT_OWNER) ? bytesPerBlock * m / 4 : 0;
@@ -64,7 +65,17 @@ public final class QuantizedGemm {
                 long o = wOff + j * rb;
                 int s = scOff + j * groups;
                 if (j + ROWS <= n) {
-                    for (int i = 0; i < m; i++) {
+                    int i = 0;
+                    if (tile)
+                        for (; i + ROWS <= m; i += ROWS) {
+                            int xo = aOff + i * lda, co = cOff + i * ldc + j;
+                            switch (bits) {
+                                case 8 -> WeightDot.int8Tile(a, xo, lda, k, gs, w, o, rb, sc, s, groups, c, co, ldc, beta);
+                                case 4 -> WeightDot.int4Tile(a, xo, lda, k, gs, w, o, rb, sc, s, groups, c, co, ldc, beta);
+                                default -> WeightDot.bf16Tile(a, xo, lda, k, w, o, rb, c, co, ldc, beta);
+                            }
+                        }
+                    for (; i < m; i++) {
                         int xo = aOff + i * lda, co = cOff + i * ldc + j;
                         switch (bits) {
                             case 8 -> WeightDot.int8x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);

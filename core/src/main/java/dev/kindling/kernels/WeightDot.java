@@ -13,8 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Dot-product micro-kernels over compressed weight rows (int8, int4 and bfloat16 in memory segments): one input
- * row x against four weight rows at a time, each weight decoded in registers right before its multiply-add and
- * never stored. Used for y = x W^T when x has few rows (decoding), where the work is reading W once.
+ * row against four weight rows at a time (decoding, where the work is reading W once), or a 4 x 4 tile of input
+ * and weight rows (prompts and batches, where each decoded weight then serves four rows). Each weight is decoded
+ * in registers right before its multiply-adds and never stored.
  *
  * <p>Integer codes are loaded 16 bytes at a time and widened to floats in {@code 16 / VL} parts; per group the
  * products accumulate unscaled and the group's scale is applied once (one multiply-add per group and row).
@@ -29,13 +30,30 @@ final class WeightDot {
     private static final VectorSpecies<Short> HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, S.vectorBitSize() / 2)));
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final FloatVector SIXTEENTH = FloatVector.broadcast(S, 1f / 16);
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     private WeightDot() {}
 
     /** 16 consecutive 8-bit codes from byte {@code at}, part p (VL lanes) widened to floats. */
     private static FloatVector widen(ByteVector b, int p) {
-        return (FloatVector) b.convertShape(VectorOperators.B2F, S, p);
+        // a literal part when there is one: C2 expands the conversion as an intrinsic only for a constant part, and
+        // the parts loop is not unrolled yet when it decides (else every call allocates)
+        return (FloatVector) (PARTS == 1 ? b.castShape(S, 0) : b.castShape(S, p));
+    }
+
+    /** The low nibbles of 16 bytes as signed bytes q in [-8, 7]: (n ^ 8) - 8 sign-extends a 4-bit two's complement n. */
+    private static ByteVector low(ByteVector b) {
+        return b.and((byte) 15).lanewise(VectorOperators.XOR, (byte) 8).sub((byte) 8);
+    }
+
+    /**
+     * The high nibbles of 16 bytes as signed bytes 16 q: masking keeps the sign bit in place, so no shift is needed
+     * (byte shifts have no x86 instruction and the Vector API falls back to slow code for them, as it does for
+     * byte-to-int and int-to-float conversions in these kernels on JDK 25: found with JFR). Scaled by 1/16 later.
+     */
+    private static ByteVector high16(ByteVector b) {
+        return b.and((byte) 0xF0);
     }
 
     /**
@@ -95,12 +113,11 @@ final class WeightDot {
                 long at = j >> 1; // a group starts on a block boundary: 32 elements per 16 bytes
                 ByteVector b0 = ByteVector.fromMemorySegment(B16, w, o0 + at, LE), b1 = ByteVector.fromMemorySegment(B16, w, o1 + at, LE);
                 ByteVector b2 = ByteVector.fromMemorySegment(B16, w, o2 + at, LE), b3 = ByteVector.fromMemorySegment(B16, w, o3 + at, LE);
-                ByteVector l0 = b0.and((byte) 15).sub((byte) 8), h0 = b0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                ByteVector l1 = b1.and((byte) 15).sub((byte) 8), h1 = b1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                ByteVector l2 = b2.and((byte) 15).sub((byte) 8), h2 = b2.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-                ByteVector l3 = b3.and((byte) 15).sub((byte) 8), h3 = b3.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+                ByteVector l0 = low(b0), l1 = low(b1), l2 = low(b2), l3 = low(b3);
+                ByteVector h0 = high16(b0), h1 = high16(b1), h2 = high16(b2), h3 = high16(b3);
                 for (int p = 0; p < PARTS; p++) {
-                    FloatVector xl = FloatVector.fromArray(S, x, xo + j + p * VL), xh = FloatVector.fromArray(S, x, xo + j + CH + p * VL);
+                    FloatVector xl = FloatVector.fromArray(S, x, xo + j + p * VL);
+                    FloatVector xh = FloatVector.fromArray(S, x, xo + j + CH + p * VL).mul(SIXTEENTH); // high codes are 16 q
                     a0 = widen(h0, p).fma(xh, widen(l0, p).fma(xl, a0));
                     a1 = widen(h1, p).fma(xh, widen(l1, p).fma(xl, a1));
                     a2 = widen(h2, p).fma(xh, widen(l2, p).fma(xl, a2));
@@ -175,6 +192,131 @@ final class WeightDot {
             }
         }
         c[co] = beta == 0f ? sum : sum + beta * c[co];
+    }
+
+    /**
+     * The 4 x 4 tile: four input rows (a[ao + i * lda ..], i = 0..3) against four int8 weight rows, 16 accumulators.
+     * Each weight vector is decoded and scaled once and used by four rows, each input vector by four weights; needs
+     * every group to be whole 16-element chunks ({@link #tileable}). C rows are ldc apart from c[co].
+     */
+    static void int8Tile(float[] a, int ao, int lda, int k, int gs, MemorySegment w, long o0, long rb, float[] sc, int s0,
+                         int groups, float[] c, int co, int ldc, float beta) {
+        long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
+        int a1 = ao + lda, a2 = a1 + lda, a3 = a2 + lda;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int g = 0, from = 0; from < k; g++, from += gs) {
+            int to = Math.min(k, from + gs);
+            FloatVector d0 = FloatVector.broadcast(S, sc[s0 + g]), d1 = FloatVector.broadcast(S, sc[s0 + groups + g]);
+            FloatVector d2 = FloatVector.broadcast(S, sc[s0 + 2 * groups + g]), d3 = FloatVector.broadcast(S, sc[s0 + 3 * groups + g]);
+            for (int j = from; j < to; j += CH) {
+                ByteVector b0 = ByteVector.fromMemorySegment(B16, w, o0 + j, LE), b1 = ByteVector.fromMemorySegment(B16, w, o1 + j, LE);
+                ByteVector b2 = ByteVector.fromMemorySegment(B16, w, o2 + j, LE), b3 = ByteVector.fromMemorySegment(B16, w, o3 + j, LE);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector w0 = widen(b0, p).mul(d0), w1 = widen(b1, p).mul(d1), w2 = widen(b2, p).mul(d2), w3 = widen(b3, p).mul(d3);
+                    int at = j + p * VL;
+                    FloatVector x = FloatVector.fromArray(S, a, ao + at);
+                    c00 = w0.fma(x, c00); c01 = w1.fma(x, c01); c02 = w2.fma(x, c02); c03 = w3.fma(x, c03);
+                    x = FloatVector.fromArray(S, a, a1 + at);
+                    c10 = w0.fma(x, c10); c11 = w1.fma(x, c11); c12 = w2.fma(x, c12); c13 = w3.fma(x, c13);
+                    x = FloatVector.fromArray(S, a, a2 + at);
+                    c20 = w0.fma(x, c20); c21 = w1.fma(x, c21); c22 = w2.fma(x, c22); c23 = w3.fma(x, c23);
+                    x = FloatVector.fromArray(S, a, a3 + at);
+                    c30 = w0.fma(x, c30); c31 = w1.fma(x, c31); c32 = w2.fma(x, c32); c33 = w3.fma(x, c33);
+                }
+            }
+        }
+        storeTile(c, co, ldc, beta, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+    }
+
+    /** {@link #int8Tile} for 4-bit rows: the low nibbles (elements j..j+15) then the high ones (j+16..j+31) of each load. */
+    static void int4Tile(float[] a, int ao, int lda, int k, int gs, MemorySegment w, long o0, long rb, float[] sc, int s0,
+                         int groups, float[] c, int co, int ldc, float beta) {
+        long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
+        int a1 = ao + lda, a2 = a1 + lda, a3 = a2 + lda;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int g = 0, from = 0; from < k; g++, from += gs) {
+            int to = Math.min(k, from + gs);
+            FloatVector d0 = FloatVector.broadcast(S, sc[s0 + g]), d1 = FloatVector.broadcast(S, sc[s0 + groups + g]);
+            FloatVector d2 = FloatVector.broadcast(S, sc[s0 + 2 * groups + g]), d3 = FloatVector.broadcast(S, sc[s0 + 3 * groups + g]);
+            FloatVector e0 = d0.mul(SIXTEENTH), e1 = d1.mul(SIXTEENTH), e2 = d2.mul(SIXTEENTH), e3 = d3.mul(SIXTEENTH);
+            for (int j = from; j < to; j += 2 * CH) {
+                long at = j >> 1;
+                ByteVector b0 = ByteVector.fromMemorySegment(B16, w, o0 + at, LE), b1 = ByteVector.fromMemorySegment(B16, w, o1 + at, LE);
+                ByteVector b2 = ByteVector.fromMemorySegment(B16, w, o2 + at, LE), b3 = ByteVector.fromMemorySegment(B16, w, o3 + at, LE);
+                ByteVector l0 = low(b0), l1 = low(b1), l2 = low(b2), l3 = low(b3);
+                ByteVector h0 = high16(b0), h1 = high16(b1), h2 = high16(b2), h3 = high16(b3);
+                for (int p = 0; p < PARTS; p++) {
+                    // low nibbles: elements j + p*VL ..; high nibbles (16 q, scaled by d / 16): 16 further
+                    FloatVector w0 = widen(l0, p).mul(d0), w1 = widen(l1, p).mul(d1), w2 = widen(l2, p).mul(d2), w3 = widen(l3, p).mul(d3);
+                    int xo = j + p * VL;
+                    FloatVector x = FloatVector.fromArray(S, a, ao + xo);
+                    c00 = w0.fma(x, c00); c01 = w1.fma(x, c01); c02 = w2.fma(x, c02); c03 = w3.fma(x, c03);
+                    x = FloatVector.fromArray(S, a, a1 + xo);
+                    c10 = w0.fma(x, c10); c11 = w1.fma(x, c11); c12 = w2.fma(x, c12); c13 = w3.fma(x, c13);
+                    x = FloatVector.fromArray(S, a, a2 + xo);
+                    c20 = w0.fma(x, c20); c21 = w1.fma(x, c21); c22 = w2.fma(x, c22); c23 = w3.fma(x, c23);
+                    x = FloatVector.fromArray(S, a, a3 + xo);
+                    c30 = w0.fma(x, c30); c31 = w1.fma(x, c31); c32 = w2.fma(x, c32); c33 = w3.fma(x, c33);
+                    w0 = widen(h0, p).mul(e0); w1 = widen(h1, p).mul(e1); w2 = widen(h2, p).mul(e2); w3 = widen(h3, p).mul(e3);
+                    xo += CH;
+                    x = FloatVector.fromArray(S, a, ao + xo);
+                    c00 = w0.fma(x, c00); c01 = w1.fma(x, c01); c02 = w2.fma(x, c02); c03 = w3.fma(x, c03);
+                    x = FloatVector.fromArray(S, a, a1 + xo);
+                    c10 = w0.fma(x, c10); c11 = w1.fma(x, c11); c12 = w2.fma(x, c12); c13 = w3.fma(x, c13);
+                    x = FloatVector.fromArray(S, a, a2 + xo);
+                    c20 = w0.fma(x, c20); c21 = w1.fma(x, c21); c22 = w2.fma(x, c22); c23 = w3.fma(x, c23);
+                    x = FloatVector.fromArray(S, a, a3 + xo);
+                    c30 = w0.fma(x, c30); c31 = w1.fma(x, c31); c32 = w2.fma(x, c32); c33 = w3.fma(x, c33);
+                }
+            }
+        }
+        storeTile(c, co, ldc, beta, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+    }
+
+    /** {@link #int8Tile} for bfloat16 rows (no scales); k a multiple of VL ({@link #tileable}). */
+    static void bf16Tile(float[] a, int ao, int lda, int k, MemorySegment w, long o0, long rb, float[] c, int co, int ldc, float beta) {
+        long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
+        int a1 = ao + lda, a2 = a1 + lda, a3 = a2 + lda;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int j = 0; j < k; j += VL) {
+            long at = 2L * j;
+            FloatVector w0 = bf16(w, o0 + at), w1 = bf16(w, o1 + at), w2 = bf16(w, o2 + at), w3 = bf16(w, o3 + at);
+            FloatVector x = FloatVector.fromArray(S, a, ao + j);
+            c00 = w0.fma(x, c00); c01 = w1.fma(x, c01); c02 = w2.fma(x, c02); c03 = w3.fma(x, c03);
+            x = FloatVector.fromArray(S, a, a1 + j);
+            c10 = w0.fma(x, c10); c11 = w1.fma(x, c11); c12 = w2.fma(x, c12); c13 = w3.fma(x, c13);
+            x = FloatVector.fromArray(S, a, a2 + j);
+            c20 = w0.fma(x, c20); c21 = w1.fma(x, c21); c22 = w2.fma(x, c22); c23 = w3.fma(x, c23);
+            x = FloatVector.fromArray(S, a, a3 + j);
+            c30 = w0.fma(x, c30); c31 = w1.fma(x, c31); c32 = w2.fma(x, c32); c33 = w3.fma(x, c33);
+        }
+        storeTile(c, co, ldc, beta, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33);
+    }
+
+    /**
+     * Whether the tile kernels apply: every group (and k) a whole number of their chunks, so they need no scalar tail
+     * (16 elements for int8, 32 for int4, VL for bfloat16). Otherwise the row kernels, which have tails, run.
+     */
+    static boolean tileable(int bits, int k, int gs) {
+        int chunk = bits == 8 ? CH : bits == 4 ? 2 * CH : VL;
+        return k % chunk == 0 && (bits == 16 || gs % chunk == 0);
+    }
+
+    private static void storeTile(float[] c, int co, int ldc, float beta, FloatVector c00, FloatVector c01, FloatVector c02,
+                                  FloatVector c03, FloatVector c10, FloatVector c11, FloatVector c12, FloatVector c13,
+                                  FloatVector c20, FloatVector c21, FloatVector c22, FloatVector c23, FloatVector c30,
+                                  FloatVector c31, FloatVector c32, FloatVector c33) {
+        store(c, co, beta, c00.reduceLanes(VectorOperators.ADD), c01.reduceLanes(VectorOperators.ADD),
+                c02.reduceLanes(VectorOperators.ADD), c03.reduceLanes(VectorOperators.ADD));
+        store(c, co + ldc, beta, c10.reduceLanes(VectorOperators.ADD), c11.reduceLanes(VectorOperators.ADD),
+                c12.reduceLanes(VectorOperators.ADD), c13.reduceLanes(VectorOperators.ADD));
+        store(c, co + 2 * ldc, beta, c20.reduceLanes(VectorOperators.ADD), c21.reduceLanes(VectorOperators.ADD),
+                c22.reduceLanes(VectorOperators.ADD), c23.reduceLanes(VectorOperators.ADD));
+        store(c, co + 3 * ldc, beta, c30.reduceLanes(VectorOperators.ADD), c31.reduceLanes(VectorOperators.ADD),
+                c32.reduceLanes(VectorOperators.ADD), c33.reduceLanes(VectorOperators.ADD));
     }
 
     private static void store(float[] c, int co, float beta, float v0, float v1, float v2, float v3) {
