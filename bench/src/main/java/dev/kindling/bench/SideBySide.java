@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * Runs a Kindling workload and its PyTorch reference in the same run, alternating rounds (the machine is
  * shared and noisy), and prints medians and the ratio as a Markdown table.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp bench/target/kindling-bench.jar dev.kindling.bench.SideBySide mlp|cnn|gpt|gpt-large [--rounds 3]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp bench/target/kindling-bench.jar dev.kindling.bench.SideBySide mlp|cnn|gpt|gpt-large|decode [--rounds 3]</pre>
  * Run from the repository root, with ../shared/reference/run-tuned beside it.
  */
 public final class SideBySide {
@@ -31,6 +31,10 @@ public final class SideBySide {
             else throw new IllegalArgumentException("unknown option " + args[i]);
         }
         Parallel.setThreads(threads);
+        if (what.equals("decode")) { // its own table: four precisions, the bandwidth bound and PyTorch
+            DecodeBench.run(rounds, threads);
+            return;
+        }
         System.out.printf("| workload | Kindling | PyTorch | ratio (Kindling/PyTorch, higher is better) |%n|---|---|---|---|%n");
         switch (what) {
             case "mlp" -> {
@@ -64,7 +68,7 @@ public final class SideBySide {
                 row("GPT " + layers + "L/" + heads + "H/" + embd + "/block " + block + "/batch " + batch + " (ms/iter)",
                         TrainingSteps.median(k), TrainingSteps.median(p), true);
             }
-            default -> throw new IllegalArgumentException("workload must be mlp, cnn, gpt or gpt-large, got " + what);
+            default -> throw new IllegalArgumentException("workload must be mlp, cnn, gpt, gpt-large or decode, got " + what);
         }
     }
 
@@ -73,25 +77,33 @@ public final class SideBySide {
         System.out.printf("| %s | %.1f | %.1f | %.2f |%n", name, kindling, torch, ratio);
     }
 
-    /** Runs bench/reference/{script} under run-tuned and returns the median of the named field. */
+    /** Runs bench/reference/{script} under run-tuned and returns the named field of its last JSON line. */
     static double reference(String script, String field, int threads, String... args) throws IOException, InterruptedException {
+        return reference(script, new String[] {field}, threads, args)[0];
+    }
+
+    /** Runs bench/reference/{script} under run-tuned once and returns the last value of each named field. */
+    static double[] reference(String script, String[] fields, int threads, String... args) throws IOException, InterruptedException {
         if (!Files.isExecutable(RUN_TUNED))
             throw new IllegalStateException("needs " + RUN_TUNED + " (run from the repository root with ../shared beside it)");
         List<String> cmd = new ArrayList<>(List.of(RUN_TUNED.toString(), "/usr/bin/python3", "bench/reference/" + script,
                 "--threads", Integer.toString(threads)));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Pattern pat = Pattern.compile("\"" + field + "\": ([0-9.eE+-]+)");
-        List<Double> values = new ArrayList<>();
+        double[] values = new double[fields.length];
+        java.util.Arrays.fill(values, Double.NaN);
         StringBuilder all = new StringBuilder();
         try (var r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 all.append(line).append('\n');
-                Matcher m = pat.matcher(line);
-                if (m.find()) values.add(Double.parseDouble(m.group(1)));
+                for (int i = 0; i < fields.length; i++) {
+                    Matcher m = Pattern.compile("\"" + fields[i] + "\": ([0-9.eE+-]+)").matcher(line);
+                    if (m.find()) values[i] = Double.parseDouble(m.group(1));
+                }
             }
         }
-        if (p.waitFor() != 0 || values.isEmpty()) throw new IllegalStateException("reference " + script + " failed:\n" + all);
-        return values.get(values.size() - 1);
+        if (p.waitFor() != 0 || java.util.Arrays.stream(values).anyMatch(Double::isNaN))
+            throw new IllegalStateException("reference " + script + " failed:\n" + all);
+        return values;
     }
 }

@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = "Embed texts with a Hugging Face encoder folder (config.json, model.safetensors, tokenizer.json) or an ONNX file.")
 final class EmbedCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model folder (BERT family) or .onnx file.") Path model;
+    @Option(names = "--model", required = true, description = "Model folder (BERT family; quantized folders from kindling quantize too) or .onnx file.") Path model;
     @Option(names = "--tokenizer", description = "tokenizer.json (default: tokenizer.json in the model folder, or beside the .onnx file).") Path tokenizerFile;
     @Option(names = "--input", description = "Text lines or JSONL objects with a \"text\" field (default: stdin).") Path input;
     @Option(names = "--output", description = "JSONL output (default: stdout).") Path output;

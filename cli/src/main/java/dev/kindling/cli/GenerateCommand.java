@@ -3,8 +3,9 @@ package dev.kindling.cli;
 import dev.kindling.inference.Sampler;
 import dev.kindling.inference.TextGeneration;
 import dev.kindling.kernels.Parallel;
+import dev.kindling.models.AutoModel;
 import dev.kindling.models.Gpt;
-import dev.kindling.models.GptLoader;
+import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tokenizers.Tokenizer;
 import java.io.PrintStream;
@@ -14,12 +15,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code kindling generate}: samples text from a trained GPT folder, streaming tokens as they come. */
+/**
+ * {@code kindling generate}: samples text from a trained GPT folder (FP32, or quantized by {@code kindling quantize}),
+ * streaming tokens as they come.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate text with a trained GPT (KV-cached decoding).")
 final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Folder with config.json, model.safetensors and tokenizer.json.") Path model;
@@ -32,6 +37,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--num-samples", defaultValue = "1") int numSamples;
     @Option(names = "--truncate-left", description = "Cut prompts longer than the context from the left instead of failing.") boolean truncateLeft;
     @Option(names = "--threads") Integer threads;
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, bf16 or f16 weight matrices (default ${DEFAULT-VALUE}); "
+            + "a quantized folder keeps its int8/int4 matrices.") String dtype;
 
     @Override
     public Integer call() throws Exception {
@@ -41,7 +48,18 @@ final class GenerateCommand implements Callable<Integer> {
         Path tokFile = model.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokFile)) throw new IllegalArgumentException(model + ": no tokenizer.json");
         Tokenizer tokenizer = Tokenizer.load(tokFile);
-        Gpt gpt = GptLoader.load(model);
+        DType weights = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "f32" -> DType.FLOAT32;
+            case "bf16" -> DType.BF16;
+            case "f16" -> DType.F16;
+            default -> throw new IllegalArgumentException("--dtype must be f32, bf16 or f16, got '" + dtype + "'");
+        };
+        try (AutoModel auto = AutoModel.fromPretrained(model, weights)) {
+            return generate(auto.as(Gpt.class), tokenizer);
+        }
+    }
+
+    private int generate(Gpt gpt, Tokenizer tokenizer) {
         var sampler = new Sampler(temperature, topK, topP, new Generator(seed));
         int eos = tokenizer.eosTokenId().orElse(-1);
         var overflow = truncateLeft ? TextGeneration.Overflow.TRUNCATE_LEFT : TextGeneration.Overflow.ERROR;

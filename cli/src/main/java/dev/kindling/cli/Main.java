@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code kindling} command. */
 @Command(name = "kindling", mixinStandardHelpOptions = true, version = "kindling 0.1.0",
         description = "Pure-Java deep learning: train, generate, embed, benchmark.",
-        subcommands = {TrainCommand.class, GenerateCommand.class, EmbedCommand.class, BenchCommand.class, LaunchCommand.class, ServeCommand.class})
+        subcommands = {TrainCommand.class, GenerateCommand.class, EmbedCommand.class, QuantizeCommand.class, BenchCommand.class,
+                LaunchCommand.class, ServeCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class EmbedCommandTest {
     /** The tiny BERT that tools/golden/bert_fixture.py wrote (vocabulary of 40), with a hand-written WordPiece tokenizer. */
-    private static Path model(Path dir) throws Exception {
+    static Path model(Path dir) throws Exception {
         Path src = Path.of("../llm/src/test/resources/golden/tiny-bert");
         Path m = dir.resolve("model");
         Files.createDirectories(m);

@@ -85,6 +85,12 @@ public final class Gemm {
     /** Floats per widened panel of B in the half-precision GEMMs: 128 KiB, which stays in L2 while it is used. */
     static final int HALF_PANEL_FLOATS = 1 << 15;
 
+    /**
+     * Up to this many rows of A (decoding, prompts, small batches), bfloat16 B is read by dot kernels that widen each
+     * value in registers ({@link QuantizedGemm}); the widened panels of the packed GEMM pay off only for more rows.
+     */
+    static final int HALF_DOT_MAX_ROWS = 256;
+
     private static void sgemmHalfB(String op, boolean bf16, int m, int n, int k, float[] a, int aOff, int lda,
                                    java.lang.foreign.MemorySegment b, long bOff, int ldb, float beta, float[] c, int cOff,
                                    int ldc) {
@@ -98,6 +104,10 @@ public final class Gemm {
             if (bOff < 0 || end > b.byteSize())
                 throw new IllegalArgumentException(op + ": B (stored " + n + " x " + k + ", ldb " + ldb + ") at byte " + bOff
                         + " spans bytes [" + bOff + ", " + end + ") but the segment has " + b.byteSize());
+        }
+        if (bf16 && m <= HALF_DOT_MAX_ROWS) { // decoding: stream B once, each value widened in registers
+            QuantizedGemm.bf16(m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
         }
         // Rows of B per panel: enough to fill the panel, at least 8 so the micro-kernel sees whole tiles.
         int rows = Math.min(n, Math.max(8, HALF_PANEL_FLOATS / Math.max(1, k)));

@@ -488,9 +488,14 @@ final class GemmKernel implements GemmEngine {
         if (dotForm) {
             Parallel.forRange(outLen, k, (from, to) -> dotRows(mv, mo, ldm, from, to, k, xv, xo, y));
         } else {
-            int blocks = (outLen + GEMV_BLOCK - 1) / GEMV_BLOCK;
-            Parallel.forRange(blocks, (long) k * GEMV_BLOCK, (from, to) ->
-                    axpyRows(mv, mo, ldm, k, from * GEMV_BLOCK, Math.min(outLen, to * GEMV_BLOCK), xv, xo, y));
+            // equal column blocks of at most GEMV_BLOCK, a whole number of them per thread, so that both threads
+            // stream the same share of the matrix (blocks of exactly GEMV_BLOCK left n = 768 on one thread)
+            int threads = Parallel.threads(), perThread = (outLen + threads - 1) / threads;
+            int perThreadBlocks = (perThread + GEMV_BLOCK - 1) / GEMV_BLOCK;
+            int block = roundUp((perThread + perThreadBlocks - 1) / perThreadBlocks, VL);
+            int blocks = (outLen + block - 1) / block;
+            Parallel.forRange(blocks, (long) k * block, (from, to) ->
+                    axpyRows(mv, mo, ldm, k, from * block, Math.min(outLen, to * block), xv, xo, y));
         }
         for (int i = 0; i < outLen; i++) {
             int o = cOff + i * outStride;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class HalfGemmTest {
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** m, n, k: matrix-vector, off-tile sizes, k = 0, and n x k beyond one panel (several panels, a partial last one). */
-    private static final int[][] SHAPES = {{1, 1, 1}, {1, 9, 17}, {13, 1, 7}, {3, 5, 0}, {9, 33, 17}, {5, 70, 600}, {2, 300, 130}};
+    private static final int[][] SHAPES = {{1, 1, 1}, {1, 9, 17}, {13, 1, 7}, {3, 5, 0}, {9, 33, 17}, {5, 70, 600}, {2, 300, 130}, {9, 7, 64}, {300, 9, 40}};
     private int savedThreads;
 
     @BeforeEach

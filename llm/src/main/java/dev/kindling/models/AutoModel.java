@@ -42,7 +42,10 @@ public final class AutoModel implements AutoCloseable {
     /**
      * Loads the model in {@code dir}. With {@code dtype} FLOAT32 the weights are read into heap tensors. With BF16
      * or F16 the weight matrices stay in that dtype: mapped in place when the file stores that dtype, otherwise
-     * converted once at load (biases and norms are always FLOAT32); matmuls then read them directly.
+     * converted once at load (biases and norms are always FLOAT32); matmuls then read them directly. A folder
+     * written by {@link ModelQuantizer} keeps its int8/int4 matrices (mapped in place) whatever {@code dtype} says;
+     * its other matrices follow {@code dtype}. A GPT-2 model in FLOAT32 is trainable ({@link GptLoader}); in any
+     * other form it is frozen (inference only).
      *
      * @throws IOException if config.json or the weights are missing or unreadable
      * @throws IllegalArgumentException if the model type is not supported, the config is invalid, or a weight is
@@ -53,19 +56,24 @@ public final class AutoModel implements AutoCloseable {
             throw new IllegalArgumentException("AutoModel: dtype " + dtype + " is not supported (FLOAT32, BF16 or F16)");
         Map<String, Object> config = readConfig(dir);
         String type = modelType(config, dir);
-        if (type.equals("gpt2")) {
-            if (dtype != DType.FLOAT32)
-                throw new IllegalArgumentException("AutoModel: gpt2 models load in FLOAT32 only, got " + dtype);
-            return new AutoModel(type, GptLoader.load(dir), null, null);
-        }
-        BertConfig bertConfig = BertConfig.fromHuggingFace(config);
+        QuantizationConfig quant = QuantizationConfig.of(config);
+        if (type.equals("gpt2") && dtype == DType.FLOAT32 && quant == null)
+            return new AutoModel(type, GptLoader.load(dir), null, null); // trainable, as train gpt writes it
         SafetensorsIndex index = SafetensorsIndex.open(dir);
         Arena arena = Arena.ofShared();
         try {
-            String prefix = !index.contains("embeddings.word_embeddings.weight") && index.contains("bert.embeddings.word_embeddings.weight")
-                    ? "bert." : "";
-            BertModel model = new BertModel(bertConfig, new WeightSource(index, dtype, arena, prefix, "bert"));
-            model.eval();
+            Module model;
+            if (type.equals("gpt2")) {
+                GptConfig gptConfig = GptConfig.fromHuggingFace(config);
+                String prefix = index.contains("transformer.wte.weight") ? "transformer." : "";
+                model = new Gpt(gptConfig, new WeightSource(index, dtype, arena, prefix, "gpt2", quant));
+            } else {
+                BertConfig bertConfig = BertConfig.fromHuggingFace(config);
+                String prefix = !index.contains("embeddings.word_embeddings.weight") && index.contains("bert.embeddings.word_embeddings.weight")
+                        ? "bert." : "";
+                model = new BertModel(bertConfig, new WeightSource(index, dtype, arena, prefix, "bert", quant));
+                model.eval();
+            }
             return new AutoModel(type, model, index, arena);
         } catch (RuntimeException e) {
             index.close();

@@ -15,8 +15,8 @@ import java.util.List;
  * + token type, LayerNorm), then post-LayerNorm blocks of self-attention and a feed-forward layer. Modules carry
  * Hugging Face's names ({@code embeddings.word_embeddings}, {@code encoder.layer.0.attention.self.query}, ...).
  * Built from a model folder by {@link AutoModel#fromPretrained}; its weights are FLOAT32 tensors (listed by
- * {@link #namedParameters()}) or BF16/F16 matrices read in place by the GEMM (then only biases and norms are
- * parameters, and the whole model is frozen: inference only). Dropout is not applied: this is the model in eval mode.
+ * {@link #namedParameters()}) or BF16/F16 or int8/int4 (a quantized folder) matrices read in place by the GEMM (then
+ * only biases and norms are parameters, and the whole model is frozen: inference only). Dropout is not applied: this is the model in eval mode.
  * <p>Shape: ids [B, T] (INT64), attention mask [B, T] (1 = token, 0 = padding), token type ids [B, T] → last hidden
  * state [B, T, hidden]. Padding keys are masked out of attention; outputs at padding positions are computed but
  * meaningless.
@@ -35,8 +35,8 @@ public final class BertModel extends Module implements Encoder {
             for (int i = 0; i < config.numHiddenLayers(); i++)
                 layers.add(layer.add(Integer.toString(i), new Layer(config, w, "encoder.layer." + i + ".")));
         }
-        // half-precision matrices have no backward: the whole model is frozen then, so no graph is recorded
-        if (w.dtype() != DType.FLOAT32) for (Tensor p : parameters()) p.requiresGrad(false);
+        // half-precision and quantized matrices have no backward: the whole model is frozen then, so no graph is recorded
+        if (w.frozen()) for (Tensor p : parameters()) p.requiresGrad(false);
     }
 
     /** The dtype the weight matrices are kept in. */
@@ -110,24 +110,7 @@ public final class BertModel extends Module implements Encoder {
         }
     }
 
-    /** A lookup table (word, position or token type embeddings), named "weight" when it is a parameter. */
-    static final class Table extends Module {
-        final WeightMatrix w;
-        final String what;
-
-        Table(WeightMatrix w, String what) {
-            this.w = w;
-            this.what = what;
-            if (w.f32 != null) registerParameter("weight", w.f32);
-        }
-
-        @Override
-        public Tensor forward(Tensor ids) {
-            return w.lookup(ids, what);
-        }
-    }
-
-    /** y = x W^T + b with W in FLOAT32 or half precision. */
+    /** y = x W^T + b with W in FLOAT32, half precision or quantized. */
     static final class Dense extends Module {
         final WeightMatrix w;
         final Tensor bias;
@@ -157,10 +140,10 @@ public final class BertModel extends Module implements Encoder {
 
         Embeddings(BertConfig c, WeightSource src) {
             int h = c.hiddenSize();
-            word = register("word_embeddings", new Table(src.matrix("embeddings.word_embeddings.weight", c.vocabSize(), h), "word_embeddings")).w;
-            position = register("position_embeddings", new Table(src.matrix("embeddings.position_embeddings.weight",
+            word = register("word_embeddings", new WeightTable(src.matrix("embeddings.word_embeddings.weight", c.vocabSize(), h), "word_embeddings")).w;
+            position = register("position_embeddings", new WeightTable(src.matrix("embeddings.position_embeddings.weight",
                     c.maxPositionEmbeddings(), h), "position_embeddings")).w;
-            tokenType = register("token_type_embeddings", new Table(src.matrix("embeddings.token_type_embeddings.weight",
+            tokenType = register("token_type_embeddings", new WeightTable(src.matrix("embeddings.token_type_embeddings.weight",
                     c.typeVocabSize(), h), "token_type_embeddings")).w;
             norm = register("LayerNorm", norm(src, "embeddings.LayerNorm", c));
         }

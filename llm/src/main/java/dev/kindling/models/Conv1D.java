@@ -8,25 +8,45 @@ import dev.kindling.tensor.Tensor;
 /**
  * GPT-2's "Conv1D": a linear layer whose weight is stored [in, out] (the transpose of Linear's), so that
  * Hugging Face GPT-2 checkpoints load name for name and shape for shape. y = x W + b.
- * <p>Init as GPT-2: weight ~ N(0, std), bias zeros.
+ * <p>Init as GPT-2: weight ~ N(0, std), bias zeros. A layer loaded for inference in half precision or quantized
+ * holds its weight frozen, as [out, in], outside the parameters ({@link #weight} is null then).
  */
 public class Conv1D extends Module {
-    public final Tensor weight, bias;
+    /** [in, out], or null when the weight is frozen. */
+    public final Tensor weight;
+    public final Tensor bias;
+    private final WeightMatrix frozen;
 
     public Conv1D(int in, int out, boolean bias, double std, Generator g) {
         this.weight = registerParameter("weight", Tensor.zeros(in, out));
         this.bias = bias ? registerParameter("bias", Tensor.zeros(out)) : null;
+        this.frozen = null;
         Init.normal(weight, 0, std, g);
+    }
+
+    /** A frozen layer over w [out, in] (any dtype) and an optional FLOAT32 bias [out]. */
+    Conv1D(WeightMatrix w, Tensor bias) {
+        this.weight = null;
+        this.frozen = w;
+        this.bias = bias == null ? null : registerParameter("bias", bias);
     }
 
     @Override
     public Tensor forward(Tensor x) {
+        if (frozen != null) return frozen.linear(x, bias);
         Tensor y = x.matmul(weight);
         return bias == null ? y : y.add(bias);
     }
 
+    /** Bytes of weights one forward pass over a single row reads. */
+    long weightBytes() {
+        return frozen != null ? frozen.byteSize() : 4L * weight.numel();
+    }
+
     @Override
     protected String extraRepr() {
-        return "in=" + weight.size(0) + ", out=" + weight.size(1) + ", bias=" + (bias != null);
+        int in = frozen != null ? frozen.cols : weight.size(0), out = frozen != null ? frozen.rows : weight.size(1);
+        return "in=" + in + ", out=" + out + ", bias=" + (bias != null) + (frozen != null ? ", frozen " + frozen.dtype
+                + (frozen.bits != 0 ? " " + frozen.bits + "-bit" : "") : "");
     }
 }

@@ -24,20 +24,28 @@ public class Gpt extends Module {
 
     /** The "transformer" submodule (name kept for HF compatibility). */
     static final class Transformer extends Module {
-        final Embedding wte, wpe;
+        /** Token (also the tied lm head) and position embeddings: trainable Embedding weights or frozen tables. */
+        final WeightMatrix wte, wpe;
         final Dropout drop;
         final List<Block> h = new ArrayList<>();
         final LayerNorm lnF;
 
-        Transformer(GptConfig c, Generator g) {
-            wte = register("wte", new Embedding(c.vocabSize(), c.nEmbd(), g));
-            wpe = register("wpe", new Embedding(c.blockSize(), c.nEmbd(), g));
-            dev.kindling.nn.Init.normal(wte.weight, 0, 0.02, g);
-            dev.kindling.nn.Init.normal(wpe.weight, 0, 0.02, g);
+        Transformer(GptConfig c, Generator g, WeightSource src) {
+            if (src == null) {
+                Embedding tok = register("wte", new Embedding(c.vocabSize(), c.nEmbd(), g));
+                Embedding pos = register("wpe", new Embedding(c.blockSize(), c.nEmbd(), g));
+                dev.kindling.nn.Init.normal(tok.weight, 0, 0.02, g);
+                dev.kindling.nn.Init.normal(pos.weight, 0, 0.02, g);
+                wte = WeightMatrix.ofFloats(tok.weight);
+                wpe = WeightMatrix.ofFloats(pos.weight);
+            } else {
+                wte = register("wte", new WeightTable(src.matrix("wte.weight", c.vocabSize(), c.nEmbd()), "wte")).w;
+                wpe = register("wpe", new WeightTable(src.matrix("wpe.weight", c.blockSize(), c.nEmbd()), "wpe")).w;
+            }
             drop = register("drop", new Dropout(c.dropout()));
             HList list = register("h", new HList());
-            for (int i = 0; i < c.nLayer(); i++) h.add(list.add(new Block(c, g)));
-            lnF = register("ln_f", new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias()));
+            for (int i = 0; i < c.nLayer(); i++) h.add(list.add(new Block(c, g, src, "h." + i + ".")));
+            lnF = register("ln_f", norm(c, src, "ln_f"));
         }
 
         @Override
@@ -66,11 +74,11 @@ public class Gpt extends Module {
         final CausalSelfAttention attn;
         final Mlp mlp;
 
-        Block(GptConfig c, Generator g) {
-            ln1 = register("ln_1", new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias()));
-            attn = register("attn", new CausalSelfAttention(c, g));
-            ln2 = register("ln_2", new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias()));
-            mlp = register("mlp", new Mlp(c, g));
+        Block(GptConfig c, Generator g, WeightSource src, String p) {
+            ln1 = register("ln_1", norm(c, src, p + "ln_1"));
+            attn = register("attn", new CausalSelfAttention(c, g, src, p + "attn."));
+            ln2 = register("ln_2", norm(c, src, p + "ln_2"));
+            mlp = register("mlp", new Mlp(c, g, src, p + "mlp."));
         }
 
         Tensor forward(Tensor x, KVCache cache, int layer) {
@@ -96,12 +104,12 @@ public class Gpt extends Module {
         final Dropout residDrop;
         final int nHead, nEmbd;
 
-        CausalSelfAttention(GptConfig c, Generator g) {
+        CausalSelfAttention(GptConfig c, Generator g, WeightSource src, String p) {
             nHead = c.nHead();
             nEmbd = c.nEmbd();
-            cAttn = register("c_attn", new Conv1D(c.nEmbd(), 3 * c.nEmbd(), c.bias(), 0.02, g));
+            cAttn = register("c_attn", conv(c, g, src, p + "c_attn", c.nEmbd(), 3 * c.nEmbd(), 0.02));
             // GPT-2 scales the residual projections' init by 1/sqrt(2 * n_layer)
-            cProj = register("c_proj", new Conv1D(c.nEmbd(), c.nEmbd(), c.bias(), 0.02 / Math.sqrt(2 * c.nLayer()), g));
+            cProj = register("c_proj", conv(c, g, src, p + "c_proj", c.nEmbd(), c.nEmbd(), 0.02 / Math.sqrt(2 * c.nLayer())));
             residDrop = register("resid_dropout", new Dropout(c.dropout()));
         }
 
@@ -151,9 +159,9 @@ public class Gpt extends Module {
         final Conv1D cFc, cProj;
         final Dropout drop;
 
-        Mlp(GptConfig c, Generator g) {
-            cFc = register("c_fc", new Conv1D(c.nEmbd(), 4 * c.nEmbd(), c.bias(), 0.02, g));
-            cProj = register("c_proj", new Conv1D(4 * c.nEmbd(), c.nEmbd(), c.bias(), 0.02 / Math.sqrt(2 * c.nLayer()), g));
+        Mlp(GptConfig c, Generator g, WeightSource src, String p) {
+            cFc = register("c_fc", conv(c, g, src, p + "c_fc", c.nEmbd(), 4 * c.nEmbd(), 0.02));
+            cProj = register("c_proj", conv(c, g, src, p + "c_proj", 4 * c.nEmbd(), c.nEmbd(), 0.02 / Math.sqrt(2 * c.nLayer())));
             drop = register("dropout", new Dropout(c.dropout()));
         }
 
@@ -165,7 +173,44 @@ public class Gpt extends Module {
 
     public Gpt(GptConfig config, Generator g) {
         this.config = config;
-        transformer = register("transformer", new Transformer(config, g));
+        transformer = register("transformer", new Transformer(config, g, null));
+    }
+
+    /**
+     * A model for inference over pretrained weights ({@link AutoModel}): matrices as {@code src} gives them (FLOAT32,
+     * half precision or quantized), frozen when they are not FLOAT32; norms and biases FLOAT32.
+     */
+    Gpt(GptConfig config, WeightSource src) {
+        this.config = config;
+        try (var noGrad = dev.kindling.autograd.Grad.disabled()) {
+            transformer = register("transformer", new Transformer(config, null, src));
+        }
+        if (src.frozen()) for (Tensor p : parameters()) p.requiresGrad(false);
+        eval();
+    }
+
+    /** A Conv1D initialised for training ({@code src} null) or loaded as [out, in] from {@code src}. */
+    private static Conv1D conv(GptConfig c, Generator g, WeightSource src, String name, int in, int out, double std) {
+        if (src == null) return new Conv1D(in, out, c.bias(), std, g);
+        return new Conv1D(src.transposedMatrix(name + ".weight", in, out), c.bias() ? src.floats(name + ".bias", out) : null);
+    }
+
+    /** A LayerNorm over n_embd, with its weights from {@code src} when given. */
+    private static LayerNorm norm(GptConfig c, WeightSource src, String name) {
+        LayerNorm ln = new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias());
+        if (src != null) {
+            ln.weight.copyFrom(src.floats(name + ".weight", c.nEmbd()));
+            if (c.bias()) ln.bias.copyFrom(src.floats(name + ".bias", c.nEmbd()));
+        }
+        return ln;
+    }
+
+    /** Bytes of weights read to decode one token: every block's matrices and the lm head (one embedding row aside). */
+    public long weightBytesPerToken() {
+        long n = transformer.wte.byteSize();
+        for (Block b : transformer.h)
+            n += b.attn.cAttn.weightBytes() + b.attn.cProj.weightBytes() + b.mlp.cFc.weightBytes() + b.mlp.cProj.weightBytes();
+        return n;
     }
 
     /** Logits for every position of ids [B, T]. */
@@ -186,8 +231,8 @@ public class Gpt extends Module {
             throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
         long[] pos = new long[t];
         for (int i = 0; i < t; i++) pos[i] = past + i;
-        Tensor tok = transformer.wte.forward(ids);                                          // (B, T, C)
-        Tensor posEmb = transformer.wpe.forward(Tensor.wrapLongs(pos, t));                  // (T, C)
+        Tensor tok = transformer.wte.lookup(ids, "wte");                                    // (B, T, C)
+        Tensor posEmb = transformer.wpe.lookup(Tensor.wrapLongs(pos, t), "wpe");            // (T, C)
         Tensor x = transformer.drop.forward(tok.add(posEmb));
         for (int l = 0; l < transformer.h.size(); l++) {
             Block block = transformer.h.get(l);
@@ -198,7 +243,7 @@ public class Gpt extends Module {
         }
         if (cache != null) cache.advance(t);
         x = transformer.lnF.forward(x);
-        return x.matmul(transformer.wte.weight.t());                                       // (B, T, vocab), tied head
+        return transformer.wte.linear(x, null);                                            // (B, T, vocab), tied head
     }
 
     /**
@@ -251,6 +296,6 @@ public class Gpt extends Module {
     /** Number of parameters, excluding position embeddings as nanoGPT reports it when {@code nonEmbedding}. */
     public long parameterCount(boolean nonEmbedding) {
         long n = parameterCount();
-        return nonEmbedding ? n - transformer.wpe.weight.numel() : n;
+        return nonEmbedding ? n - (long) transformer.wpe.rows * transformer.wpe.cols : n;
     }
 }

@@ -2,30 +2,68 @@ package dev.kindling.models;
 
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.HalfFloats;
+import dev.kindling.kernels.Quantization;
+import dev.kindling.kernels.QuantizedGemm;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * A pretrained weight matrix [rows, cols] for inference: either a FLOAT32 tensor (trainable, autograd as usual) or
- * 16-bit floats (BF16/F16) in a little-endian memory segment, mapped from the model file or converted once at
- * load. Half weights are never widened as a whole: {@link #linear} widens panels inside the GEMM and
- * {@link #lookup} widens only the rows it gathers, so they cost half the memory of F32. Results computed from
- * half weights carry no gradient to the weights (they are frozen).
+ * A pretrained weight matrix [rows, cols] for inference: a FLOAT32 tensor (trainable, autograd as usual),
+ * 16-bit floats (BF16/F16) in a little-endian memory segment, or group-wise int8/int4 codes ({@link Quantization})
+ * with their scales, mapped from the model file or converted once at load. Compressed weights are never widened
+ * as a whole: {@link #linear} decodes them inside the GEMM and {@link #lookup} only the rows it gathers. Results
+ * computed from compressed weights carry no gradient to the weights (they are frozen).
  */
 final class WeightMatrix {
     final int rows, cols;
     final Tensor f32;            // [rows, cols] FLOAT32, or null
     final MemorySegment half;    // rows * cols little-endian 16-bit floats, or null
-    final DType dtype;
+    final DType dtype;           // FLOAT32, BF16, F16, or INT8 for quantized codes (then bits says 8 or 4)
+    final int bits, groupSize;   // quantized only
+    final MemorySegment codes;   // quantized: rows * Quantization.rowBytes(bits, cols) bytes, or null
+    final float[] scales;        // quantized: rows * Quantization.groups(cols, groupSize) floats, or null
 
-    private WeightMatrix(int rows, int cols, Tensor f32, MemorySegment half, DType dtype) {
+    private WeightMatrix(int rows, int cols, Tensor f32, MemorySegment half, DType dtype, int bits, int groupSize,
+                         MemorySegment codes, float[] scales) {
         this.rows = rows;
         this.cols = cols;
         this.f32 = f32;
         this.half = half;
         this.dtype = dtype;
+        this.bits = bits;
+        this.groupSize = groupSize;
+        this.codes = codes;
+        this.scales = scales;
+    }
+
+    private WeightMatrix(int rows, int cols, Tensor f32, MemorySegment half, DType dtype) {
+        this(rows, cols, f32, half, dtype, 0, 0, null, null);
+    }
+
+    /**
+     * Quantized codes and scales in the layout of {@link Quantization}.
+     *
+     * @throws IllegalArgumentException if the format is invalid or the sizes do not match rows x cols
+     */
+    static WeightMatrix ofQuantized(int bits, int groupSize, MemorySegment codes, float[] scales, int rows, int cols) {
+        Quantization.check(bits, groupSize, cols);
+        long bytes = rows * Quantization.rowBytes(bits, cols), nScales = (long) rows * Quantization.groups(cols, groupSize);
+        if (codes.byteSize() != bytes)
+            throw new IllegalArgumentException("WeightMatrix: " + codes.byteSize() + " bytes do not hold " + rows + " x " + cols
+                    + " " + bits + "-bit codes (" + bytes + " bytes)");
+        if (scales.length != nScales)
+            throw new IllegalArgumentException("WeightMatrix: " + scales.length + " scales for " + rows + " x " + cols + " with group size "
+                    + groupSize + ", expected " + nScales);
+        return new WeightMatrix(rows, cols, null, null, DType.INT8, bits, groupSize, codes, scales);
+    }
+
+    /** Bytes read from this matrix by one pass over it (a matrix-vector product). */
+    long byteSize() {
+        if (f32 != null) return 4L * rows * cols;
+        if (half != null) return half.byteSize();
+        return codes.byteSize() + 4L * scales.length;
     }
 
     static WeightMatrix ofFloats(Tensor w) {
@@ -60,7 +98,8 @@ final class WeightMatrix {
             beta = 1f;
         }
         float[] a = (float[]) xc.storageArray();
-        if (dtype == DType.BF16) Gemm.sgemmBf16B(m, rows, cols, a, xc.storageOffset(), cols, half, 0, cols, beta, c, 0, rows);
+        if (codes != null) QuantizedGemm.matmul(bits, groupSize, m, rows, cols, a, xc.storageOffset(), cols, codes, 0, scales, 0, beta, c, 0, rows);
+        else if (dtype == DType.BF16) Gemm.sgemmBf16B(m, rows, cols, a, xc.storageOffset(), cols, half, 0, cols, beta, c, 0, rows);
         else Gemm.sgemmF16B(m, rows, cols, a, xc.storageOffset(), cols, half, 0, cols, beta, c, 0, rows);
         int[] out = xs.clone();
         out[out.length - 1] = rows;
@@ -77,6 +116,11 @@ final class WeightMatrix {
         out[ids.dim()] = cols;
         if (f32 != null) return Tensor.embedding(f32, ids).reshape(out);
         float[] o = new float[v.length * cols];
+        if (codes != null) {
+            for (int i = 0; i < v.length; i++)
+                Quantization.dequantizeRow(bits, groupSize, cols, codes, 0, scales, 0, (int) v[i], o, i * cols);
+            return Tensor.wrap(o, out);
+        }
         for (int i = 0; i < v.length; i++) HalfFloats.widen(dtype == DType.BF16, half, 2L * v[i] * cols, o, i * cols, cols);
         return Tensor.wrap(o, out);
     }

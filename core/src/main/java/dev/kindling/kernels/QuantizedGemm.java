@@ -1,0 +1,117 @@
+package dev.kindling.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * y = x W^T with W in a compressed form, read in place: group-wise int8 or int4 ({@link Quantization}), or
+ * bfloat16 for inputs with few rows. Weights are decoded inside the micro-kernel ({@link WeightDot}), in
+ * registers, right before they are multiplied; no float copy of W (or of a panel of it) is made. The work is
+ * split over the {@link Parallel} pool by blocks of four rows of W, so every thread streams its share of the
+ * weights once, whatever the number of input rows. {@link QuantizedReference} is the scalar twin.
+ */
+public final class QuantizedGemm {
+    /** Rows of W per micro-kernel call. */
+    private static final int ROWS = 4;
+
+    /** A thread that owns nothing: a segment it may access is readable from any thread. */
+    private static final Thread NOT_OWNER = new Thread(() -> { });
+
+    private QuantizedGemm() {}
+
+    /**
+     * C = A W^T + beta * C. A is m x k floats (row-major, lda &gt;= k); W is n x k in the {@code bits}-bit
+     * format of {@link Quantization} with {@code groupSize}, its rows {@link Quantization#rowBytes} apart from
+     * byte {@code wOff} of {@code w}, its scales n x {@link Quantization#groups} from {@code scales[scalesOff]};
+     * C is m x n (ldc &gt;= n). beta 0 overwrites C without reading it.
+     *
+     * @throws IllegalArgumentException if the format is invalid, a size is negative, a leading dimension is too
+     *     small, or an operand reaches outside its array or segment
+     */
+    public static void matmul(int bits, int groupSize, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w,
+                              long wOff, float[] scales, int scalesOff, float beta, float[] c, int cOff, int ldc) {
+        String op = "quantized matmul";
+        checkSizes(op, m, n, k, a, aOff, lda, c, cOff, ldc);
+        Quantization.check(bits, groupSize, k);
+        if (m == 0 || n == 0) return;
+        long rb = Quantization.rowBytes(bits, k);
+        int groups = Quantization.groups(k, groupSize);
+        checkSegment(op, w, wOff, n * rb, n + " rows of " + rb + " bytes");
+        if (scales == null || scalesOff < 0 || scalesOff + (long) n * groups > scales.length)
+            throw new IllegalArgumentException(op + ": scales need " + (long) n * groups + " floats from " + scalesOff + " but the array has "
+                    + (scales == null ? "none" : scales.length));
+        run(bits, groupSize, m, n, k, a, aOff, lda, w, wOff, rb, scales, scalesOff, groups, beta, c, cOff, ldc);
+    }
+
+    /**
+     * {@link Gemm#sgemmBf16B}'s contract (C = A B^T + beta C, B n x k bfloat16 with rows ldb elements apart from
+     * byte bOff), computed by the decode-as-you-go dot kernels: the fast path when A has few rows.
+     */
+    static void bf16(int m, int n, int k, float[] a, int aOff, int lda, MemorySegment b, long bOff, int ldb, float beta,
+                     float[] c, int cOff, int ldc) {
+        run(16, k, m, n, k, a, aOff, lda, b, bOff, 2L * ldb, null, 0, 0, beta, c, cOff, ldc);
+    }
+
+    private static void run(int bits, int gs, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w, long wOff,
+                            long rb, float[] sc, int scOff, int groups, float beta, float[] c, int cOff, int ldc) {
+        int blocks = (n + ROWS - 1) / ROWS;
+        boolean tile = m >= ROWS && WeightDot.tileable(bits, k, gs);
+        long bytesPerBlock = ROWS * Math.max(rb, 1);
+        // a segment confined to this thread (a confined arena) cannot be read by the pool's threads
+        long cost = w.isAccessibleBy(NOT_OWNER) ? bytesPerBlock * m / 4 : 0;
+        Parallel.forRange(blocks, cost, (from, to) -> {
+            // W block outside, input rows inside: a block of W is read from memory once and stays in L1 for all rows
+            for (int blk = from; blk < to; blk++) {
+                int j = blk * ROWS;
+                long o = wOff + j * rb;
+                int s = scOff + j * groups;
+                if (j + ROWS <= n) {
+                    int i = 0;
+                    if (tile)
+                        for (; i + ROWS <= m; i += ROWS) {
+                            int xo = aOff + i * lda, co = cOff + i * ldc + j;
+                            switch (bits) {
+                                case 8 -> WeightDot.int8Tile(a, xo, lda, k, gs, w, o, rb, sc, s, groups, c, co, ldc, beta);
+                                case 4 -> WeightDot.int4Tile(a, xo, lda, k, gs, w, o, rb, sc, s, groups, c, co, ldc, beta);
+                                default -> WeightDot.bf16Tile(a, xo, lda, k, w, o, rb, c, co, ldc, beta);
+                            }
+                        }
+                    for (; i < m; i++) {
+                        int xo = aOff + i * lda, co = cOff + i * ldc + j;
+                        switch (bits) {
+                            case 8 -> WeightDot.int8x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
+                            case 4 -> WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
+                            default -> WeightDot.bf16x4(a, xo, k, w, o, rb, c, co, beta);
+                        }
+                    }
+                } else {
+                    for (int r = j; r < n; r++)
+                        for (int i = 0; i < m; i++)
+                            WeightDot.rowDot(bits, a, aOff + i * lda, k, gs, w, wOff + r * rb, sc, scOff + r * groups, c,
+                                    cOff + i * ldc + r, beta);
+                }
+            }
+        });
+    }
+
+    static void checkSizes(String op, int m, int n, int k, float[] a, int aOff, int lda, float[] c, int cOff, int ldc) {
+        if (m < 0 || n < 0 || k < 0)
+            throw new IllegalArgumentException(op + ": sizes must be >= 0, got m=" + m + " n=" + n + " k=" + k);
+        if (m == 0 || n == 0) return;
+        if (lda < Math.max(1, k)) throw new IllegalArgumentException(op + ": lda " + lda + " < k " + k);
+        if (ldc < n) throw new IllegalArgumentException(op + ": ldc " + ldc + " < n " + n);
+        long aEnd = aOff + (long) (m - 1) * lda + k, cEnd = cOff + (long) (m - 1) * ldc + n;
+        if (a == null || aOff < 0 || aEnd > a.length)
+            throw new IllegalArgumentException(op + ": A (" + m + " x " + k + ", lda " + lda + ") at " + aOff + " spans [" + aOff + ", " + aEnd
+                    + ") but the array has " + (a == null ? "none" : a.length));
+        if (c == null || cOff < 0 || cEnd > c.length)
+            throw new IllegalArgumentException(op + ": C (" + m + " x " + n + ", ldc " + ldc + ") at " + cOff + " spans [" + cOff + ", " + cEnd
+                    + ") but the array has " + (c == null ? "none" : c.length));
+    }
+
+    static void checkSegment(String op, MemorySegment w, long off, long bytes, String what) {
+        if (w == null) throw new IllegalArgumentException(op + ": W is null but holds " + what);
+        if (off < 0 || off + bytes > w.byteSize())
+            throw new IllegalArgumentException(op + ": W (" + what + ") at byte " + off + " spans [" + off + ", " + (off + bytes)
+                    + ") but the segment has " + w.byteSize() + " bytes");
+    }
+}
