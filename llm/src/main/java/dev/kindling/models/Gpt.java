@@ -274,13 +274,13 @@ public class Gpt extends Module {
                 throw new IllegalArgumentException("Gpt.step: id " + ids[i] + " of row " + i + " is outside [0, " + config.vocabSize() + ")");
             pos[i] = c.length();
         }
-        Tensor tok = transformer.wte.forward(Tensor.wrapLongs(ids, b, 1));               // (B, 1, C)
-        Tensor posEmb = transformer.wpe.forward(Tensor.wrapLongs(pos, b, 1));            // (B, 1, C)
+        Tensor tok = transformer.wte.lookup(Tensor.wrapLongs(ids, b, 1), "wte");          // (B, 1, C)
+        Tensor posEmb = transformer.wpe.lookup(Tensor.wrapLongs(pos, b, 1), "wpe");       // (B, 1, C)
         Tensor x = transformer.drop.forward(tok.add(posEmb));
         for (int l = 0; l < transformer.h.size(); l++) x = transformer.h.get(l).step(x, caches, l);
         for (KVCache c : caches) c.advance(1);
         x = transformer.lnF.forward(x);
-        return x.matmul(transformer.wte.weight.t()).view(b, config.vocabSize());       // (B, vocab)
+        return transformer.wte.linear(x, null).view(b, config.vocabSize());               // (B, vocab), tied head
     }
 
     /**
