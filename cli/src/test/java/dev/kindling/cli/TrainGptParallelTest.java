@@ -55,7 +55,7 @@ class TrainGptParallelTest {
         Path tp = tmp.resolve("tp");
         LaunchCommandTest.Result first = parallel(2, "tp", tp, "--stop-at", "5");
         ok(first);
-        assertTrue(first.out().contains("[rank 1] GPT 1 layers, 2 heads, 16 wide, block 5, vocabulary 12: 0.00M parameters; 1 threads; rank 1 of 2 (tp)"),
+        assertTrue(first.out().contains("[rank 1] GPT 1 layers, 2 heads, 16 wide, block 5, vocabulary 12: 0.00M parameters; 1 threads; fp32; rank 1 of 2 (tp)"),
                 first.out().toString());
         ok(single(tp, "--resume", tp.toString()));
         assertSameModel(reference, tp, 1e-4);
