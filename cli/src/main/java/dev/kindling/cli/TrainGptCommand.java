@@ -108,7 +108,9 @@ final class TrainGptCommand implements Callable<Integer> {
         par.validate();
         if (par.tensorParallel() && dropout != 0) throw new IllegalArgumentException("--parallel tp does not support dropout, got --dropout " + dropout);
         precision = Precision.parse(precisionName);
-        if (precision == Precision.FP16 && (par.zero() || par.tensorParallel()))
+        if (precision != Precision.FP32 && par.tensorParallel()) // the split layers' collectives carry float32 only
+            throw new IllegalArgumentException("--parallel tp trains in fp32 only, got --precision " + precisionName);
+        if (precision == Precision.FP16 && par.zero())
             throw new IllegalArgumentException("--precision fp16 needs loss scaling, which --parallel " + par.parallel + " does not do; use bf16");
         if (threads != null) Parallel.setThreads(threads);
         if (par.enabled()) {

@@ -75,7 +75,9 @@ final class TrainMlpCommand implements Callable<Integer> {
         if (limit != null && limit <= 0) throw new IllegalArgumentException("--limit must be positive, got " + limit);
         par.validate();
         Precision.parse(precisionName);
-        if (precisionName.equals("fp16") && (par.zero() || par.tensorParallel()))
+        if (!precisionName.equals("fp32") && par.tensorParallel()) // the split layers' collectives carry float32 only
+            throw new IllegalArgumentException("--parallel tp trains in fp32 only, got --precision " + precisionName);
+        if (precisionName.equals("fp16") && par.zero())
             throw new IllegalArgumentException("--precision fp16 needs loss scaling, which --parallel " + par.parallel + " does not support; use bf16 or ddp");
         if (threads != null) Parallel.setThreads(threads);
         if (par.enabled()) {

@@ -220,6 +220,11 @@ class TrainMlpCommandTest {
         assertTrue(resumed.out.contains("; fp16"), "the run's precision is kept: " + resumed.out);
         assertOneErrorLine(kindling("train", "mlp", "--precision", "fp64", "--out", tmp.resolve("x6").toString()),
                 "--precision must be fp32, bf16 or fp16, got 'fp64'");
+        // checked before joining a process group, so no launcher is needed to see the refusals
+        assertOneErrorLine(kindling("train", "mlp", "--parallel", "tp", "--precision", "bf16", "--out", tmp.resolve("x7").toString()),
+                "--parallel tp trains in fp32 only, got --precision bf16");
+        assertOneErrorLine(kindling("train", "mlp", "--parallel", "zero2", "--precision", "fp16", "--out", tmp.resolve("x8").toString()),
+                "--precision fp16 needs loss scaling");
     }
 
     static void assertOneErrorLine(Result r, String expected) {
