@@ -54,4 +54,16 @@ final class ClassifierRuns {
         StateDicts.save(run.file(file), all, Map.of("epoch", Integer.toString(epoch),
                 "rng", StateDicts.formatState(Generator.global().state())));
     }
+
+    /**
+     * A setting of a resumed run: the run's saved value when the option is not given again; the given value when
+     * it agrees; otherwise an error, since a changed setting would not continue the run exactly.
+     */
+    static <T> T resumeSetting(picocli.CommandLine.ParseResult given, String option, T value, T saved) {
+        if (!given.hasMatchedOption(option)) return saved;
+        if (!java.util.Objects.equals(value, saved))
+            throw new IllegalArgumentException("--resume: " + option + " " + value + " differs from the run's " + (saved == null ? "none" : saved)
+                    + " (config.json); a resumed run keeps its settings");
+        return value;
+    }
 }

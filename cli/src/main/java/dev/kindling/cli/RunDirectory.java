@@ -69,4 +69,9 @@ final class RunDirectory {
     void writeString(String name, String text) throws IOException {
         AtomicFiles.write(file(name), out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
+
+    /** A metric rounded to 6 decimals, so that the metrics files of identical runs compare equal. */
+    static double round(double v) {
+        return Math.round(v * 1e6) / 1e6;
+    }
 }

@@ -168,9 +168,9 @@ final class TrainCnnCommand implements Callable<Integer> {
             double[] eval = ClassifierRuns.evaluate(net, criterion, test, 500);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch + 1);
-            m.put("train_loss", round(lossSum / seen));
-            m.put("test_loss", round(eval[0]));
-            m.put("test_accuracy", round(eval[1]));
+            m.put("train_loss", RunDirectory.round(lossSum / seen));
+            m.put("test_loss", RunDirectory.round(eval[0]));
+            m.put("test_accuracy", RunDirectory.round(eval[1]));
             m.put("images_per_second", Math.round(seen / seconds * 10) / 10.0);
             m.put("seconds", Math.round(seconds * 1000) / 1000.0);
             run.appendMetrics(m);
@@ -214,10 +214,6 @@ final class TrainCnnCommand implements Callable<Integer> {
         return new float[][] {mean, std};
     }
 
-    private static double round(double v) {
-        return Math.round(v * 1e6) / 1e6;
-    }
-
     /** A resumed run keeps its settings (see TrainMlpCommand): options not given again come from config.json. */
     private void adoptRunSettings(Path dir) throws java.io.IOException {
         Path file = dir.resolve("config.json");
@@ -229,25 +225,17 @@ final class TrainCnnCommand implements Callable<Integer> {
             Object savedData = c.get("data");
             Path saved = "generated".equals(savedData) ? null : Path.of((String) savedData);
             Path now = data == null ? null : data.toAbsolutePath().normalize();
-            data = setting(given, "--data", now, saved);
-            model = setting(given, "--model", model, (String) c.get("model"));
-            batchSize = setting(given, "--batch-size", batchSize, ((Number) c.get("batch_size")).intValue());
-            lr = setting(given, "--lr", lr, ((Number) c.get("lr")).doubleValue());
-            seed = setting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
-            limit = setting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
-            noAugment = setting(given, "--no-augment", noAugment, (Boolean) c.get("no_augment"));
-            precisionName = setting(given, "--precision", precisionName, (String) c.getOrDefault("precision", "fp32"));
+            data = ClassifierRuns.resumeSetting(given, "--data", now, saved);
+            model = ClassifierRuns.resumeSetting(given, "--model", model, (String) c.get("model"));
+            batchSize = ClassifierRuns.resumeSetting(given, "--batch-size", batchSize, ((Number) c.get("batch_size")).intValue());
+            lr = ClassifierRuns.resumeSetting(given, "--lr", lr, ((Number) c.get("lr")).doubleValue());
+            seed = ClassifierRuns.resumeSetting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
+            limit = ClassifierRuns.resumeSetting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
+            noAugment = ClassifierRuns.resumeSetting(given, "--no-augment", noAugment, (Boolean) c.get("no_augment"));
+            precisionName = ClassifierRuns.resumeSetting(given, "--precision", precisionName, (String) c.getOrDefault("precision", "fp32"));
         } catch (ClassCastException | NullPointerException e) {
             throw new IllegalArgumentException("--resume " + dir + ": config.json lacks a setting or has one of the wrong type (" + e.getMessage() + ")");
         }
-    }
-
-    private static <T> T setting(ParseResult given, String option, T value, T saved) {
-        if (!given.hasMatchedOption(option)) return saved;
-        if (!java.util.Objects.equals(value, saved))
-            throw new IllegalArgumentException("--resume: " + option + " " + value + " differs from the run's " + (saved == null ? "none" : saved)
-                    + " (config.json); a resumed run keeps its settings");
-        return value;
     }
 
     private Map<String, Object> config(String format, int[] shape, float[][] stats, boolean augment) {

@@ -235,8 +235,8 @@ final class TrainGptCommand implements Callable<Integer> {
                     double[] losses = estimateLoss(net, source, iter, trainer.splitsEvaluation() ? pg : null);
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("iter", iter);
-                    m.put("train_loss", round(losses[0]));
-                    m.put("val_loss", round(losses[1]));
+                    m.put("train_loss", RunDirectory.round(losses[0]));
+                    m.put("val_loss", RunDirectory.round(losses[1]));
                     m.put("lr", lrNow);
                     m.put("tokens_per_s", Math.round(tps));
                     if (lead) {
@@ -336,10 +336,6 @@ final class TrainGptCommand implements Callable<Integer> {
                 "batch_rng", StateDicts.formatState(batches.state()),
                 "rng", StateDicts.formatState(Generator.global().state())));
         if (withModel) StateDicts.save(run.file("model.safetensors"), modelState, Map.of("format", "pt"));
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 1e6) / 1e6;
     }
 
     private void validate() {

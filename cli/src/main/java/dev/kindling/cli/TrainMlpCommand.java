@@ -191,9 +191,9 @@ final class TrainMlpCommand implements Callable<Integer> {
             double[] eval = ClassifierRuns.evaluate(model, criterion, test, 1000);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("epoch", epoch + 1);
-            m.put("train_loss", round(lossSum / seen));
-            m.put("test_loss", round(eval[0]));
-            m.put("test_accuracy", round(eval[1]));
+            m.put("train_loss", RunDirectory.round(lossSum / seen));
+            m.put("test_loss", RunDirectory.round(eval[0]));
+            m.put("test_accuracy", RunDirectory.round(eval[1]));
             m.put("seconds", Math.round(seconds * 1000) / 1000.0);
             run.appendMetrics(m);
             System.out.printf("epoch %d/%d  train loss %.4f  test loss %.4f  test accuracy %.4f  %.1f s%n",
@@ -234,11 +234,6 @@ final class TrainMlpCommand implements Callable<Integer> {
         return lossSlot[0];
     }
 
-    /** Rounded to 6 significant decimals so that metrics files compare equal across identical runs. */
-    private static double round(double v) {
-        return Math.round(v * 1e6) / 1e6;
-    }
-
     /**
      * A resumed run keeps the settings it started with, from its config.json: options not given again are
      * taken from there (so {@code --resume OUT --epochs 8} continues on the same data), and options given
@@ -254,24 +249,16 @@ final class TrainMlpCommand implements Callable<Integer> {
             Object savedData = c.get("data");
             Path saved = "generated".equals(savedData) ? null : Path.of((String) savedData);
             Path now = data == null ? null : data.toAbsolutePath().normalize();
-            data = setting(given, "--data", now, saved);
-            batchSize = setting(given, "--batch-size", batchSize, ((Number) c.get("batch_size")).intValue());
-            lr = setting(given, "--lr", lr, ((Number) c.get("lr")).doubleValue());
-            hidden = setting(given, "--hidden", hidden, ((Number) c.get("hidden_size")).intValue());
-            seed = setting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
-            limit = setting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
-            precisionName = setting(given, "--precision", precisionName, (String) c.getOrDefault("precision", "fp32"));
+            data = ClassifierRuns.resumeSetting(given, "--data", now, saved);
+            batchSize = ClassifierRuns.resumeSetting(given, "--batch-size", batchSize, ((Number) c.get("batch_size")).intValue());
+            lr = ClassifierRuns.resumeSetting(given, "--lr", lr, ((Number) c.get("lr")).doubleValue());
+            hidden = ClassifierRuns.resumeSetting(given, "--hidden", hidden, ((Number) c.get("hidden_size")).intValue());
+            seed = ClassifierRuns.resumeSetting(given, "--seed", seed, ((Number) c.get("seed")).longValue());
+            limit = ClassifierRuns.resumeSetting(given, "--limit", limit, c.get("limit") == null ? null : ((Number) c.get("limit")).intValue());
+            precisionName = ClassifierRuns.resumeSetting(given, "--precision", precisionName, (String) c.getOrDefault("precision", "fp32"));
         } catch (ClassCastException | NullPointerException e) {
             throw new IllegalArgumentException("--resume " + dir + ": config.json lacks a setting or has one of the wrong type (" + e.getMessage() + ")");
         }
-    }
-
-    private static <T> T setting(ParseResult given, String option, T value, T saved) {
-        if (!given.hasMatchedOption(option)) return saved;
-        if (!java.util.Objects.equals(value, saved))
-            throw new IllegalArgumentException("--resume: " + option + " " + value + " differs from the run's " + (saved == null ? "none" : saved)
-                    + " (config.json); a resumed run keeps its settings");
-        return value;
     }
 
     private Map<String, Object> config(int inputs) {

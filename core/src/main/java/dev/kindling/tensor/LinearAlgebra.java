@@ -183,7 +183,6 @@ final class LinearAlgebra {
         int[] ys = xs.clone();
         ys[ys.length - 1] = out;
         Tensor res = y.reshape(ys);
-        final Tensor xf = x2, wf = wd;
         final Operand fx = ox, fw = ow;
         Tensor[] inputs = b0 == null ? new Tensor[] {x0, w0} : new Tensor[] {x0, w0, b0};
         return Tensor.record(res, "linear", g -> {
