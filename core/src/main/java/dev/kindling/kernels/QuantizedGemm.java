@@ -4,14 +4,22 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * y = x W^T with W in a compressed form, read in place: group-wise int8 or int4 ({@link Quantization}), or
- * bfloat16 for inputs with few rows. Weights are decoded inside the micro-kernel ({@link WeightDot}), in
- * registers, right before they are multiplied; no float copy of W (or of a panel of it) is made. The work is
- * split over the {@link Parallel} pool by blocks of four rows of W, so every thread streams its share of the
- * weights once, whatever the number of input rows. {@link QuantizedReference} is the scalar twin.
+ * bfloat16. For few input rows (decoding) weights are decoded inside the dot kernels ({@link WeightDot}), in
+ * registers, right before they are multiplied, and the work is split over the {@link Parallel} pool by blocks of
+ * four rows of W, so every thread streams its share of the weights once. For {@link #PANEL_MIN_ROWS} rows or more
+ * (prompts, batches) a panel of W at a time is decoded into a small float buffer for the blocked {@link Gemm}; no
+ * float copy of the whole matrix is made. {@link QuantizedReference} is the scalar twin.
  */
 public final class QuantizedGemm {
     /** Rows of W per micro-kernel call. */
     private static final int ROWS = 4;
+    /**
+     * From this many input rows on, W is decoded in panels for the float GEMM ({@link #panels}); below, each input
+     * row runs the dot kernels, which decode every weight once per input row.
+     */
+    static final int PANEL_MIN_ROWS = 8;
+    /** Floats per decoded panel (512 KiB, in L2 while the GEMM packs it) and the multiple its row count is rounded to. */
+    private static final int PANEL_FLOATS = 1 << 17, PANEL_ALIGN = 64;
 
     /** A thread that owns nothing: a segment it may access is readable from any thread. */
     private static final Thread NOT_OWNER = new Thread(() -> { });
@@ -53,11 +61,15 @@ public final class QuantizedGemm {
 
     private static void run(int bits, int gs, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w, long wOff,
                             long rb, float[] sc, int scOff, int groups, float beta, float[] c, int cOff, int ldc) {
-        int blocks = (n + ROWS - 1) / ROWS;
-        boolean tile = m >= ROWS && WeightDot.tileable(bits, k, gs);
-        long bytesPerBlock = ROWS * Math.max(rb, 1);
         // a segment confined to this thread (a confined arena) cannot be read by the pool's threads
-        long cost = w.isAccessibleBy(NOT_OWNER) ? bytesPerBlock * m / 4 : 0;
+        boolean shared = w.isAccessibleBy(NOT_OWNER);
+        if (m >= PANEL_MIN_ROWS && k > 0) {
+            panels(bits, gs, m, n, k, a, aOff, lda, w, wOff, rb, sc, scOff, groups, beta, c, cOff, ldc, shared);
+            return;
+        }
+        int blocks = (n + ROWS - 1) / ROWS;
+        boolean perBlock = gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
+        long cost = shared ? ROWS * Math.max(rb, 1) * m / 4 : 0;
         Parallel.forRange(blocks, cost, (from, to) -> {
             // W block outside, input rows inside: a block of W is read from memory once and stays in L1 for all rows
             for (int blk = from; blk < to; blk++) {
@@ -65,21 +77,14 @@ public final class QuantizedGemm {
                 long o = wOff + j * rb;
                 int s = scOff + j * groups;
                 if (j + ROWS <= n) {
-                    int i = 0;
-                    if (tile)
-                        for (; i + ROWS <= m; i += ROWS) {
-                            int xo = aOff + i * lda, co = cOff + i * ldc + j;
-                            switch (bits) {
-                                case 8 -> WeightDot.int8Tile(a, xo, lda, k, gs, w, o, rb, sc, s, groups, c, co, ldc, beta);
-                                case 4 -> WeightDot.int4Tile(a, xo, lda, k, gs, w, o, rb, sc, s, groups, c, co, ldc, beta);
-                                default -> WeightDot.bf16Tile(a, xo, lda, k, w, o, rb, c, co, ldc, beta);
-                            }
-                        }
-                    for (; i < m; i++) {
+                    for (int i = 0; i < m; i++) {
                         int xo = aOff + i * lda, co = cOff + i * ldc + j;
                         switch (bits) {
                             case 8 -> WeightDot.int8x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
-                            case 4 -> WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
+                            case 4 -> {
+                                if (perBlock) WeightDot.int4x4PerBlock(a, xo, k, w, o, rb, sc, s, groups, c, co, beta);
+                                else WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
+                            }
                             default -> WeightDot.bf16x4(a, xo, k, w, o, rb, c, co, beta);
                         }
                     }
@@ -91,6 +96,25 @@ public final class QuantizedGemm {
                 }
             }
         });
+    }
+
+    /**
+     * Many input rows: W is decoded a panel of rows at a time into a reusable float buffer and multiplied by the
+     * blocked float GEMM, whose micro-kernel then does m multiply-adds per decoded weight. Only the panel is ever
+     * in floats, never the whole matrix.
+     */
+    private static void panels(int bits, int gs, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w, long wOff,
+                               long rb, float[] sc, int scOff, int groups, float beta, float[] c, int cOff, int ldc, boolean shared) {
+        int rows = Math.min(n, Math.max(PANEL_ALIGN, PANEL_FLOATS / k / PANEL_ALIGN * PANEL_ALIGN));
+        float[] panel = new float[rows * k];
+        for (int j0 = 0; j0 < n; j0 += rows) {
+            int nb = Math.min(rows, n - j0), first = j0;
+            Parallel.forRange(nb, shared ? k : 0, (from, to) -> {
+                for (int r = from; r < to; r++)
+                    WeightDot.decodeRow(bits, k, gs, w, wOff + (first + r) * rb, sc, scOff + (first + r) * groups, panel, r * k);
+            });
+            Gemm.sgemm(false, true, m, nb, k, 1f, a, aOff, lda, panel, 0, k, beta, c, cOff + j0, ldc);
+        }
     }
 
     static void checkSizes(String op, int m, int n, int k, float[] a, int aOff, int lda, float[] c, int cOff, int ldc) {
