@@ -2,6 +2,8 @@ package dev.kindling.onnx;
 
 import dev.kindling.kernels.Elementwise;
 import dev.kindling.kernels.Gemm;
+import dev.kindling.kernels.MaskedAttention;
+import dev.kindling.kernels.PackedMatrix;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.kernels.Softmax;
 import java.util.Arrays;
@@ -53,24 +55,7 @@ final class FusedOps {
             }
         }
         float[] out = new float[q.numel()];
-        Parallel.forRange(b * h, 4L * tq * tk * d, (from, to) -> {
-            float[] s = new float[tq * tk];
-            for (int bh = from; bh < to; bh++) {
-                int bi = bh / h, hi = bh % h;
-                int qo = bi * tq * ld + hi * d, ko = bi * tk * ld + hi * d;
-                Gemm.sgemm(false, true, tq, tk, d, scale, q.f, qo, ld, k.f, ko, ld, 0f, s, 0, tk);
-                for (int i = 0; i < tq; i++) {
-                    int r = i * tk;
-                    if (mask != null) {
-                        int mo = bi * ms[0] + hi * ms[1] + i * ms[2];
-                        if (ms[3] == 1) Elementwise.binary(Elementwise.Binary.ADD, s, r, 1, mask.f, mo, 1, s, r, tk);
-                        else for (int j = 0; j < tk; j++) s[r + j] += mask.f[mo + j * ms[3]];
-                    }
-                    Softmax.softmax(s, r, s, r, tk);
-                }
-                Gemm.sgemm(false, false, tq, d, tk, 1f, s, 0, tk, v.f, ko, ld, 0f, out, qo, ld);
-            }
-        });
+        MaskedAttention.forward(b, h, tq, tk, d, scale, q.f, 0, ld, k.f, 0, ld, v.f, 0, ld, mask == null ? null : mask.f, 0, ms, out, 0, ld);
         return Value.floats(out, q.shape);
     }
 
@@ -100,6 +85,7 @@ final class FusedOps {
         n.requireType(0, "X", DataType.FLOAT);
         Value w = n.constant(1, "W"), bias = n.has(2) ? n.constant(2, "bias") : null;
         int kdim = w.shape[0], ndim = w.shape[1];
+        PackedMatrix packed = PackedMatrix.of(false, kdim, ndim, w.f, 0, ndim); // once, at load, as ONNX Runtime does
         String label = n.label();
         int[] x = n.dims(0), outDims = null;
         if (x != null) {
@@ -116,7 +102,7 @@ final class FusedOps {
             if (kdim == 0) rows = Value.numel(Arrays.copyOf(a.shape, a.rank() - 1));
             float[] o = new float[rows * ndim];
             if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
-            Gemm.sgemm(false, false, rows, ndim, kdim, 1f, a.f, 0, kdim, w.f, 0, ndim, bias != null ? 1f : 0f, o, 0, ndim);
+            Gemm.sgemmPacked(rows, 1f, a.f, 0, kdim, packed, bias != null ? 1f : 0f, o, 0, ndim);
             int[] shape = a.shape.clone();
             shape[shape.length - 1] = ndim;
             return new Value[] {Value.floats(o, shape)};
@@ -125,7 +111,7 @@ final class FusedOps {
 
     /**
      * (A - a_zp)(B - b_zp) as FLOAT, times an optional scale (a scalar, or one per column) plus an optional bias [N]:
-     * B - b_zp is widened to floats once, at load; a scalar scale is the GEMM's alpha.
+     * B - b_zp is widened to floats and packed into GEMM panels once, at load; a scalar scale is the GEMM's alpha.
      */
     private static Op.Compiled matmulIntegerToFloat(Node n) {
         n.requireInputs(2, 6);
@@ -138,6 +124,7 @@ final class FusedOps {
         if (n.has(4)) n.requireType(4, "scale", DataType.FLOAT);
         Value bf = QuantOps.shifted(label, b, bzp, 1, "b_zero_point");
         int kdim = b.shape[0], ndim = b.shape[1];
+        PackedMatrix packed = PackedMatrix.of(false, kdim, ndim, bf.f, 0, ndim);
         return new Op.Compiled(in -> {
             Value a = in[0], scale = in.length > 4 ? in[4] : null;
             if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
@@ -150,7 +137,7 @@ final class FusedOps {
             float[] o = new float[rows * ndim];
             float alpha = scale == null ? 1f : scalar ? scale.f[0] : 1f;
             if (bias != null && scalar) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
-            Gemm.sgemm(false, false, rows, ndim, kdim, alpha, af.f, 0, kdim, bf.f, 0, ndim, bias != null && scalar ? 1f : 0f, o, 0, ndim);
+            Gemm.sgemmPacked(rows, alpha, af.f, 0, kdim, packed, bias != null && scalar ? 1f : 0f, o, 0, ndim);
             if (!scalar)
                 for (int r = 0; r < rows; r++)
                     for (int c = 0; c < ndim; c++) o[r * ndim + c] = o[r * ndim + c] * scale.f[c] + (bias == null ? 0 : bias.f[c]);
