@@ -138,6 +138,8 @@ public final class MiniLmSideBySide {
     }
 
     private static void cpu(String label, Runner runner, int b, int t, int calls) throws Exception {
+        String only = System.getProperty("minilm.only"); // e.g. -Dminilm.only="F32 ONNX, 1 x 16" to profile one workload
+        if (only != null && !label.contains(only)) return;
         var bean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long[][] in = inputs(b, t);
         for (int i = 0; i < Math.max(2, calls / 2); i++) runner.run(in[0], in[1], in[2], b, t);

@@ -5,7 +5,6 @@ import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.MaskedAttention;
 import dev.kindling.kernels.PackedMatrix;
 import dev.kindling.kernels.Parallel;
-import dev.kindling.kernels.Softmax;
 import java.util.Arrays;
 
 /** The ops that {@link Fusion} puts in place of subgraphs, on Kindling's GEMM, softmax and elementwise kernels. */
@@ -18,6 +17,7 @@ final class FusedOps {
             case "LayerNormalization" -> MathOps.compile(n);
             case "Gelu" -> gelu(n);
             case "Linear" -> linear(n);
+            case "LinearGroup" -> linearGroup(n);
             case "MatMulIntegerToFloat" -> matmulIntegerToFloat(n);
             default -> null;
         };
@@ -107,6 +107,67 @@ final class FusedOps {
             shape[shape.length - 1] = ndim;
             return new Value[] {Value.floats(o, shape)};
         }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
+    }
+
+    /**
+     * X [..., K] times constant W_i [K, N_i] plus optional bias_i [N_i], for inputs X, W_1, b_1, W_2, b_2, ... (an
+     * absent bias is the empty name): one GEMM on [W_1 W_2 ...] packed side by side, its rows then split per output.
+     */
+    private static Op.Compiled linearGroup(Node n) {
+        n.requireType(0, "X", DataType.FLOAT);
+        int parts = (n.inputs() - 1) / 2;
+        if (parts < 1 || n.inputs() != 1 + 2 * parts || n.outputs() != parts)
+            throw n.fail("expects X and (W, bias) pairs for " + n.outputs() + " outputs, got " + n.inputs() + " inputs");
+        Value[] w = new Value[parts];
+        int[] cols = new int[parts + 1]; // running column offsets
+        for (int i = 0; i < parts; i++) {
+            w[i] = n.constant(1 + 2 * i, "W" + i);
+            if (w[i].rank() != 2 || w[i].shape[0] != w[0].shape[0])
+                throw n.fail("W" + i + " " + w[i] + " is not [" + w[0].shape[0] + ", N]");
+            cols[i + 1] = cols[i] + w[i].shape[1];
+        }
+        int kdim = w[0].shape[0], total = cols[parts];
+        float[] all = new float[kdim * total], bias = new float[total];
+        for (int i = 0; i < parts; i++) {
+            int ni = w[i].shape[1];
+            for (int p = 0; p < kdim; p++) System.arraycopy(w[i].f, p * ni, all, p * total + cols[i], ni);
+            Value b = n.has(2 + 2 * i) ? n.constant(2 + 2 * i, "bias" + i) : null;
+            if (b != null) {
+                if (b.numel() != ni) throw n.fail("bias" + i + " " + b + " does not have " + ni + " values");
+                System.arraycopy(b.f, 0, bias, cols[i], ni);
+            }
+        }
+        PackedMatrix packed = PackedMatrix.of(false, kdim, total, all, 0, total);
+        String label = n.label();
+        int[] x = n.dims(0);
+        Op.Type[] types = new Op.Type[parts];
+        for (int i = 0; i < parts; i++) {
+            int[] d = null;
+            if (x != null && x.length > 0) {
+                d = x.clone();
+                d[d.length - 1] = w[i].shape[1];
+            }
+            types[i] = new Op.Type(DataType.FLOAT, d);
+        }
+        return new Op.Compiled(in -> {
+            Value a = in[0];
+            if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
+                throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and [" + kdim + ", " + total + "] do not align");
+            int rows = kdim == 0 ? Value.numel(Arrays.copyOf(a.shape, a.rank() - 1)) : a.numel() / kdim;
+            float[] o = new float[rows * total];
+            for (int r = 0; r < rows; r++) System.arraycopy(bias, 0, o, r * total, total);
+            Gemm.sgemmPacked(rows, 1f, a.f, 0, kdim, packed, 1f, o, 0, total);
+            Value[] outs = new Value[parts];
+            for (int i = 0; i < parts; i++) {
+                int ni = cols[i + 1] - cols[i];
+                float[] oi = new float[rows * ni];
+                for (int r = 0; r < rows; r++) System.arraycopy(o, r * total + cols[i], oi, r * ni, ni);
+                int[] shape = a.shape.clone();
+                shape[shape.length - 1] = ni;
+                outs[i] = Value.floats(oi, shape);
+            }
+            return outs;
+        }, types);
     }
 
     /**
