@@ -181,14 +181,6 @@ final class GemmKernel implements GemmEngine {
         }
     }
 
-    /**
-     * Below this many multiply-adds a GEMM on a pre-packed B runs on the calling thread. Measured here (2-core VM):
-     * a fork/join round trip to the parked pool costs 15-40 us, the time of 1-3M multiply-adds at single-thread
-     * speed, so splitting pays from about twice that; lower than {@link #PARALLEL_MIN_FMAS} because no B packing
-     * is duplicated over the threads.
-     */
-    static final long PACKED_PARALLEL_MIN_FMAS = 1L << 22;
-
     static void runPacked(int m, float alpha, float[] a, int aOff, int lda, PackedMatrix b, float beta,
                           float[] c, int cOff, int ldc) {
         int n = b.n, k = b.k;
@@ -199,7 +191,9 @@ final class GemmKernel implements GemmEngine {
         }
         int threads = Parallel.threads();
         int panelsM = (m + MR - 1) / MR, panelsN = (n + NR - 1) / NR;
-        if (threads == 1 || (long) m * n * k < PACKED_PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
+        // the same threshold as run(): with B pre-packed a split duplicates no packing, but the fork/join round trip
+        // is the same (measured 30-190 us per call on this VM under load, 10-30 us quiet)
+        if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
             blockedPacked(0, m, 0, n, alpha, a, aOff, lda, b, beta, c, cOff, ldc);
             return;
         }

@@ -1,5 +1,6 @@
 package dev.kindling.onnx;
 
+import dev.kindling.kernels.DynamicQuantization;
 import dev.kindling.kernels.Elementwise;
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.MaskedAttention;
@@ -19,6 +20,7 @@ final class FusedOps {
             case "Linear" -> linear(n);
             case "LinearGroup" -> linearGroup(n);
             case "MatMulIntegerToFloat" -> matmulIntegerToFloat(n);
+            case "DynamicQuantizeShifted" -> dynamicQuantizeShifted(n);
             default -> null;
         };
     }
@@ -110,6 +112,23 @@ final class FusedOps {
     }
 
     /**
+     * DynamicQuantizeLinear whose codes are wanted minus their zero point, as floats: outputs (codes - zp) FLOAT,
+     * scale and zero point (UINT8), on the SIMD kernel.
+     */
+    private static Op.Compiled dynamicQuantizeShifted(Node n) {
+        n.requireInputs(1, 1);
+        n.requireType(0, "x", DataType.FLOAT);
+        return new Op.Compiled(in -> {
+            Value x = in[0];
+            float[] sz = DynamicQuantization.scaleAndZeroPoint(x.f, 0, x.numel());
+            float[] o = new float[x.numel()];
+            DynamicQuantization.quantizeShifted(x.f, 0, o.length, sz[0], sz[1], o, 0);
+            return new Value[] {Value.floats(o, x.shape), Value.floats(new float[] {sz[0]}), Value.scalarLong(DataType.UINT8, (long) sz[1])};
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, n.dims(0)), new Op.Type(DataType.FLOAT, new int[0]),
+                new Op.Type(DataType.UINT8, new int[0])});
+    }
+
+    /**
      * X [..., K] times constant W_i [K, N_i] plus optional bias_i [N_i], for inputs X, W_1, b_1, W_2, b_2, ... (an
      * absent bias is the empty name): one GEMM on [W_1 W_2 ...] packed side by side, its rows then split per output.
      */
@@ -176,7 +195,7 @@ final class FusedOps {
      */
     private static Op.Compiled matmulIntegerToFloat(Node n) {
         n.requireInputs(2, 6);
-        n.requireType(0, "A", DataType.UINT8, DataType.INT8);
+        n.requireType(0, "A", DataType.UINT8, DataType.INT8, DataType.FLOAT); // FLOAT: codes already minus a_zp
         n.requireType(1, "B", DataType.UINT8, DataType.INT8);
         String label = n.label();
         Value b = n.constant(1, "B"), bzp = n.has(3) ? n.constant(3, "b_zero_point") : null;
@@ -193,7 +212,7 @@ final class FusedOps {
             boolean scalar = scale == null || scale.numel() == 1;
             if (!scalar && (scale.numel() != ndim || scale.shape[scale.rank() - 1] != ndim))
                 throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " is neither a scalar nor one per column of " + ndim);
-            Value af = QuantOps.shifted(label, a, in.length > 2 ? in[2] : null, a.rank() - 2, "a_zero_point");
+            Value af = a.type == DataType.FLOAT ? a : QuantOps.shifted(label, a, in.length > 2 ? in[2] : null, a.rank() - 2, "a_zero_point");
             int rows = a.numel() / Math.max(1, kdim);
             float[] o = new float[rows * ndim];
             float alpha = scale == null ? 1f : scalar ? scale.f[0] : 1f;
