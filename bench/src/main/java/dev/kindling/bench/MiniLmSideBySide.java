@@ -33,6 +33,9 @@ import java.util.Random;
  * memory after loading that folder in F32 and in BF16 and running one batch.
  *
  * <pre>bench/run minilm [--rounds 5] [--threads 2]</pre>
+ *
+ * <p>{@code bench/run minilm --cpu [--rounds 5]} measures Kindling alone on one kernel thread: CPU time and bytes
+ * allocated per call of each workload (medians), figures that stay comparable while other jobs share the machine.
  */
 public final class MiniLmSideBySide {
     private MiniLmSideBySide() {}
@@ -47,6 +50,10 @@ public final class MiniLmSideBySide {
             return;
         }
         int rounds = 5, threads = 2;
+        if (args.length > 0 && args[0].equals("--cpu")) {
+            cpuReport(args.length > 2 && args[1].equals("--rounds") ? Integer.parseInt(args[2]) : 5);
+            return;
+        }
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (args[i].equals("--rounds")) rounds = Integer.parseInt(args[i + 1]);
             else if (args[i].equals("--threads")) threads = Integer.parseInt(args[i + 1]);
@@ -99,6 +106,51 @@ public final class MiniLmSideBySide {
             }
         }
         printResidentMemory(folder, threads);
+    }
+
+    /** One-thread CPU time and allocation per call of every Kindling workload (see the class comment). */
+    static void cpuReport(int rounds) throws Exception {
+        Parallel.setThreads(1);
+        Path dir = Files.createTempDirectory("minilm");
+        Path folder = dir.resolve("hf");
+        OnnxEncoder.exportBertFolder(extract("all-minilm-l6-v2.onnx", dir), folder);
+        System.out.printf("| workload (1 thread) | CPU ms per call | MB allocated per call |%n|---|---|---|%n");
+        for (String name : new String[] {"all-minilm-l6-v2.onnx", "all-minilm-l6-v2-q.onnx"}) {
+            OnnxModel ours = OnnxModel.load(extract(name, dir));
+            Runner r = (ids, mask, types, b, t) -> ours.run(Map.of("input_ids", Tensor.wrapLongs(ids, b, t),
+                    "attention_mask", Tensor.wrapLongs(mask, b, t), "token_type_ids", Tensor.wrapLongs(types, b, t)));
+            String label = name.contains("-q") ? "int8 ONNX" : "F32 ONNX";
+            cpu(label + ", 32 x 128", r, 32, 128, rounds);
+            cpu(label + ", 1 x 16", r, 1, 16, rounds * 20);
+        }
+        for (DType dtype : new DType[] {DType.FLOAT32, DType.BF16}) {
+            try (AutoModel auto = AutoModel.fromPretrained(folder, dtype)) {
+                BertModel bert = auto.as(BertModel.class);
+                Runner r = (ids, mask, types, b, t) -> {
+                    try (var g = Grad.disabled()) {
+                        bert.encode(Tensor.wrapLongs(ids, b, t), Tensor.wrapLongs(mask, b, t), Tensor.wrapLongs(types, b, t));
+                    }
+                };
+                cpu(dtype + " BertModel, 32 x 128", r, 32, 128, rounds);
+                cpu(dtype + " BertModel, 1 x 16", r, 1, 16, rounds * 20);
+            }
+        }
+    }
+
+    private static void cpu(String label, Runner runner, int b, int t, int calls) throws Exception {
+        String only = System.getProperty("minilm.only"); // e.g. -Dminilm.only="F32 ONNX, 1 x 16" to profile one workload
+        if (only != null && !label.contains(only)) return;
+        var bean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long[][] in = inputs(b, t);
+        for (int i = 0; i < Math.max(2, calls / 2); i++) runner.run(in[0], in[1], in[2], b, t);
+        double[] ms = new double[calls], mb = new double[calls];
+        for (int i = 0; i < calls; i++) {
+            long c0 = bean.getCurrentThreadCpuTime(), a0 = bean.getCurrentThreadAllocatedBytes();
+            runner.run(in[0], in[1], in[2], b, t);
+            ms[i] = (bean.getCurrentThreadCpuTime() - c0) / 1e6;
+            mb[i] = (bean.getCurrentThreadAllocatedBytes() - a0) / 1e6;
+        }
+        System.out.printf("| %s | %.2f | %.2f |%n", label, TrainingSteps.median(ms), TrainingSteps.median(mb));
     }
 
     /** Runs this class with --rss in a child JVM per dtype and prints its report. */

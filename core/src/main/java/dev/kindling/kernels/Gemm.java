@@ -82,6 +82,31 @@ public final class Gemm {
         sgemmHalfB("sgemmF16B", false, m, n, k, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
+    /**
+     * C = alpha * A * B + beta * C with B packed once beforehand ({@link PackedMatrix}): A is m x k (row-major,
+     * lda &gt;= k), C is m x n (ldc &gt;= n), k and n are B's. The same arithmetic as {@link #sgemm} without packing B
+     * on each call, for constant weights. beta 0 overwrites C without reading it.
+     *
+     * @throws IllegalArgumentException if B is null, m is negative, a leading dimension is too small, or an operand
+     *     would reach outside its array
+     */
+    public static void sgemmPacked(int m, float alpha, float[] a, int aOff, int lda, PackedMatrix b, float beta,
+                                   float[] c, int cOff, int ldc) {
+        if (b == null) throw new IllegalArgumentException("sgemmPacked: B is null");
+        int n = b.n, k = b.k;
+        checkShape("sgemmPacked", m, n, k, false, lda, false, Math.max(1, n), ldc);
+        checkOperand("sgemmPacked", "A", a, aOff, m, k, lda);
+        checkOperand("sgemmPacked", "C", c, cOff, m, n, ldc);
+        GemmEngine e = engine;
+        if (b.engine == e) e.sgemmPacked(m, alpha, a, aOff, lda, b, beta, c, cOff, ldc);
+        else e.sgemm(false, false, m, n, k, alpha, a, aOff, lda, b.unpack(), 0, n, beta, c, cOff, ldc); // another width's layout
+    }
+
+    /** The engine in use, which {@link PackedMatrix} packs for. */
+    static GemmEngine engine() {
+        return engine;
+    }
+
     /** Floats per widened panel of B in the half-precision GEMMs: 128 KiB, which stays in L2 while it is used. */
     static final int HALF_PANEL_FLOATS = 1 << 15;
 

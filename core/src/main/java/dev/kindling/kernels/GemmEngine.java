@@ -14,4 +14,10 @@ interface GemmEngine {
     void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOff, int lda, long strideA, float[] b, int bOff, int ldb, long strideB,
                       float beta, float[] c, int cOff, int ldc, long strideC);
+
+    /** Packs op(B), k x n, into this engine's panel layout once (see {@link PackedMatrix}); arguments are checked. */
+    PackedMatrix pack(boolean transB, int k, int n, float[] b, int bOff, int ldb);
+
+    /** {@link Gemm#sgemmPacked} without argument checks, for a matrix this engine packed. */
+    void sgemmPacked(int m, float alpha, float[] a, int aOff, int lda, PackedMatrix b, float beta, float[] c, int cOff, int ldc);
 }

@@ -25,6 +25,7 @@ public final class BertModel extends Module implements Encoder {
     public final BertConfig config;
     final Embeddings embeddings;
     final List<Layer> layers = new ArrayList<>();
+    private final BertInference inference;
 
     BertModel(BertConfig config, WeightSource w) {
         this.config = config;
@@ -37,6 +38,28 @@ public final class BertModel extends Module implements Encoder {
         }
         // half-precision and quantized matrices have no backward: the whole model is frozen then, so no graph is recorded
         if (w.frozen()) for (Tensor p : parameters()) p.requiresGrad(false);
+        inference = new BertInference(config, layers);
+    }
+
+    /** Switching to training mode drops the packed weights of the inference path: training will change them. */
+    @Override
+    public Module train(boolean on) {
+        super.train(on);
+        if (on && inference != null) inference.forget();
+        return this;
+    }
+
+    @Override
+    public void loadStateDict(java.util.Map<String, Tensor> state, boolean strict) {
+        super.loadStateDict(state, strict);
+        inference.forget();
+    }
+
+    /** Whether a forward records an autograd graph: some parameter requires grad while grad is enabled. */
+    private boolean recordsGraph() {
+        if (!Grad.isEnabled()) return false;
+        for (Tensor p : parameters()) if (p.requiresGrad()) return true;
+        return false;
     }
 
     /** The dtype the weight matrices are kept in. */
@@ -78,8 +101,9 @@ public final class BertModel extends Module implements Encoder {
         checkSame("attention mask", attentionMask, ids);
         checkSame("token type ids", tokenTypeIds, ids);
         Tensor mask = null;
+        long[] m = null;
         if (attentionMask != null) {
-            long[] m = attentionMask.toLongArray();
+            m = attentionMask.toLongArray();
             for (int i = 0; i < b; i++) {
                 boolean any = false;
                 for (int j = 0; j < t && !any; j++) any = m[i * t + j] != 0;
@@ -88,6 +112,10 @@ public final class BertModel extends Module implements Encoder {
             mask = attentionMask.to(DType.FLOAT32).reshape(b, 1, 1, t);              // (B, 1, 1, T): key padding
         }
         Tensor x = embeddings.forward(ids, tokenTypeIds);                             // (B, T, H)
+        if (!isTraining() && !recordsGraph() && b * t > 0) // inference: packed weights, fused kernels, reused buffers
+            return inference.forward(x.contiguous().toFloatArray(), b, t, m);
+        // a graph may lead to an optimizer step that changes the weights: the inference path must pack them again
+        if (recordsGraph()) inference.forget();
         for (Layer l : layers) x = l.forward(x, mask);
         return x;
     }

@@ -1,9 +1,11 @@
 package dev.kindling.onnx;
 
+import dev.kindling.kernels.DynamicQuantization;
 import dev.kindling.kernels.Elementwise;
 import dev.kindling.kernels.Gemm;
+import dev.kindling.kernels.MaskedAttention;
+import dev.kindling.kernels.PackedMatrix;
 import dev.kindling.kernels.Parallel;
-import dev.kindling.kernels.Softmax;
 import java.util.Arrays;
 
 /** The ops that {@link Fusion} puts in place of subgraphs, on Kindling's GEMM, softmax and elementwise kernels. */
@@ -16,7 +18,9 @@ final class FusedOps {
             case "LayerNormalization" -> MathOps.compile(n);
             case "Gelu" -> gelu(n);
             case "Linear" -> linear(n);
+            case "LinearGroup" -> linearGroup(n);
             case "MatMulIntegerToFloat" -> matmulIntegerToFloat(n);
+            case "DynamicQuantizeShifted" -> dynamicQuantizeShifted(n);
             default -> null;
         };
     }
@@ -53,24 +57,7 @@ final class FusedOps {
             }
         }
         float[] out = new float[q.numel()];
-        Parallel.forRange(b * h, 4L * tq * tk * d, (from, to) -> {
-            float[] s = new float[tq * tk];
-            for (int bh = from; bh < to; bh++) {
-                int bi = bh / h, hi = bh % h;
-                int qo = bi * tq * ld + hi * d, ko = bi * tk * ld + hi * d;
-                Gemm.sgemm(false, true, tq, tk, d, scale, q.f, qo, ld, k.f, ko, ld, 0f, s, 0, tk);
-                for (int i = 0; i < tq; i++) {
-                    int r = i * tk;
-                    if (mask != null) {
-                        int mo = bi * ms[0] + hi * ms[1] + i * ms[2];
-                        if (ms[3] == 1) Elementwise.binary(Elementwise.Binary.ADD, s, r, 1, mask.f, mo, 1, s, r, tk);
-                        else for (int j = 0; j < tk; j++) s[r + j] += mask.f[mo + j * ms[3]];
-                    }
-                    Softmax.softmax(s, r, s, r, tk);
-                }
-                Gemm.sgemm(false, false, tq, d, tk, 1f, s, 0, tk, v.f, ko, ld, 0f, out, qo, ld);
-            }
-        });
+        MaskedAttention.forward(b, h, tq, tk, d, scale, q.f, 0, ld, k.f, 0, ld, v.f, 0, ld, mask == null ? null : mask.f, 0, ms, out, 0, ld);
         return Value.floats(out, q.shape);
     }
 
@@ -100,6 +87,7 @@ final class FusedOps {
         n.requireType(0, "X", DataType.FLOAT);
         Value w = n.constant(1, "W"), bias = n.has(2) ? n.constant(2, "bias") : null;
         int kdim = w.shape[0], ndim = w.shape[1];
+        PackedMatrix packed = PackedMatrix.of(false, kdim, ndim, w.f, 0, ndim); // once, at load, as ONNX Runtime does
         String label = n.label();
         int[] x = n.dims(0), outDims = null;
         if (x != null) {
@@ -116,7 +104,7 @@ final class FusedOps {
             if (kdim == 0) rows = Value.numel(Arrays.copyOf(a.shape, a.rank() - 1));
             float[] o = new float[rows * ndim];
             if (bias != null) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
-            Gemm.sgemm(false, false, rows, ndim, kdim, 1f, a.f, 0, kdim, w.f, 0, ndim, bias != null ? 1f : 0f, o, 0, ndim);
+            Gemm.sgemmPacked(rows, 1f, a.f, 0, kdim, packed, bias != null ? 1f : 0f, o, 0, ndim);
             int[] shape = a.shape.clone();
             shape[shape.length - 1] = ndim;
             return new Value[] {Value.floats(o, shape)};
@@ -124,12 +112,90 @@ final class FusedOps {
     }
 
     /**
+     * DynamicQuantizeLinear whose codes are wanted minus their zero point, as floats: outputs (codes - zp) FLOAT,
+     * scale and zero point (UINT8), on the SIMD kernel.
+     */
+    private static Op.Compiled dynamicQuantizeShifted(Node n) {
+        n.requireInputs(1, 1);
+        n.requireType(0, "x", DataType.FLOAT);
+        return new Op.Compiled(in -> {
+            Value x = in[0];
+            float[] sz = DynamicQuantization.scaleAndZeroPoint(x.f, 0, x.numel());
+            float[] o = new float[x.numel()];
+            DynamicQuantization.quantizeShifted(x.f, 0, o.length, sz[0], sz[1], o, 0);
+            return new Value[] {Value.floats(o, x.shape), Value.floats(new float[] {sz[0]}), Value.scalarLong(DataType.UINT8, (long) sz[1])};
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, n.dims(0)), new Op.Type(DataType.FLOAT, new int[0]),
+                new Op.Type(DataType.UINT8, new int[0])});
+    }
+
+    /**
+     * X [..., K] times constant W_i [K, N_i] plus optional bias_i [N_i], for inputs X, W_1, b_1, W_2, b_2, ... (an
+     * absent bias is the empty name): one GEMM on [W_1 W_2 ...] packed side by side, its rows then split per output.
+     */
+    private static Op.Compiled linearGroup(Node n) {
+        n.requireType(0, "X", DataType.FLOAT);
+        int parts = (n.inputs() - 1) / 2;
+        if (parts < 1 || n.inputs() != 1 + 2 * parts || n.outputs() != parts)
+            throw n.fail("expects X and (W, bias) pairs for " + n.outputs() + " outputs, got " + n.inputs() + " inputs");
+        Value[] w = new Value[parts];
+        int[] cols = new int[parts + 1]; // running column offsets
+        for (int i = 0; i < parts; i++) {
+            w[i] = n.constant(1 + 2 * i, "W" + i);
+            if (w[i].rank() != 2 || w[i].shape[0] != w[0].shape[0])
+                throw n.fail("W" + i + " " + w[i] + " is not [" + w[0].shape[0] + ", N]");
+            cols[i + 1] = cols[i] + w[i].shape[1];
+        }
+        int kdim = w[0].shape[0], total = cols[parts];
+        float[] all = new float[kdim * total], bias = new float[total];
+        for (int i = 0; i < parts; i++) {
+            int ni = w[i].shape[1];
+            for (int p = 0; p < kdim; p++) System.arraycopy(w[i].f, p * ni, all, p * total + cols[i], ni);
+            Value b = n.has(2 + 2 * i) ? n.constant(2 + 2 * i, "bias" + i) : null;
+            if (b != null) {
+                if (b.numel() != ni) throw n.fail("bias" + i + " " + b + " does not have " + ni + " values");
+                System.arraycopy(b.f, 0, bias, cols[i], ni);
+            }
+        }
+        PackedMatrix packed = PackedMatrix.of(false, kdim, total, all, 0, total);
+        String label = n.label();
+        int[] x = n.dims(0);
+        Op.Type[] types = new Op.Type[parts];
+        for (int i = 0; i < parts; i++) {
+            int[] d = null;
+            if (x != null && x.length > 0) {
+                d = x.clone();
+                d[d.length - 1] = w[i].shape[1];
+            }
+            types[i] = new Op.Type(DataType.FLOAT, d);
+        }
+        return new Op.Compiled(in -> {
+            Value a = in[0];
+            if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
+                throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and [" + kdim + ", " + total + "] do not align");
+            int rows = kdim == 0 ? Value.numel(Arrays.copyOf(a.shape, a.rank() - 1)) : a.numel() / kdim;
+            float[] o = new float[rows * total];
+            for (int r = 0; r < rows; r++) System.arraycopy(bias, 0, o, r * total, total);
+            Gemm.sgemmPacked(rows, 1f, a.f, 0, kdim, packed, 1f, o, 0, total);
+            Value[] outs = new Value[parts];
+            for (int i = 0; i < parts; i++) {
+                int ni = cols[i + 1] - cols[i];
+                float[] oi = new float[rows * ni];
+                for (int r = 0; r < rows; r++) System.arraycopy(o, r * total + cols[i], oi, r * ni, ni);
+                int[] shape = a.shape.clone();
+                shape[shape.length - 1] = ni;
+                outs[i] = Value.floats(oi, shape);
+            }
+            return outs;
+        }, types);
+    }
+
+    /**
      * (A - a_zp)(B - b_zp) as FLOAT, times an optional scale (a scalar, or one per column) plus an optional bias [N]:
-     * B - b_zp is widened to floats once, at load; a scalar scale is the GEMM's alpha.
+     * B - b_zp is widened to floats and packed into GEMM panels once, at load; a scalar scale is the GEMM's alpha.
      */
     private static Op.Compiled matmulIntegerToFloat(Node n) {
         n.requireInputs(2, 6);
-        n.requireType(0, "A", DataType.UINT8, DataType.INT8);
+        n.requireType(0, "A", DataType.UINT8, DataType.INT8, DataType.FLOAT); // FLOAT: codes already minus a_zp
         n.requireType(1, "B", DataType.UINT8, DataType.INT8);
         String label = n.label();
         Value b = n.constant(1, "B"), bzp = n.has(3) ? n.constant(3, "b_zero_point") : null;
@@ -138,6 +204,7 @@ final class FusedOps {
         if (n.has(4)) n.requireType(4, "scale", DataType.FLOAT);
         Value bf = QuantOps.shifted(label, b, bzp, 1, "b_zero_point");
         int kdim = b.shape[0], ndim = b.shape[1];
+        PackedMatrix packed = PackedMatrix.of(false, kdim, ndim, bf.f, 0, ndim);
         return new Op.Compiled(in -> {
             Value a = in[0], scale = in.length > 4 ? in[4] : null;
             if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
@@ -145,12 +212,12 @@ final class FusedOps {
             boolean scalar = scale == null || scale.numel() == 1;
             if (!scalar && (scale.numel() != ndim || scale.shape[scale.rank() - 1] != ndim))
                 throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " is neither a scalar nor one per column of " + ndim);
-            Value af = QuantOps.shifted(label, a, in.length > 2 ? in[2] : null, a.rank() - 2, "a_zero_point");
+            Value af = a.type == DataType.FLOAT ? a : QuantOps.shifted(label, a, in.length > 2 ? in[2] : null, a.rank() - 2, "a_zero_point");
             int rows = a.numel() / Math.max(1, kdim);
             float[] o = new float[rows * ndim];
             float alpha = scale == null ? 1f : scalar ? scale.f[0] : 1f;
             if (bias != null && scalar) for (int r = 0; r < rows; r++) System.arraycopy(bias.f, 0, o, r * ndim, ndim);
-            Gemm.sgemm(false, false, rows, ndim, kdim, alpha, af.f, 0, kdim, bf.f, 0, ndim, bias != null && scalar ? 1f : 0f, o, 0, ndim);
+            Gemm.sgemmPacked(rows, alpha, af.f, 0, kdim, packed, bias != null && scalar ? 1f : 0f, o, 0, ndim);
             if (!scalar)
                 for (int r = 0; r < rows; r++)
                     for (int c = 0; c < ndim; c++) o[r * ndim + c] = o[r * ndim + c] * scale.f[c] + (bias == null ? 0 : bias.f[c]);

@@ -23,6 +23,11 @@ import java.util.Set;
  *   <li>MatMulInteger (B constant) → Cast to FLOAT (→ Mul by the scales → Add a constant bias) →
  *       {@code MatMulIntegerToFloat}, with B's zero point subtracted once at load and the scale and bias applied
  *       by the GEMM (alpha, and rows pre-filled with the bias).</li>
+ *   <li>DynamicQuantizeLinear whose codes and zero point only MatMulIntegerToFloat nodes read →
+ *       {@code DynamicQuantizeShifted}: the codes minus the zero point as floats, the form the GEMM multiplies, so
+ *       no integer tensor is written and converted again by each reader;</li>
+ *   <li>Linears sharing their input (query, key and value) → one {@code LinearGroup}: one GEMM on the weights side by
+ *       side, which a batch of a few tokens can split over the threads where three small ones could not.</li>
  * </ul>
  * A pattern is only replaced when its inner values have no other consumers and are not graph outputs; the fused
  * node takes the place of the pattern's last node and keeps its output names.
@@ -64,6 +69,9 @@ final class Fusion {
             }
         }
         for (int i = 0; i < f.nodes.size(); i++) if (!f.removed[i] && f.nodes.get(i).opType().equals("MatMul")) f.linear(i);
+        f.groupLinears();
+        for (int i = 0; i < f.nodes.size(); i++)
+            if (!f.removed[i] && f.nodes.get(i).opType().equals("DynamicQuantizeLinear") && f.nodes.get(i).domain().isEmpty()) f.shiftedQuantize(i);
         List<Proto.Node> kept = new ArrayList<>();
         for (int i = 0; i < f.nodes.size(); i++) if (!f.removed[i]) kept.add(f.nodes.get(i));
         return new Proto.Graph(g.name(), kept, g.initializers(), g.inputs(), g.outputs());
@@ -261,6 +269,62 @@ final class Fusion {
             replace(List.of(mm, add), node(mm.name() + "/fused_linear", "Linear", List.of(mm.inputs().get(0), mm.inputs().get(1), bias), add.outputs(), Map.of()));
         } else {
             replace(List.of(mm), node(mm.name() + "/fused_linear", "Linear", List.of(mm.inputs().get(0), mm.inputs().get(1)), mm.outputs(), Map.of()));
+        }
+    }
+
+    /** Fused Linear nodes with the same input and equal K → one LinearGroup at the first one's place. */
+    private void groupLinears() {
+        Map<String, List<Integer>> byInput = new LinkedHashMap<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            Proto.Node n = nodes.get(i);
+            if (!removed[i] && n.opType().equals("Linear") && n.domain().equals(DOMAIN))
+                byInput.computeIfAbsent(n.inputs().get(0), k -> new ArrayList<>()).add(i);
+        }
+        for (List<Integer> group : byInput.values()) {
+            if (group.size() < 2) continue;
+            long k = constants.get(nodes.get(group.get(0)).inputs().get(1)).shape[0];
+            if (group.stream().anyMatch(i -> constants.get(nodes.get(i).inputs().get(1)).shape[0] != k)) continue;
+            Proto.Node first = nodes.get(group.get(0));
+            List<String> in = new ArrayList<>(List.of(first.inputs().get(0))), out = new ArrayList<>();
+            for (int i : group) {
+                Proto.Node n = nodes.get(i);
+                in.add(n.inputs().get(1));
+                in.add(n.inputs().size() > 2 ? n.inputs().get(2) : "");
+                out.add(n.outputs().get(0));
+                removed[i] = true;
+            }
+            // the first Linear's place: its input is ready there, and every output's consumers come later
+            nodes.set(group.get(0), node(first.name() + "/grouped", "LinearGroup", in, out, Map.of()));
+            removed[group.get(0)] = false;
+        }
+    }
+
+    /** DynamicQuantizeLinear at index i, if its codes and zero point feed only fused MatMulIntegerToFloat nodes as A. */
+    private void shiftedQuantize(int i) {
+        Proto.Node q = nodes.get(i);
+        if (q.outputs().size() < 3) return;
+        String y = q.outputs().get(0), zp = q.outputs().get(2);
+        if (outputs.contains(y) || outputs.contains(zp)) return;
+        List<Integer> users = new ArrayList<>();
+        for (int j = 0; j < nodes.size(); j++) {
+            if (removed[j] || j == i) continue;
+            Proto.Node n = nodes.get(j);
+            boolean reads = n.inputs().contains(y) || n.inputs().contains(zp);
+            if (!reads) continue;
+            boolean fits = n.opType().equals("MatMulIntegerToFloat") && n.domain().equals(DOMAIN) && n.inputs().get(0).equals(y)
+                    && n.inputs().lastIndexOf(y) == 0 && n.inputs().size() > 2 && n.inputs().get(2).equals(zp) && n.inputs().lastIndexOf(zp) == 2;
+            if (!fits) return;
+            users.add(j);
+        }
+        if (users.isEmpty()) return;
+        String shifted = y + "/shifted";
+        nodes.set(i, node(q.name() + "/shifted", "DynamicQuantizeShifted", q.inputs(), List.of(shifted, q.outputs().get(1), zp), Map.of()));
+        for (int j : users) {
+            Proto.Node n = nodes.get(j);
+            List<String> in = new ArrayList<>(n.inputs());
+            in.set(0, shifted);
+            in.set(2, "");
+            nodes.set(j, new Proto.Node(n.name(), n.opType(), n.domain(), in, n.outputs(), n.attributes()));
         }
     }
 

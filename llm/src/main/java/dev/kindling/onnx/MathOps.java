@@ -1,6 +1,7 @@
 package dev.kindling.onnx;
 
 import dev.kindling.kernels.Gemm;
+import dev.kindling.kernels.PackedMatrix;
 import dev.kindling.kernels.Norms;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.kernels.Softmax;
@@ -118,6 +119,11 @@ final class MathOps {
         float alpha = n.attrFloat("alpha", 1f), beta = n.attrFloat("beta", 1f);
         boolean ta = n.attrInt("transA", 0) != 0, tb = n.attrInt("transB", 0) != 0;
         String label = n.label();
+        // a constant FLOAT B (a layer's weight) is packed into GEMM panels once, at load
+        Value constB = n.constants[1];
+        PackedMatrix packed = !ta && constB != null && constB.f != null && constB.rank() == 2
+                ? PackedMatrix.of(tb, tb ? constB.shape[1] : constB.shape[0], tb ? constB.shape[0] : constB.shape[1], constB.f, 0, constB.shape[1])
+                : null;
         return new Op.Compiled(in -> {
             Value a = in[0], b = in[1], c = in.length > 2 ? in[2] : null;
             if (a.rank() != 2 || b.rank() != 2) throw new IllegalArgumentException("onnx: " + label + ": A and B must be 2-D, got " + a + " and " + b);
@@ -137,7 +143,9 @@ final class MathOps {
                 });
             }
             float betaC = c != null && beta != 0 ? 1f : 0f;
-            if (a.f != null) {
+            if (a.f != null && packed != null) {
+                Gemm.sgemmPacked(m, alpha, a.f, 0, a.shape[1], packed, betaC, out.f, 0, nn);
+            } else if (a.f != null) {
                 Gemm.sgemm(ta, tb, m, nn, k, alpha, a.f, 0, a.shape[1], b.f, 0, b.shape[1], betaC, out.f, 0, nn);
             } else {
                 for (int r = 0; r < m; r++)

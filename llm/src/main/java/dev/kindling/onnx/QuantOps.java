@@ -1,5 +1,6 @@
 package dev.kindling.onnx;
 
+import dev.kindling.kernels.DynamicQuantization;
 import java.util.Arrays;
 
 /**
@@ -32,16 +33,13 @@ final class QuantOps {
 
     /** y = saturate(round(x / scale) + zp) over [min(0, min x), max(0, max x)] mapped to [0, 255]. */
     static Value[] dynamicQuantize(Value x) {
-        float lo = 0, hi = 0;
-        for (float v : x.f) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        float scale = (hi - lo) / 255f;
-        long zp = scale == 0 ? 0 : (long) Math.clamp(Math.rint(0 - lo / scale), 0, 255);
-        long[] y = new long[x.numel()];
-        if (scale != 0) for (int i = 0; i < y.length; i++) y[i] = (long) Math.clamp(Math.rint(x.f[i] / scale) + zp, 0, 255);
-        return new Value[] {Value.longs(DataType.UINT8, y, x.shape), Value.floats(new float[] {scale}), Value.scalarLong(DataType.UINT8, zp)};
+        float[] sz = DynamicQuantization.scaleAndZeroPoint(x.f, 0, x.numel());
+        float[] shifted = new float[x.numel()];
+        DynamicQuantization.quantizeShifted(x.f, 0, shifted.length, sz[0], sz[1], shifted, 0);
+        long zp = (long) sz[1];
+        long[] y = new long[shifted.length];
+        for (int i = 0; i < y.length; i++) y[i] = (long) shifted[i] + zp;
+        return new Value[] {Value.longs(DataType.UINT8, y, x.shape), Value.floats(new float[] {sz[0]}), Value.scalarLong(DataType.UINT8, zp)};
     }
 
     private static Op.Compiled matmulInteger(Node n) {

@@ -78,6 +78,8 @@ class MiniLmOnnxTest {
             List<String> ops = fused.graph().stepLabels().stream().map(l -> l.split(" ")[0]).distinct().toList();
             assertTrue(ops.contains("Attention") && ops.contains("LayerNormalization") && ops.contains("Gelu"), name + " fused to " + ops);
             assertTrue(ops.contains(name.contains("-q") ? "MatMulIntegerToFloat" : "Linear"), name + " fused to " + ops);
+            if (!name.contains("-q")) assertTrue(ops.contains("LinearGroup"), name + ": query, key and value not grouped: " + ops);
+            else assertTrue(ops.contains("DynamicQuantizeShifted") && !ops.contains("DynamicQuantizeLinear"), name + ": quantization not fused: " + ops);
             assertTrue(!ops.contains("Softmax") && !ops.contains("Erf") && !ops.contains("ReduceMean"), name + " still has " + ops);
             int b = 2, t = 9;
             long[] ids = new long[b * t], mask = new long[b * t];
