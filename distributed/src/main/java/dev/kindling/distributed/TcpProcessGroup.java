@@ -17,8 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A {@link ProcessGroup} over TCP: the ranks form a ring, each holding one connection to the next rank (to
@@ -29,7 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * every byte as soon as it has received and reduced it, so a large buffer flows through the ring like a
  * pipeline instead of step by step, and the wait is one event loop over both sockets (no extra threads).
  * Data is copied once into a direct buffer and once back; the socket reads and writes go straight to and
- * from that buffer (all-gather data is received in place), and sums are Vector API loops over it. Small
+ * from that buffer (all-gather data is received in place), and sums are plain loops over heap copies
+ * ({@link Reduction}). Small
  * all-reduces (up to 64 KiB over all ranks) take a direct path instead: each rank's whole buffer goes once
  * around the ring and every rank reduces the n copies itself, half the hops of the ring algorithm.
  *
@@ -41,7 +40,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class TcpProcessGroup implements ProcessGroup {
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int MAGIC = 0x4b444e47; // "KDNG": refuse strangers that connect to the port
     private static final int SCRATCH_BYTES = 1 << 20;
     /**
@@ -63,8 +61,10 @@ public final class TcpProcessGroup implements ProcessGroup {
     private ByteBuffer work;
     private MemorySegment workSeg;
     private FloatBuffer workFloats;
+    private ByteBuffer sendView, recvView; // reusable windows on work: no buffer object per socket call
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH_BYTES).order(ORDER);
     private final MemorySegment scratchSeg = MemorySegment.ofBuffer(scratch);
+    private final float[] stageIn = new float[SCRATCH_BYTES / 4], stageAcc = new float[SCRATCH_BYTES / 4];
     private long seq;
     private String brokenBy;
 
@@ -320,16 +320,14 @@ public final class TcpProcessGroup implements ProcessGroup {
         ensureWork(n * len);
         copyIn(buf, off, rank * len, len);
         ring(name, n * len, n - 1, 2 * n - 2, ReduceOp.SUM); // the all-gather half of the ring: no reduction
-        boolean max = op == ReduceOp.MAX;
-        float scale = op == ReduceOp.AVG ? 1f / n : 1f;
-        for (int i = 0; i < len; i++) {
-            float acc = workFloats.get(i);
-            for (int r = 1; r < n; r++) {
-                float v = workFloats.get(r * len + i);
-                acc = max ? Math.max(acc, v) : acc + v;
-            }
-            buf[off + i] = scale == 1f ? acc : acc * scale;
+        // rank order on every rank, so that all get the same bits
+        copyOut(buf, off, 0, len);
+        float[] other = stageIn.length >= len ? stageIn : new float[len];
+        for (int r = 1; r < n; r++) {
+            MemorySegment.copy(workSeg, LE_FLOAT, 4L * r * len, other, 0, len);
+            Reduction.combine(op, buf, off, other, 0, len);
         }
+        Reduction.scale(buf, off, len, Reduction.finalScale(op, n));
     }
 
     @Override
@@ -438,7 +436,7 @@ public final class TcpProcessGroup implements ProcessGroup {
                     if (avail > 0) {
                         int w;
                         try {
-                            w = toNext.write(work.slice(4 * sendStart[si] + sOff, avail));
+                            w = toNext.write(window(sendView, 4 * sendStart[si] + sOff, avail));
                         } catch (IOException e) {
                             throw fail(name, "sending to rank " + next() + " failed (" + e.getMessage() + ")");
                         }
@@ -461,7 +459,7 @@ public final class TcpProcessGroup implements ProcessGroup {
                             scratch.limit(scratch.position() + Math.min(scratch.capacity() - scratch.position(), segBytes - rOff));
                             r = fromPrev.read(scratch);
                         } else {
-                            r = fromPrev.read(work.slice(4 * recvStart[ri] + rOff, segBytes - rOff));
+                            r = fromPrev.read(window(recvView, 4 * recvStart[ri] + rOff, segBytes - rOff));
                         }
                     } catch (IOException e) {
                         throw fail(name, "receiving from rank " + prev() + " failed (" + e.getMessage() + ")");
@@ -509,24 +507,16 @@ public final class TcpProcessGroup implements ProcessGroup {
         }
     }
 
-    /** work[at, at + 4 floats) op= scratch[0, 4 floats), then scaled. */
+    /**
+     * work[at, at + 4 floats) op= scratch[0, 4 floats), then scaled: both sides are staged through heap arrays
+     * with bulk copies, so the combining loop is the plain one of {@link Reduction}.
+     */
     private void reduce(ReduceOp op, long at, int floats, float scale) {
-        int i = 0, bound = SPECIES.loopBound(floats), step = SPECIES.length();
-        boolean max = op == ReduceOp.MAX, scaled = scale != 1f;
-        for (; i < bound; i += step) {
-            long w = at + 4L * i;
-            FloatVector a = FloatVector.fromMemorySegment(SPECIES, workSeg, w, ORDER);
-            FloatVector b = FloatVector.fromMemorySegment(SPECIES, scratchSeg, 4L * i, ORDER);
-            FloatVector c = max ? a.max(b) : a.add(b);
-            if (scaled) c = c.mul(scale);
-            c.intoMemorySegment(workSeg, w, ORDER);
-        }
-        for (; i < floats; i++) {
-            long w = at + 4L * i;
-            float a = workSeg.get(LE_FLOAT, w), b = scratchSeg.get(LE_FLOAT, 4L * i);
-            float c = max ? Math.max(a, b) : a + b;
-            workSeg.set(LE_FLOAT, w, scaled ? c * scale : c);
-        }
+        MemorySegment.copy(scratchSeg, LE_FLOAT, 0, stageIn, 0, floats);
+        MemorySegment.copy(workSeg, LE_FLOAT, at, stageAcc, 0, floats);
+        Reduction.combine(op, stageAcc, 0, stageIn, 0, floats);
+        Reduction.scale(stageAcc, 0, floats, scale);
+        MemorySegment.copy(stageAcc, 0, workSeg, LE_FLOAT, at, floats);
     }
 
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
@@ -540,7 +530,13 @@ public final class TcpProcessGroup implements ProcessGroup {
             work = ByteBuffer.allocateDirect(cap).order(ORDER);
             workSeg = MemorySegment.ofBuffer(work);
             workFloats = work.asFloatBuffer();
+            sendView = work.duplicate();
+            recvView = work.duplicate();
         }
+    }
+
+    private static ByteBuffer window(ByteBuffer view, int at, int bytes) {
+        return view.clear().position(at).limit(at + bytes);
     }
 
     private void copyIn(float[] buf, int off, int at, int len) {
