@@ -32,6 +32,10 @@ import java.util.Map;
  * all-reduces (up to 64 KiB over all ranks) take a direct path instead: each rank's whole buffer goes once
  * around the ring and every rank reduces the n copies itself, half the hops of the ring algorithm.
  *
+ * <p>Ranks on one host (all of them) move the data through a shared memory-mapped file instead, and the
+ * ring carries only a doorbell per step ({@link SharedMemoryCollectives}): the same collectives, timeouts
+ * and failure reports, without the socket copies. {@link #sharedMemoryByDefault()} says how to turn it off.
+ *
  * <p>Failures: a collective fails when a neighbour closes its connection or when no byte moves for
  * {@link #timeout()}. The failing rank then closes its own connections — so the failure runs around the
  * ring in milliseconds instead of each rank waiting out its timeout — and records itself in the store; a
@@ -67,6 +71,21 @@ public final class TcpProcessGroup implements ProcessGroup {
     private final float[] stageIn = new float[SCRATCH_BYTES / 4], stageAcc = new float[SCRATCH_BYTES / 4];
     private long seq;
     private String brokenBy;
+    private SharedSlots slots;
+    private SharedMemoryCollectives shm;
+
+    /**
+     * Whether groups whose ranks all run on this host move data through shared memory: on unless the
+     * environment variable {@code KINDLING_DIST_SHM} or the system property {@code kindling.dist.shm} is
+     * {@code 0} or {@code false}.
+     */
+    static boolean sharedMemoryByDefault() {
+        String v = System.getProperty("kindling.dist.shm", System.getenv().getOrDefault("KINDLING_DIST_SHM", "1")).trim();
+        return !(v.equals("0") || v.equalsIgnoreCase("false"));
+    }
+
+    /** Size of the shared file (both slot sets of all ranks); {@code kindling.dist.shmBytes} changes it. */
+    static final long SHM_BYTES = Long.getLong("kindling.dist.shmBytes", 32L << 20);
 
     /**
      * Joins the group of {@code worldSize} ranks that rendezvous through {@code store}, listening for the
@@ -74,10 +93,27 @@ public final class TcpProcessGroup implements ProcessGroup {
      * {@code timeout} for the others to show up. The store is borrowed: closing the group does not close it.
      */
     public TcpProcessGroup(TcpStore store, int rank, int worldSize, String host, Duration timeout) {
-        this(store, null, rank, worldSize, host, timeout);
+        this(store, null, rank, worldSize, host, timeout, defaultSharedBytes());
+    }
+
+    /**
+     * As the public constructor, with the size of the shared-memory file same-host ranks may use (0: TCP
+     * only), so that tests cover both transports and chunking.
+     */
+    TcpProcessGroup(TcpStore store, int rank, int worldSize, String host, Duration timeout, long sharedMemoryBytes) {
+        this(store, null, rank, worldSize, host, timeout, sharedMemoryBytes);
     }
 
     private TcpProcessGroup(TcpStore store, TcpStore.Server ownedServer, int rank, int worldSize, String host, Duration timeout) {
+        this(store, ownedServer, rank, worldSize, host, timeout, defaultSharedBytes());
+    }
+
+    private static long defaultSharedBytes() {
+        return sharedMemoryByDefault() ? SHM_BYTES : 0;
+    }
+
+    private TcpProcessGroup(TcpStore store, TcpStore.Server ownedServer, int rank, int worldSize, String host, Duration timeout,
+                            long sharedMemoryBytes) {
         if (worldSize < 1 || rank < 0 || rank >= worldSize)
             throw new IllegalArgumentException("process group: rank " + rank + " is not in [0, " + worldSize + ")");
         if (timeout.isNegative() || timeout.isZero())
@@ -97,6 +133,8 @@ public final class TcpProcessGroup implements ProcessGroup {
             int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
             store.setString("addr/" + rank, host + ":" + port);
             connectRing();
+            slots = SharedSlots.join(store, rank, worldSize, sharedMemoryBytes > 0, sharedMemoryBytes, timeout);
+            if (slots != null) shm = new SharedMemoryCollectives(slots, this::doorbell);
         } catch (IOException e) {
             closeChannels();
             throw new DistributedException("rendezvous (rank " + rank + " of " + worldSize + "): " + e.getMessage(), e);
@@ -299,6 +337,10 @@ public final class TcpProcessGroup implements ProcessGroup {
     private void allReduce(String name, float[] buf, int off, int len, ReduceOp op) {
         check(name, buf, off, len);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.allReduce(name, buf, off, len, op, SMALL_FLOATS);
+            return;
+        }
         if ((long) len * worldSize <= SMALL_FLOATS) {
             allReduceSmall(name, buf, off, len, op);
             return;
@@ -334,6 +376,10 @@ public final class TcpProcessGroup implements ProcessGroup {
     public void reduceScatter(float[] buf, int off, int len, ReduceOp op) {
         check("reduceScatter", buf, off, len);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.reduceScatter("reduceScatter", buf, off, len, op);
+            return;
+        }
         copyIn(buf, off, 0, len);
         ring("reduceScatter", len, 0, worldSize - 1, op);
         int s = ProcessGroup.shardStart(len, worldSize, rank);
@@ -344,6 +390,10 @@ public final class TcpProcessGroup implements ProcessGroup {
     public void allGather(float[] buf, int off, int len) {
         check("allGather", buf, off, len);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.allGather("allGather", buf, off, len);
+            return;
+        }
         ensureWork(len);
         int s = ProcessGroup.shardStart(len, worldSize, rank);
         copyIn(buf, off + s, s, ProcessGroup.shardLength(len, worldSize, rank));
@@ -357,6 +407,10 @@ public final class TcpProcessGroup implements ProcessGroup {
         if (root < 0 || root >= worldSize)
             throw new IllegalArgumentException("broadcast: root " + root + " is not a rank of a group of " + worldSize);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.broadcast("broadcast", buf, off, len, root);
+            return;
+        }
         // a chain root -> root+1 -> ... -> root-1, streamed: each rank forwards what it has received so far
         int pos = (rank - root + worldSize) % worldSize;
         ensureWork(len);
@@ -370,12 +424,52 @@ public final class TcpProcessGroup implements ProcessGroup {
 
     @Override
     public void barrier() {
+        if (shm != null) {
+            check("barrier", new float[0], 0, 0);
+            if (worldSize > 1) shm.barrier("barrier");
+            return;
+        }
         allReduce("barrier", new float[1], 0, 1, ReduceOp.SUM);
+    }
+
+    /**
+     * Whether this group's collectives move their data through shared memory (every rank on this host, see
+     * {@link #sharedMemoryByDefault()}) rather than through the TCP ring; the ring then only carries doorbells.
+     */
+    public boolean sharedMemory() {
+        return shm != null;
+    }
+
+    /**
+     * The shared-memory transport's synchronisation: a ring all-gather of one token per rank over the
+     * sockets, so that having received n - 1 tokens every rank has arrived. A token is the rank's doorbell
+     * count and a signature of the collective and its length: a rank that rings for another step or another
+     * collective called something else, and the group fails naming it instead of mixing up data.
+     */
+    private void doorbell(String name, long step, int signature) {
+        int n = worldSize;
+        ensureWork(2 * n);
+        float myStep = (float) (step & 0xFFFFFF), mySig = (float) (signature & 0xFFFFFF); // exact in a float
+        workFloats.put(2 * rank, myStep).put(2 * rank + 1, mySig);
+        ring(name, 2 * n, n - 1, 2 * n - 2, ReduceOp.SUM);
+        for (int k = 0; k < n; k++) {
+            float theirStep = workFloats.get(2 * k), theirSig = workFloats.get(2 * k + 1);
+            if (theirStep != myStep || theirSig != mySig)
+                throw fail(name, "rank " + k + " rang the shared-memory doorbell for step " + (long) theirStep + " (collective signature "
+                        + (long) theirSig + ") while this rank is at step " + (long) myStep + " (signature " + (long) mySig
+                        + "): the ranks did not call the same collectives with the same lengths");
+        }
+    }
+
+    /** Test hook: the name the shared-memory file had (deleted once every rank mapped it), or null. */
+    java.nio.file.Path sharedFile() {
+        return slots == null ? null : slots.file;
     }
 
     @Override
     public void close() {
         closeChannels();
+        if (slots != null) slots.close();
         if ((ownedServer != null || ownsStore) && store != null) store.close();
         if (ownedServer != null) ownedServer.close();
     }
