@@ -1,6 +1,5 @@
 package dev.kindling.bench;
 
-import dev.kindling.distributed.ProcessGroup;
 import dev.kindling.distributed.ReduceOp;
 import dev.kindling.distributed.TcpProcessGroup;
 import dev.kindling.distributed.TcpStore;
@@ -13,7 +12,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * All-reduce bandwidth of {@link TcpProcessGroup} over loopback, ranks as threads of this JVM, for buffers of
+ * All-reduce bandwidth of {@link TcpProcessGroup} on one host (through shared memory, or loopback TCP with
+ * {@code KINDLING_DIST_SHM=0}), ranks as threads of this JVM, for buffers of
  * 1 KiB to 64 MiB. Prints nccl-tests' columns: algorithm bandwidth (bytes / time) and bus bandwidth
  * (algbw × 2(n-1)/n, what each link carries, comparable across world sizes), and the CPU time a rank spends per
  * all-reduce (user and system: the kernel's socket copies count), in total and per byte of the buffer.
@@ -28,12 +28,14 @@ public final class AllReduceBench {
         Duration timeout = Duration.ofSeconds(120);
         try (TcpStore.Server server = TcpStore.serve("127.0.0.1", 0); ExecutorService pool = Executors.newFixedThreadPool(n)) {
             List<Future<double[]>> fs = new ArrayList<>();
+            boolean[] sharedMemory = new boolean[1];
             for (int r = 0; r < n; r++) {
                 int rank = r;
                 fs.add(pool.submit(() -> {
                     var threadMx = java.lang.management.ManagementFactory.getThreadMXBean();
                     try (TcpStore store = new TcpStore("127.0.0.1", server.port(), timeout);
-                         ProcessGroup pg = new TcpProcessGroup(store, rank, n, "127.0.0.1", timeout)) {
+                         TcpProcessGroup pg = new TcpProcessGroup(store, rank, n, "127.0.0.1", timeout)) {
+                        if (rank == 0) sharedMemory[0] = pg.sharedMemory();
                         // [0, k): seconds per all-reduce; [k, 2k): this rank's CPU seconds per all-reduce (user + system,
                         // so the kernel's socket copies count): what the transport costs a rank besides the wait
                         double[] secs = new double[2 * sizes.size()];
@@ -62,7 +64,8 @@ public final class AllReduceBench {
                 double[] s = f.get();
                 for (int i = 0; i < k; i++) cpu[i] += s[k + i] / n;
             }
-            System.out.printf(Locale.ROOT, "all-reduce over loopback, %d ranks (threads), %d cores%n", n, Runtime.getRuntime().availableProcessors());
+            System.out.printf(Locale.ROOT, "all-reduce, %d ranks (threads), %d cores, data through %s%n", n, Runtime.getRuntime().availableProcessors(),
+                    sharedMemory[0] ? "shared memory (doorbells over loopback TCP)" : "loopback TCP");
             System.out.printf(Locale.ROOT, "%12s %12s %12s %12s %14s %14s%n", "bytes", "time (us)", "algbw GB/s", "busbw GB/s",
                     "cpu us/rank", "cpu ns/B/rank");
             for (int i = 0; i < k; i++) {

@@ -115,7 +115,7 @@ public final class DataParallelBench {
 
     /** One rank: its share of every batch, DDP over the group (none on 1 rank), timed after a warm-up. */
     private static void worker(int warmup, int iters) {
-        try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
+        try (TcpProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
             int n = pg.worldSize(), r = pg.rank();
             Parallel.setThreads(1);
             var model = new Gpt(config(), new Generator(1));
@@ -164,9 +164,9 @@ public final class DataParallelBench {
             pg.barrier();
             if (r == 0)
                 System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,\"sync_wait_ms_per_iter\":%.2f,"
-                                + "\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d,\"cpu_ms_per_iter_by_thread\":{%s}}%n",
+                                + "\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d,\"transport\":\"%s\",\"cpu_ms_per_iter_by_thread\":{%s}}%n",
                         n, (double) iters * BATCH * BLOCK / secs, secs * 1e3 / iters, syncNanos / 1e6 / iters, cpuMs, procMs,
-                        ddp == null ? 0 : ddp.bucketCount(), roles.substring(1));
+                        ddp == null ? 0 : ddp.bucketCount(), n == 1 ? "none" : pg.sharedMemory() ? "shm" : "tcp", roles.substring(1));
         }
     }
 
