@@ -30,11 +30,12 @@ import java.util.Locale;
  * one JSON line per configuration and round (tokens/s of the whole group, ms per iteration, and the ms per
  * iteration rank 0 spent waiting in {@code syncGradients} — what overlapping did not hide — and rank 0's CPU
  * milliseconds per iteration by thread: training, communication, GC, JIT), then the speed-up. The timed
- * iterations follow 20 warm-up iterations: with fewer, both ranks' JIT compilers were still busy in the timed
- * part, taking the second core from the other rank (a start-up cost, not a per-step one).
+ * iterations follow 40 warm-up iterations: with 5, both ranks' JIT compilers were still busy in the timed
+ * part (10-30 ms of compiler CPU per iteration), taking the second core from the other rank, a start-up
+ * cost rather than a per-step one.
  * {@code --jvm-arg ARG} passes an option to every rank's JVM ({@code {rank}} and {@code {n}} in it are replaced),
  * e.g. a flight recording per rank.
- * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--warmup 20] [--rounds 3] [--jvm-arg ARG]</pre>
+ * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--warmup 40] [--rounds 3] [--jvm-arg ARG]</pre>
  * Also the ZeRO memory figure: {@code --zero-state} prints the AdamW state each rank holds at world sizes
  * 1, 2, 4 and 8 (ranks as threads), for the baby GPT.
  */
@@ -46,7 +47,7 @@ public final class DataParallelBench {
             worker(Integer.parseInt(args[0]), Integer.parseInt(args[1]));
             return;
         }
-        int ranks = 2, iters = 30, rounds = 3, warmup = 20;
+        int ranks = 2, iters = 30, rounds = 3, warmup = 40;
         boolean zeroState = false;
         List<String> jvmArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {

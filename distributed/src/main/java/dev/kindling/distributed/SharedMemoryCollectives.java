@@ -10,7 +10,7 @@ package dev.kindling.distributed;
  * all-reduce then lets rank r reduce sub-shard r of the chunk (all slots, in rank order), publish it in its
  * slot and ring again, after which every rank copies the reduced sub-shards it does not own: each rank
  * reads and reduces 1/n of the chunk from every slot, the shared-memory form of the ring's reduce-scatter
- * and all-gather. Chunks of at most {@code smallFloats} floats over all ranks need one doorbell: every rank
+ * and all-gather (the owner starts from its own values, which are still in its buffer). Chunks of at most {@code smallFloats} floats over all ranks need one doorbell: every rank
  * reduces the whole chunk itself, in rank order, so all get the same bits.
  *
  * <p>Consecutive chunks use alternate slot sets, so a rank may write chunk c + 1 while the others still read
@@ -54,7 +54,7 @@ final class SharedMemoryCollectives {
                 continue;
             }
             int q = ProcessGroup.shardStart(m, n, rank), ql = ProcessGroup.shardLength(m, n, rank);
-            reduce(p, q, ql, buf, off + a + q, op);
+            reduceOwned(p, q, ql, buf, off + a + q, op);
             slots.write(p, q, buf, off + a + q, ql);
             ring(name, len);
             for (int k = 0; k < n; k++) {
@@ -109,6 +109,24 @@ final class SharedMemoryCollectives {
 
     private void ring(String name, int len) {
         bell.ring(name, ++rings, 31 * name.hashCode() + len);
+    }
+
+    /**
+     * Like {@link #reduce}, for the sub-shard this rank alone reduces (the others copy the result): {@code dst}
+     * already holds this rank's values, so they are combined with the other slots' without reading this
+     * rank's own slot back: own values first, then the others in rank order, the same order on every run.
+     */
+    private void reduceOwned(int parity, int at, int len, float[] dst, int dstOff, ReduceOp op) {
+        float scale = Reduction.finalScale(op, n);
+        for (int i = 0; i < len; i += PIECE) {
+            int l = Math.min(PIECE, len - i);
+            for (int k = 0; k < n; k++) {
+                if (k == rank) continue;
+                slots.read(parity, k, at + i, stage, 0, l);
+                Reduction.combine(op, dst, dstOff + i, stage, 0, l);
+            }
+            Reduction.scale(dst, dstOff + i, l, scale);
+        }
     }
 
     /**
