@@ -28,29 +28,38 @@ import java.util.Locale;
  * 65, global batch 12, AdamW, gradient clipping 1.0): the same global batch on 1 rank and on N ranks, each
  * rank a JVM with one kernel thread, the ranks started the way {@code kindling launch} starts them. Prints
  * one JSON line per configuration and round (tokens/s of the whole group, ms per iteration, and the ms per
- * iteration rank 0 spent waiting in {@code syncGradients} — what overlapping did not hide), then the speed-up.
- * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--rounds 3]</pre>
+ * iteration rank 0 spent waiting in {@code syncGradients} — what overlapping did not hide — and rank 0's CPU
+ * milliseconds per iteration by thread: training, communication, GC, JIT), then the speed-up. The timed
+ * iterations follow 40 warm-up iterations: with 5, both ranks' JIT compilers were still busy in the timed
+ * part (10-30 ms of compiler CPU per iteration), taking the second core from the other rank, a start-up
+ * cost rather than a per-step one.
+ * {@code --jvm-arg ARG} passes an option to every rank's JVM ({@code {rank}} and {@code {n}} in it are replaced),
+ * e.g. a flight recording per rank.
+ * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--warmup 40] [--rounds 3] [--jvm-arg ARG]</pre>
  * Also the ZeRO memory figure: {@code --zero-state} prints the AdamW state each rank holds at world sizes
  * 1, 2, 4 and 8 (ranks as threads), for the baby GPT.
  */
 public final class DataParallelBench {
-    private static final int LAYERS = 4, HEADS = 4, EMBD = 128, BLOCK = 64, VOCAB = 65, BATCH = 12, WARMUP = 5;
+    private static final int LAYERS = 4, HEADS = 4, EMBD = 128, BLOCK = 64, VOCAB = 65, BATCH = 12;
 
     public static void main(String[] args) throws Exception {
         if (System.getenv("RANK") != null) {
-            worker(Integer.parseInt(args[0]));
+            worker(Integer.parseInt(args[0]), Integer.parseInt(args[1]));
             return;
         }
-        int ranks = 2, iters = 30, rounds = 3;
+        int ranks = 2, iters = 30, rounds = 3, warmup = 40;
         boolean zeroState = false;
+        List<String> jvmArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--ranks" -> ranks = Integer.parseInt(args[++i]);
                 case "--iters" -> iters = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--jvm-arg" -> jvmArgs.add(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--zero-state" -> zeroState = true;
                 default -> throw new IllegalArgumentException("DataParallelBench: unknown option " + args[i]
-                        + " (use --ranks N, --iters N, --rounds N, --zero-state)");
+                        + " (use --ranks N, --iters N, --warmup N, --rounds N, --jvm-arg ARG, --zero-state)");
             }
         }
         if (zeroState) {
@@ -59,8 +68,8 @@ public final class DataParallelBench {
         }
         double[] single = new double[rounds], multi = new double[rounds];
         for (int r = 0; r < rounds; r++) { // alternate, so that both see the same background load
-            single[r] = run(1, iters);
-            multi[r] = run(ranks, iters);
+            single[r] = run(1, warmup, iters, jvmArgs);
+            multi[r] = run(ranks, warmup, iters, jvmArgs);
         }
         Arrays.sort(single);
         Arrays.sort(multi);
@@ -73,16 +82,19 @@ public final class DataParallelBench {
     }
 
     /** Starts {@code n} rank JVMs with one kernel thread each and returns rank 0's tokens/s. */
-    private static double run(int n, int iters) throws Exception {
+    private static double run(int n, int warmup, int iters, List<String> jvmArgs) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
         List<Process> procs = new ArrayList<>();
         for (int r = 0; r < n; r++) {
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-XX:+UseParallelGC", "-Dkindling.threads=1",
-                    "-cp", System.getProperty("java.class.path"), DataParallelBench.class.getName(), Integer.toString(iters));
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-XX:+UseParallelGC", "-Dkindling.threads=1"));
+            for (String a : jvmArgs) cmd.add(a.replace("{rank}", Integer.toString(r)).replace("{n}", Integer.toString(n)));
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DataParallelBench.class.getName(),
+                    Integer.toString(warmup), Integer.toString(iters)));
+            ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.environment().put("MASTER_ADDR", "127.0.0.1");
             pb.environment().put("MASTER_PORT", Integer.toString(port));
             pb.environment().put("RANK", Integer.toString(r));
@@ -103,8 +115,8 @@ public final class DataParallelBench {
     }
 
     /** One rank: its share of every batch, DDP over the group (none on 1 rank), timed after a warm-up. */
-    private static void worker(int iters) {
-        try (ProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
+    private static void worker(int warmup, int iters) {
+        try (TcpProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
             int n = pg.worldSize(), r = pg.rank();
             Parallel.setThreads(1);
             var model = new Gpt(config(), new Generator(1));
@@ -117,12 +129,14 @@ public final class DataParallelBench {
             var threadMx = java.lang.management.ManagementFactory.getThreadMXBean();
             var osMx = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             long syncNanos = 0, t0 = 0, cpu0 = 0, proc0 = 0;
-            for (int it = 0; it < WARMUP + iters; it++) {
-                if (it == WARMUP) {
+            ThreadCpu.Snapshot threads0 = null;
+            for (int it = 0; it < warmup + iters; it++) {
+                if (it == warmup) {
                     pg.barrier();
                     t0 = System.nanoTime();
                     cpu0 = threadMx.getCurrentThreadCpuTime();
                     proc0 = osMx.getProcessCpuTime();
+                    threads0 = ThreadCpu.snapshot();
                     syncNanos = 0;
                 }
                 Tensor x = Tensor.randint(g, 0, VOCAB, BATCH, BLOCK), y = Tensor.randint(g, 0, VOCAB, BATCH, BLOCK);
@@ -143,12 +157,17 @@ public final class DataParallelBench {
             // CPU time of the training thread and of the whole process (the communication thread included):
             // what a rank costs when it has a core to itself, which a loaded machine hides in the wall time
             double cpuMs = (threadMx.getCurrentThreadCpuTime() - cpu0) / 1e6 / iters, procMs = (osMx.getProcessCpuTime() - proc0) / 1e6 / iters;
+            // per role (training thread, communication thread, GC, JIT, ...): where the process time beyond
+            // the training thread goes
+            StringBuilder roles = new StringBuilder();
+            ThreadCpu.byRole(threads0, ThreadCpu.snapshot(), Thread.currentThread().getName(), iters)
+                    .forEach((role, ms) -> roles.append(String.format(Locale.ROOT, ",\"%s\":%.2f", role, ms)));
             pg.barrier();
             if (r == 0)
                 System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,\"sync_wait_ms_per_iter\":%.2f,"
-                                + "\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d}%n",
+                                + "\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d,\"transport\":\"%s\",\"cpu_ms_per_iter_by_thread\":{%s}}%n",
                         n, (double) iters * BATCH * BLOCK / secs, secs * 1e3 / iters, syncNanos / 1e6 / iters, cpuMs, procMs,
-                        ddp == null ? 0 : ddp.bucketCount());
+                        ddp == null ? 0 : ddp.bucketCount(), n == 1 ? "none" : pg.sharedMemory() ? "shm" : "tcp", roles.substring(1));
         }
     }
 

@@ -183,8 +183,9 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
             flat[b.values + i] = g == null ? 0f : 1f;
             o += p.numel();
         }
-        // SUM, scaled when copied back: the presence flags must stay counts
-        b.inFlight = comm.submit(() -> pg.allReduce(flat, 0, flat.length, ReduceOp.SUM));
+        // averaged in the collective (no separate scaling pass); a presence flag becomes (ranks that had a
+        // gradient) / n, still positive exactly when some rank had one
+        b.inFlight = comm.submit(() -> pg.allReduce(flat, 0, flat.length, ReduceOp.AVG));
     }
 
     /**
@@ -198,7 +199,6 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
     public void syncGradients() {
         if (noSyncDepth > 0 || comm == null) return;
         while (nextToSend < buckets.size()) send(buckets.get(nextToSend++));
-        float inv = 1f / pg.worldSize();
         try {
             for (Bucket b : buckets) {
                 await(b.inFlight);
@@ -208,7 +208,6 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
                     Tensor p = b.params.get(i);
                     int len = p.numel();
                     if (flat[b.values + i] > 0) {
-                        for (int j = o; j < o + len; j++) flat[j] *= inv;
                         Tensor g = p.grad();
                         if (g != null && Flat.ownsArray(g)) System.arraycopy(flat, o, g.floatData(), 0, len);
                         else p.setGrad(Tensor.fromArray(java.util.Arrays.copyOfRange(flat, o, o + len), p.shape()));

@@ -17,8 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A {@link ProcessGroup} over TCP: the ranks form a ring, each holding one connection to the next rank (to
@@ -29,9 +27,14 @@ import jdk.incubator.vector.VectorSpecies;
  * every byte as soon as it has received and reduced it, so a large buffer flows through the ring like a
  * pipeline instead of step by step, and the wait is one event loop over both sockets (no extra threads).
  * Data is copied once into a direct buffer and once back; the socket reads and writes go straight to and
- * from that buffer (all-gather data is received in place), and sums are Vector API loops over it. Small
+ * from that buffer (all-gather data is received in place), and sums are plain loops over heap copies
+ * ({@link Reduction}). Small
  * all-reduces (up to 64 KiB over all ranks) take a direct path instead: each rank's whole buffer goes once
  * around the ring and every rank reduces the n copies itself, half the hops of the ring algorithm.
+ *
+ * <p>Ranks on one host (all of them) move the data through a shared memory-mapped file instead, and the
+ * ring carries only a doorbell per step ({@link SharedMemoryCollectives}): the same collectives, timeouts
+ * and failure reports, without the socket copies. {@link #sharedMemoryByDefault()} says how to turn it off.
  *
  * <p>Failures: a collective fails when a neighbour closes its connection or when no byte moves for
  * {@link #timeout()}. The failing rank then closes its own connections — so the failure runs around the
@@ -41,7 +44,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class TcpProcessGroup implements ProcessGroup {
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int MAGIC = 0x4b444e47; // "KDNG": refuse strangers that connect to the port
     private static final int SCRATCH_BYTES = 1 << 20;
     /**
@@ -63,10 +65,27 @@ public final class TcpProcessGroup implements ProcessGroup {
     private ByteBuffer work;
     private MemorySegment workSeg;
     private FloatBuffer workFloats;
+    private ByteBuffer sendView, recvView; // reusable windows on work: no buffer object per socket call
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH_BYTES).order(ORDER);
     private final MemorySegment scratchSeg = MemorySegment.ofBuffer(scratch);
+    private final float[] stageIn = new float[SCRATCH_BYTES / 4], stageAcc = new float[SCRATCH_BYTES / 4];
     private long seq;
     private String brokenBy;
+    private SharedSlots slots;
+    private SharedMemoryCollectives shm;
+
+    /**
+     * Whether groups whose ranks all run on this host move data through shared memory: on unless the
+     * environment variable {@code KINDLING_DIST_SHM} or the system property {@code kindling.dist.shm} is
+     * {@code 0} or {@code false}.
+     */
+    static boolean sharedMemoryByDefault() {
+        String v = System.getProperty("kindling.dist.shm", System.getenv().getOrDefault("KINDLING_DIST_SHM", "1")).trim();
+        return !(v.equals("0") || v.equalsIgnoreCase("false"));
+    }
+
+    /** Size of the shared file (both slot sets of all ranks); {@code kindling.dist.shmBytes} changes it. */
+    static final long SHM_BYTES = Long.getLong("kindling.dist.shmBytes", 32L << 20);
 
     /**
      * Joins the group of {@code worldSize} ranks that rendezvous through {@code store}, listening for the
@@ -74,10 +93,27 @@ public final class TcpProcessGroup implements ProcessGroup {
      * {@code timeout} for the others to show up. The store is borrowed: closing the group does not close it.
      */
     public TcpProcessGroup(TcpStore store, int rank, int worldSize, String host, Duration timeout) {
-        this(store, null, rank, worldSize, host, timeout);
+        this(store, null, rank, worldSize, host, timeout, defaultSharedBytes());
+    }
+
+    /**
+     * As the public constructor, with the size of the shared-memory file same-host ranks may use (0: TCP
+     * only), so that tests cover both transports and chunking.
+     */
+    TcpProcessGroup(TcpStore store, int rank, int worldSize, String host, Duration timeout, long sharedMemoryBytes) {
+        this(store, null, rank, worldSize, host, timeout, sharedMemoryBytes);
     }
 
     private TcpProcessGroup(TcpStore store, TcpStore.Server ownedServer, int rank, int worldSize, String host, Duration timeout) {
+        this(store, ownedServer, rank, worldSize, host, timeout, defaultSharedBytes());
+    }
+
+    private static long defaultSharedBytes() {
+        return sharedMemoryByDefault() ? SHM_BYTES : 0;
+    }
+
+    private TcpProcessGroup(TcpStore store, TcpStore.Server ownedServer, int rank, int worldSize, String host, Duration timeout,
+                            long sharedMemoryBytes) {
         if (worldSize < 1 || rank < 0 || rank >= worldSize)
             throw new IllegalArgumentException("process group: rank " + rank + " is not in [0, " + worldSize + ")");
         if (timeout.isNegative() || timeout.isZero())
@@ -97,6 +133,8 @@ public final class TcpProcessGroup implements ProcessGroup {
             int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
             store.setString("addr/" + rank, host + ":" + port);
             connectRing();
+            slots = SharedSlots.join(store, rank, worldSize, sharedMemoryBytes > 0, sharedMemoryBytes, timeout);
+            if (slots != null) shm = new SharedMemoryCollectives(slots, this::doorbell);
         } catch (IOException e) {
             closeChannels();
             throw new DistributedException("rendezvous (rank " + rank + " of " + worldSize + "): " + e.getMessage(), e);
@@ -299,6 +337,10 @@ public final class TcpProcessGroup implements ProcessGroup {
     private void allReduce(String name, float[] buf, int off, int len, ReduceOp op) {
         check(name, buf, off, len);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.allReduce(name, buf, off, len, op, SMALL_FLOATS);
+            return;
+        }
         if ((long) len * worldSize <= SMALL_FLOATS) {
             allReduceSmall(name, buf, off, len, op);
             return;
@@ -320,22 +362,24 @@ public final class TcpProcessGroup implements ProcessGroup {
         ensureWork(n * len);
         copyIn(buf, off, rank * len, len);
         ring(name, n * len, n - 1, 2 * n - 2, ReduceOp.SUM); // the all-gather half of the ring: no reduction
-        boolean max = op == ReduceOp.MAX;
-        float scale = op == ReduceOp.AVG ? 1f / n : 1f;
-        for (int i = 0; i < len; i++) {
-            float acc = workFloats.get(i);
-            for (int r = 1; r < n; r++) {
-                float v = workFloats.get(r * len + i);
-                acc = max ? Math.max(acc, v) : acc + v;
-            }
-            buf[off + i] = scale == 1f ? acc : acc * scale;
+        // rank order on every rank, so that all get the same bits
+        copyOut(buf, off, 0, len);
+        float[] other = stageIn.length >= len ? stageIn : new float[len];
+        for (int r = 1; r < n; r++) {
+            MemorySegment.copy(workSeg, LE_FLOAT, 4L * r * len, other, 0, len);
+            Reduction.combine(op, buf, off, other, 0, len);
         }
+        Reduction.scale(buf, off, len, Reduction.finalScale(op, n));
     }
 
     @Override
     public void reduceScatter(float[] buf, int off, int len, ReduceOp op) {
         check("reduceScatter", buf, off, len);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.reduceScatter("reduceScatter", buf, off, len, op);
+            return;
+        }
         copyIn(buf, off, 0, len);
         ring("reduceScatter", len, 0, worldSize - 1, op);
         int s = ProcessGroup.shardStart(len, worldSize, rank);
@@ -346,6 +390,10 @@ public final class TcpProcessGroup implements ProcessGroup {
     public void allGather(float[] buf, int off, int len) {
         check("allGather", buf, off, len);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.allGather("allGather", buf, off, len);
+            return;
+        }
         ensureWork(len);
         int s = ProcessGroup.shardStart(len, worldSize, rank);
         copyIn(buf, off + s, s, ProcessGroup.shardLength(len, worldSize, rank));
@@ -359,6 +407,10 @@ public final class TcpProcessGroup implements ProcessGroup {
         if (root < 0 || root >= worldSize)
             throw new IllegalArgumentException("broadcast: root " + root + " is not a rank of a group of " + worldSize);
         if (worldSize == 1) return;
+        if (shm != null) {
+            shm.broadcast("broadcast", buf, off, len, root);
+            return;
+        }
         // a chain root -> root+1 -> ... -> root-1, streamed: each rank forwards what it has received so far
         int pos = (rank - root + worldSize) % worldSize;
         ensureWork(len);
@@ -372,12 +424,52 @@ public final class TcpProcessGroup implements ProcessGroup {
 
     @Override
     public void barrier() {
+        if (shm != null) {
+            check("barrier", new float[0], 0, 0);
+            if (worldSize > 1) shm.barrier("barrier");
+            return;
+        }
         allReduce("barrier", new float[1], 0, 1, ReduceOp.SUM);
+    }
+
+    /**
+     * Whether this group's collectives move their data through shared memory (every rank on this host, see
+     * {@link #sharedMemoryByDefault()}) rather than through the TCP ring; the ring then only carries doorbells.
+     */
+    public boolean sharedMemory() {
+        return shm != null;
+    }
+
+    /**
+     * The shared-memory transport's synchronisation: a ring all-gather of one token per rank over the
+     * sockets, so that having received n - 1 tokens every rank has arrived. A token is the rank's doorbell
+     * count and a signature of the collective and its length: a rank that rings for another step or another
+     * collective called something else, and the group fails naming it instead of mixing up data.
+     */
+    private void doorbell(String name, long step, int signature) {
+        int n = worldSize;
+        ensureWork(2 * n);
+        float myStep = (float) (step & 0xFFFFFF), mySig = (float) (signature & 0xFFFFFF); // exact in a float
+        workFloats.put(2 * rank, myStep).put(2 * rank + 1, mySig);
+        ring(name, 2 * n, n - 1, 2 * n - 2, ReduceOp.SUM);
+        for (int k = 0; k < n; k++) {
+            float theirStep = workFloats.get(2 * k), theirSig = workFloats.get(2 * k + 1);
+            if (theirStep != myStep || theirSig != mySig)
+                throw fail(name, "rank " + k + " rang the shared-memory doorbell for step " + (long) theirStep + " (collective signature "
+                        + (long) theirSig + ") while this rank is at step " + (long) myStep + " (signature " + (long) mySig
+                        + "): the ranks did not call the same collectives with the same lengths");
+        }
+    }
+
+    /** Test hook: the name the shared-memory file had (deleted once every rank mapped it), or null. */
+    java.nio.file.Path sharedFile() {
+        return slots == null ? null : slots.file;
     }
 
     @Override
     public void close() {
         closeChannels();
+        if (slots != null) slots.close();
         if ((ownedServer != null || ownsStore) && store != null) store.close();
         if (ownedServer != null) ownedServer.close();
     }
@@ -438,7 +530,7 @@ public final class TcpProcessGroup implements ProcessGroup {
                     if (avail > 0) {
                         int w;
                         try {
-                            w = toNext.write(work.slice(4 * sendStart[si] + sOff, avail));
+                            w = toNext.write(window(sendView, 4 * sendStart[si] + sOff, avail));
                         } catch (IOException e) {
                             throw fail(name, "sending to rank " + next() + " failed (" + e.getMessage() + ")");
                         }
@@ -461,7 +553,7 @@ public final class TcpProcessGroup implements ProcessGroup {
                             scratch.limit(scratch.position() + Math.min(scratch.capacity() - scratch.position(), segBytes - rOff));
                             r = fromPrev.read(scratch);
                         } else {
-                            r = fromPrev.read(work.slice(4 * recvStart[ri] + rOff, segBytes - rOff));
+                            r = fromPrev.read(window(recvView, 4 * recvStart[ri] + rOff, segBytes - rOff));
                         }
                     } catch (IOException e) {
                         throw fail(name, "receiving from rank " + prev() + " failed (" + e.getMessage() + ")");
@@ -509,24 +601,16 @@ public final class TcpProcessGroup implements ProcessGroup {
         }
     }
 
-    /** work[at, at + 4 floats) op= scratch[0, 4 floats), then scaled. */
+    /**
+     * work[at, at + 4 floats) op= scratch[0, 4 floats), then scaled: both sides are staged through heap arrays
+     * with bulk copies, so the combining loop is the plain one of {@link Reduction}.
+     */
     private void reduce(ReduceOp op, long at, int floats, float scale) {
-        int i = 0, bound = SPECIES.loopBound(floats), step = SPECIES.length();
-        boolean max = op == ReduceOp.MAX, scaled = scale != 1f;
-        for (; i < bound; i += step) {
-            long w = at + 4L * i;
-            FloatVector a = FloatVector.fromMemorySegment(SPECIES, workSeg, w, ORDER);
-            FloatVector b = FloatVector.fromMemorySegment(SPECIES, scratchSeg, 4L * i, ORDER);
-            FloatVector c = max ? a.max(b) : a.add(b);
-            if (scaled) c = c.mul(scale);
-            c.intoMemorySegment(workSeg, w, ORDER);
-        }
-        for (; i < floats; i++) {
-            long w = at + 4L * i;
-            float a = workSeg.get(LE_FLOAT, w), b = scratchSeg.get(LE_FLOAT, 4L * i);
-            float c = max ? Math.max(a, b) : a + b;
-            workSeg.set(LE_FLOAT, w, scaled ? c * scale : c);
-        }
+        MemorySegment.copy(scratchSeg, LE_FLOAT, 0, stageIn, 0, floats);
+        MemorySegment.copy(workSeg, LE_FLOAT, at, stageAcc, 0, floats);
+        Reduction.combine(op, stageAcc, 0, stageIn, 0, floats);
+        Reduction.scale(stageAcc, 0, floats, scale);
+        MemorySegment.copy(stageAcc, 0, workSeg, LE_FLOAT, at, floats);
     }
 
     private static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
@@ -540,7 +624,13 @@ public final class TcpProcessGroup implements ProcessGroup {
             work = ByteBuffer.allocateDirect(cap).order(ORDER);
             workSeg = MemorySegment.ofBuffer(work);
             workFloats = work.asFloatBuffer();
+            sendView = work.duplicate();
+            recvView = work.duplicate();
         }
+    }
+
+    private static ByteBuffer window(ByteBuffer view, int at, int bytes) {
+        return view.clear().position(at).limit(at + bytes);
     }
 
     private void copyIn(float[] buf, int off, int at, int len) {

@@ -2,13 +2,19 @@ package dev.kindling.distributed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class CollectivesTest {
     /**
@@ -44,10 +50,23 @@ class CollectivesTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8})
-    void collectivesMatchASerialReference(int n) throws Exception {
-        LocalCluster.run(n, pg -> {
+    /** World sizes 1-8 over TCP and over shared memory, and a few with slots so small that buffers are chunked. */
+    static Stream<Arguments> worlds() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (int n = 1; n <= 8; n++) {
+            b.add(Arguments.of(n, LocalCluster.TCP));
+            b.add(Arguments.of(n, TcpProcessGroup.SHM_BYTES));
+        }
+        for (int n : new int[] {2, 3, 4}) b.add(Arguments.of(n, LocalCluster.SMALL_SLOTS));
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "{0} ranks, shared bytes {1}")
+    @MethodSource("worlds")
+    void collectivesMatchASerialReference(int n, long sharedBytes) throws Exception {
+        if (sharedBytes > 0) assumeTrue(Files.isDirectory(Path.of("/dev/shm")), "shared memory needs /dev/shm");
+        LocalCluster.run(n, sharedBytes, pg -> {
+            assertEquals(n > 1 && sharedBytes > 0, ((TcpProcessGroup) pg).sharedMemory(), "transport");
             int rank = pg.rank(), salt = 0;
             Random pick = new Random(n); // the same on every rank: all ranks must agree on the call sequence
             for (int len : LENGTHS) {
@@ -89,14 +108,14 @@ class CollectivesTest {
         });
     }
 
-    @ParameterizedTest
-    @ValueSource(ints = {10_001, 333})
-    void averagingGivesTheSameBitsOnEveryRank(int len) throws Exception {
+    @ParameterizedTest(name = "{0} floats, shared bytes {1}")
+    @CsvSource({"10001, 0", "333, 0", "10001, 33554432", "333, 33554432", "10001, 262144"})
+    void averagingGivesTheSameBitsOnEveryRank(int len, long sharedBytes) throws Exception {
         // 10001 floats take the ring: the owner of each shard reduces it and the all-gather copies it; 333 take
         // the small-message path, where every rank sums the same copies in rank order. Either way replicas
-        // cannot drift apart.
+        // cannot drift apart; the same holds for both paths over shared memory, chunked or not.
         assertEquals(len * 3 <= TcpProcessGroup.SMALL_FLOATS, len == 333);
-        List<float[]> out = LocalCluster.run(3, pg -> {
+        List<float[]> out = LocalCluster.run(3, sharedBytes, pg -> {
             float[] a = data(pg.rank(), len, 5);
             pg.allReduce(a, ReduceOp.AVG);
             return a;

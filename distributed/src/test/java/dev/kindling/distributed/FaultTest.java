@@ -1,21 +1,28 @@
 package dev.kindling.distributed;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** A rank that stalls or vanishes makes every other rank fail, naming it, instead of hanging. */
 class FaultTest {
-    @Test
+    @ParameterizedTest(name = "shared bytes {0}")
+    @ValueSource(longs = {LocalCluster.TCP, 32 << 20})
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void aStalledRankIsNamedAfterTheTimeout() throws Exception {
-        List<Object> results = LocalCluster.runCatching(3, Duration.ofMillis(1500), pg -> {
+    void aStalledRankIsNamedAfterTheTimeout(long sharedBytes) throws Exception {
+        List<Object> results = LocalCluster.runCatching(3, Duration.ofMillis(1500), sharedBytes, pg -> {
             if (pg.rank() == 2) {
                 Thread.sleep(6000); // alive but not taking part: a hung training step
                 return null;
@@ -31,11 +38,12 @@ class FaultTest {
         assertNull(results.get(2));
     }
 
-    @Test
+    @ParameterizedTest(name = "shared bytes {0}")
+    @ValueSource(longs = {LocalCluster.TCP, 32 << 20})
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void aRankThatClosesItsSocketsMidAllReduceIsNamedAtOnce() throws Exception {
+    void aRankThatClosesItsSocketsMidAllReduceIsNamedAtOnce(long sharedBytes) throws Exception {
         // the timeout is long: the others must notice the closed connections, not wait the timeout out
-        List<Object> results = LocalCluster.runCatching(4, Duration.ofSeconds(40), pg -> {
+        List<Object> results = LocalCluster.runCatching(4, Duration.ofSeconds(40), sharedBytes, pg -> {
             if (pg.rank() == 3) {
                 Thread.sleep(300); // the others are inside allReduce by now, with data in flight towards us
                 ((TcpProcessGroup) pg).abandon();
@@ -79,10 +87,11 @@ class FaultTest {
         assertTrue(e.getMessage().startsWith("allReduce on rank 0: the process group is broken since barrier #1 on rank 0 of 2 failed"), e.getMessage());
     }
 
-    @Test
+    @ParameterizedTest(name = "shared bytes {0}")
+    @ValueSource(longs = {LocalCluster.TCP, 32 << 20})
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void aRankThatDiesDuringOverlappedBackwardFailsSyncGradientsNamingIt() throws Exception {
-        List<Object> results = LocalCluster.runCatching(2, Duration.ofSeconds(40), pg -> {
+    void aRankThatDiesDuringOverlappedBackwardFailsSyncGradientsNamingIt(long sharedBytes) throws Exception {
+        List<Object> results = LocalCluster.runCatching(2, Duration.ofSeconds(40), sharedBytes, pg -> {
             var ddp = new DistributedDataParallel(TrainingFixture.mlp(1), pg, 64);
             for (int s = 0; ; s++) {
                 if (pg.rank() == 1 && s == 3) {
@@ -94,8 +103,42 @@ class FaultTest {
                 ddp.zeroGrad();
             }
         });
-        var e = assertInstanceOf(DistributedException.class, results.get(0));
+        var e = assertInstanceOf(DistributedException.class, results.get(0), () -> String.valueOf(results.get(0)));
         System.out.println(e.getMessage());
         assertTrue(e.getMessage().matches("allReduce #\\d+ on rank 0 of 2 failed: rank 1 stopped responding or died; here: .*"), e.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void ranksThatCallDifferentCollectivesFailNamingEachOtherOverSharedMemory() throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/dev/shm")), "shared memory needs /dev/shm");
+        // over TCP such a mix-up can go unnoticed (both calls move 10 floats); the doorbell's signature catches it
+        List<Object> results = LocalCluster.runCatching(2, Duration.ofSeconds(20), pg -> {
+            assertTrue(((TcpProcessGroup) pg).sharedMemory());
+            if (pg.rank() == 0) pg.allReduce(new float[10], ReduceOp.SUM);
+            else pg.broadcast(new float[10], 0, 10, 0);
+            return null;
+        });
+        var e0 = assertInstanceOf(DistributedException.class, results.get(0));
+        assertTrue(e0.getMessage().matches("allReduce #1 on rank 0 of 2 failed: here: rank 1 rang the shared-memory doorbell for step 1 "
+                + "\\(collective signature \\d+\\) while this rank is at step 1 \\(signature \\d+\\): the ranks did not call the same "
+                + "collectives with the same lengths"), e0.getMessage());
+        var e1 = assertInstanceOf(DistributedException.class, results.get(1));
+        assertTrue(e1.getMessage().startsWith("broadcast #1 on rank 1 of 2 failed: here: rank 0 rang"), e1.getMessage());
+    }
+
+    @Test
+    void theSharedFileIsDeletedOnceEveryRankHasMappedIt() throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/dev/shm")), "shared memory needs /dev/shm");
+        List<Object> results = LocalCluster.runCatching(3, Duration.ofSeconds(20), pg -> {
+            Path file = ((TcpProcessGroup) pg).sharedFile();
+            pg.barrier(); // rank 0 deletes the name before its constructor returns; the barrier orders the checks after it
+            float[] x = {pg.rank() + 1};
+            pg.allReduce(x, ReduceOp.SUM);
+            return file.getFileName() + " exists=" + Files.exists(file) + " sum=" + x[0];
+        });
+        String name = ((String) results.get(0)).split(" ")[0];
+        assertTrue(name.startsWith("kindling-"), name);
+        for (Object r : results) assertEquals(name + " exists=false sum=6.0", r);
     }
 }
