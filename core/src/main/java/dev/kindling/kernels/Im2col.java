@@ -156,4 +156,55 @@ public final class Im2col {
             }
         }
     }
+
+    /**
+     * The transposed column matrix ("im2row") of one image stored channels-last ([h, w, channels], see
+     * {@link #toChannelsLast}) at {@code xt[0..]}: row {@code oy * ow + ox} of {@code rows} holds, at column
+     * {@code (i * kw + j) * channels + c}, the input value under kernel tap (i, j) of channel c, or 0 in the
+     * padding. As the B operand of the weight-gradient GEMM ({@code dW [O, K] += dy [O, oh*ow] x rows}) it is
+     * packed by plain copies, where {@link #im2col}'s layout needs a transposing gather; and with dilation 1 the
+     * kw taps of a row are one contiguous run of {@code kw * channels} floats of the input.
+     */
+    public static void im2row(float[] xt, int channels, int h, int w, int kh, int kw, int sh, int sw, int padTop,
+                              int padLeft, int dh, int dw, int oh, int ow, float[] rows) {
+        int k = kh * kw * channels, tap = kw * channels;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                int dst = (oy * ow + ox) * k, ix0 = ox * sw - padLeft;
+                for (int i = 0; i < kh; i++, dst += tap) {
+                    int iy = oy * sh - padTop + i * dh;
+                    if (iy < 0 || iy >= h) {
+                        Arrays.fill(rows, dst, dst + tap, 0f);
+                        continue;
+                    }
+                    int src = iy * w * channels;
+                    if (dw == 1) {
+                        int lo = Math.clamp(-ix0, 0, kw), hi = Math.clamp(w - ix0, lo, kw);
+                        if (lo > 0) Arrays.fill(rows, dst, dst + lo * channels, 0f);
+                        System.arraycopy(xt, src + (ix0 + lo) * channels, rows, dst + lo * channels, (hi - lo) * channels);
+                        if (hi < kw) Arrays.fill(rows, dst + hi * channels, dst + tap, 0f);
+                    } else {
+                        for (int j = 0; j < kw; j++) {
+                            int ix = ix0 + j * dw, d = dst + j * channels;
+                            if (ix < 0 || ix >= w) Arrays.fill(rows, d, d + channels, 0f);
+                            else System.arraycopy(xt, src + ix * channels, rows, d, channels);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Copies {@code channels} planes of h x w at {@code x[xOff]} to channels-last order: out[(y * w + x) * channels + c]. */
+    public static void toChannelsLast(float[] x, int xOff, int channels, int h, int w, float[] out) {
+        int hw = h * w;
+        // blocks of 16 pixels, so that the 16 output cache lines being filled stay in L1 while each plane is read in order
+        for (int p0 = 0; p0 < hw; p0 += 16) {
+            int p1 = Math.min(hw, p0 + 16);
+            for (int c = 0; c < channels; c++) {
+                int src = xOff + c * hw;
+                for (int p = p0; p < p1; p++) out[p * channels + c] = x[src + p];
+            }
+        }
+    }
 }

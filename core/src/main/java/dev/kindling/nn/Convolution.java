@@ -13,10 +13,12 @@ import java.util.Arrays;
 /**
  * conv2d as one fused op: per image and group, im2col then one GEMM ({@code weight [Og, K] x col [K, oh*ow]}),
  * then bias (and, for {@link #conv2dRelu}, ReLU) while the image's output is still in cache; the images are
- * split over the kernel threads. Backward uses the same column matrix (recomputed, not kept: it is kh*kw times
- * larger than the input): dW += dy col^T, dcol = W^T dy then col2im. A 1x1 convolution with stride 1 and no
- * padding skips im2col (the input already is the column matrix). Column matrices live in per-thread scratch
- * ({@link ConvScratch}), so a step allocates only the tensors it returns.
+ * split over the kernel threads. Backward recomputes the column matrices (not kept: they are kh*kw times larger
+ * than the input): dcol = W^T dy then col2im; and dW' += dy rows, where rows is the transposed column matrix built
+ * from the channels-last image ({@link Im2col#im2row}), so that the GEMM packs it by plain copies; its columns
+ * run over (tap, channel), so dW' is permuted to [O, C/groups, kh, kw] once at the end. A 1x1 convolution with
+ * stride 1 and no padding skips im2col (the input already is the column matrix). Column matrices live in
+ * per-thread scratch ({@link ConvScratch}), so a step allocates only the tensors it returns.
  */
 final class Convolution {
     /**
@@ -109,7 +111,7 @@ final class Convolution {
                     }
                 });
             }
-            return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), needW ? Tensor.wrap(sumParts(dwParts, o * g.k()), ws) : null,
+            return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), needW ? Tensor.wrap(tapsLast(sumParts(dwParts, o * g.k()), o, cg, kh * kw), ws) : null,
                     needB ? Tensor.wrap(sumParts(dbParts, o), o) : null};
         }, x, weight, bias);
     }
@@ -131,6 +133,10 @@ final class Convolution {
 
         void im2col(float[] xa, int xOff, float[] col) {
             Im2col.im2col(xa, xOff, cg(), h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, col);
+        }
+
+        void im2row(float[] xt, float[] rows) {
+            Im2col.im2row(xt, cg(), h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, rows);
         }
 
         void col2im(float[] dcol, float[] dx, int dxOff) {
@@ -163,14 +169,16 @@ final class Convolution {
     }
 
     /**
-     * Backward over images [from, to): accumulates dW into dwp and db into dbp (each may be null), and writes
-     * those images' dx (null when not needed). With relu, the incoming gradient is first masked by y &gt; 0.
+     * Backward over images [from, to): accumulates dW' (columns in (tap, channel) order) into dwp and db into dbp
+     * (each may be null), and writes those images' dx (null when not needed). With relu, the incoming gradient
+     * is first masked by y &gt; 0.
      */
     private static void backward(Geometry g, float[] xa, float[] wt, float[] y, float[] ga, boolean relu, int from, int to,
                                  float[] dwp, float[] dbp, float[] dx) {
         int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
         boolean direct = g.direct();
-        float[] col = direct || dwp == null ? null : ConvScratch.get(ConvScratch.COL, k * ohw);
+        float[] xt = dwp == null ? null : ConvScratch.get(ConvScratch.CHANNELS_LAST, cg * hw);
+        float[] rows = direct || dwp == null ? xt : ConvScratch.get(ConvScratch.ROWS, ohw * k);
         float[] dcol = direct || dx == null ? null : ConvScratch.get(ConvScratch.DCOL, k * ohw);
         float[] masked = relu ? ConvScratch.get(ConvScratch.GRAD, o * ohw) : null;
         for (int img = from; img < to; img++) {
@@ -185,10 +193,10 @@ final class Convolution {
             for (int gi = 0; gi < g.groups(); gi++) {
                 int xOff = (img * g.c() + gi * cg) * hw, gOff = gyOff + gi * og * ohw;
                 if (dwp != null) {
-                    if (!direct) g.im2col(xa, xOff, col);
-                    // dW_g [Og, K] += dy_g [Og, ohw] x col^T [ohw, K]
-                    Gemm.sgemm(false, true, og, k, ohw, 1f, gy, gOff, ohw, direct ? xa : col, direct ? xOff : 0, ohw,
-                            1f, dwp, gi * og * k, k);
+                    Im2col.toChannelsLast(xa, xOff, cg, g.h(), g.w(), xt);
+                    if (!direct) g.im2row(xt, rows);
+                    // dW'_g [Og, K] += dy_g [Og, ohw] x rows [ohw, K]
+                    Gemm.sgemm(false, false, og, k, ohw, 1f, gy, gOff, ohw, rows, 0, k, 1f, dwp, gi * og * k, k);
                 }
                 if (dx != null) {
                     // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw]
@@ -198,6 +206,17 @@ final class Convolution {
                 }
             }
         }
+    }
+
+    /** Rows of [taps, channels] (im2row's column order) to [channels, taps] (the weight's), for each of the rows of dw. */
+    private static float[] tapsLast(float[] dw, int rowCount, int channels, int taps) {
+        if (taps == 1 || channels == 1) return dw;
+        float[] out = new float[dw.length];
+        int k = channels * taps;
+        for (int r = 0; r < rowCount; r++)
+            for (int t = 0; t < taps; t++)
+                for (int c = 0; c < channels; c++) out[r * k + c * taps + t] = dw[r * k + t * channels + c];
+        return out;
     }
 
     /** Per group, W_g [og, k] transposed to [k, og], groups one after another. */

@@ -1,6 +1,7 @@
 package dev.kindling.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -61,6 +62,20 @@ class Im2colTest {
                             }
             Im2col.col2im(g, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, dx, xOff);
             assertArrayEquals(dxExpected, dx, 1e-6f, "col2im " + what);
+
+            // im2row of the channels-last image: the column matrix transposed, columns in (tap, channel) order
+            float[] xt = new float[c * h * w];
+            Im2col.toChannelsLast(x, xOff, c, h, w, xt);
+            for (int ch = 0; ch < c; ch++)
+                for (int p = 0; p < h * w; p++) assertEquals(x[xOff + ch * h * w + p], xt[p * c + ch], "channels-last " + what);
+            float[] byRow = new float[ohw * rows];
+            java.util.Arrays.fill(byRow, Float.NaN);
+            Im2col.im2row(xt, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, byRow);
+            float[] rowsExpected = new float[ohw * rows];
+            for (int ch = 0; ch < c; ch++)
+                for (int t = 0; t < kh * kw; t++)
+                    for (int p = 0; p < ohw; p++) rowsExpected[p * rows + t * c + ch] = expected[(ch * kh * kw + t) * ohw + p];
+            assertArrayEquals(rowsExpected, byRow, "im2row " + what);
         }
     }
 }
