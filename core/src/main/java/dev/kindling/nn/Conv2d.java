@@ -71,6 +71,18 @@ public class Conv2d extends Module {
         return Functional.conv2d(x, weight, bias, stride, padding, dilation, groups);
     }
 
+    /**
+     * {@code forward(x).relu()} in one op ({@link Functional#conv2dRelu}): the usual conv-ReLU pair of a CNN
+     * without the intermediate tensor.
+     */
+    public Tensor forwardRelu(Tensor x) {
+        if (same) { // as Functional.conv2d(x, w, b, "same", ...): an odd total padding puts the extra row/column last
+            int th = dilation[0] * (kernel[0] - 1), tw = dilation[1] * (kernel[1] - 1);
+            return Convolution.conv2dRelu(x, weight, bias, 1, 1, th / 2, th - th / 2, tw / 2, tw - tw / 2, dilation[0], dilation[1], groups);
+        }
+        return Functional.conv2dRelu(x, weight, bias, stride, padding, dilation, groups);
+    }
+
     @Override
     protected String extraRepr() {
         return inChannels + ", " + outChannels + ", kernel_size=(" + kernel[0] + ", " + kernel[1] + "), stride=(" + stride[0] + ", " + stride[1]

@@ -2,7 +2,9 @@ package dev.kindling.nn;
 
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.Im2col;
+import dev.kindling.kernels.Elementwise;
 import dev.kindling.kernels.Parallel;
+import dev.kindling.kernels.Elementwise.Unary;
 import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Tensor;
@@ -10,16 +12,21 @@ import java.util.Arrays;
 
 /**
  * conv2d as one fused op: per image and group, im2col then one GEMM ({@code weight [Og, K] x col [K, oh*ow]}),
- * with the images split over the kernel threads. Backward uses the same column matrix (recomputed, not kept:
- * it is kh*kw times larger than the input): dW += dy col^T, dcol = W^T dy then col2im. A 1x1 convolution with
- * stride 1 and no padding skips im2col (the input already is the column matrix).
+ * then bias (and, for {@link #conv2dRelu}, ReLU) while the image's output is still in cache; the images are
+ * split over the kernel threads. Backward recomputes the column matrices (not kept: they are kh*kw times larger
+ * than the input): dcol = W^T dy then col2im; and dW' += dy rows, where rows is the transposed column matrix built
+ * from the channels-last image ({@link Im2col#im2row}), so that the GEMM packs it by plain copies; its columns
+ * run over (tap, channel), so dW' is permuted to [O, C/groups, kh, kw] once at the end. A 1x1 convolution with
+ * stride 1 and no padding skips im2col (the input already is the column matrix). Column matrices live in
+ * per-thread scratch ({@link ConvScratch}), so a step allocates only the tensors it returns.
  */
 final class Convolution {
     /**
-     * Weight-gradient partial sums cover this many images each and are added in a fixed order, so the result
-     * does not depend on how the images were split over threads.
+     * Weight- and bias-gradient partial sums: the images are cut into this many contiguous runs (fewer for
+     * small batches), whatever the thread count, and the runs' sums are added in order, so the result does not
+     * depend on how the runs were split over threads.
      */
-    static final int IMAGES_PER_PARTIAL = 4;
+    static final int PARTIALS = 8;
 
     private Convolution() {}
 
@@ -41,14 +48,24 @@ final class Convolution {
 
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom, int padLeft,
                          int padRight, int dh, int dw, int groups) {
+        return conv2d("conv2d", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, false);
+    }
+
+    /** relu(conv2d(...)) as one op: see {@link Functional#conv2dRelu}. */
+    static Tensor conv2dRelu(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom, int padLeft,
+                             int padRight, int dh, int dw, int groups) {
+        return conv2d("conv2dRelu", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, true);
+    }
+
+    private static Tensor conv2d(String op, Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom,
+                                 int padLeft, int padRight, int dh, int dw, int groups, boolean relu) {
         DType half = Autocast.dtype();
         if (half != null) { // 16-bit inputs, FLOAT32 accumulation in the GEMM, a 16-bit output
             Tensor xh = Autocast.cast(x), wh = Autocast.cast(weight), bh = Autocast.cast(bias);
             try (var off = Autocast.disabled()) {
-                return conv2d(xh, wh, bh, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups).to(half);
+                return conv2d(op, xh, wh, bh, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, relu).to(half);
             }
         }
-        String op = "conv2d";
         if (x.dim() != 4)
             throw new IllegalArgumentException(op + ": input must be [N, C, H, W], got shape " + Arrays.toString(x.shape()));
         if (weight.dim() != 4)
@@ -68,87 +85,159 @@ final class Convolution {
         if (bias != null && (bias.dim() != 1 || bias.size(0) != o))
             throw new IllegalArgumentException(op + ": bias must be [" + o + "], got shape " + Arrays.toString(bias.shape()));
         int oh = outSize(op, "height", h, padTop + padBottom, dh, kh, sh), ow = outSize(op, "width", w, padLeft + padRight, dw, kw, sw);
-        int og = o / groups, k = cg * kh * kw, ohw = oh * ow, hw = h * w;
-        boolean direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && padTop + padBottom + padLeft + padRight == 0;
+        var g = new Geometry(n, c, h, w, o, groups, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow);
 
         float[] xa = values(x), wa = values(weight), ba = bias == null ? null : values(bias);
-        float[] y = new float[n * o * ohw];
-        long costPerImage = 2L * o * k * ohw;
-        Parallel.forRange(n, costPerImage, (from, to) -> {
-            float[] col = direct ? null : new float[k * ohw];
-            for (int img = from; img < to; img++) {
-                for (int g = 0; g < groups; g++) {
-                    int xOff = (img * c + g * cg) * hw, yOff = (img * o + g * og) * ohw;
-                    if (!direct) Im2col.im2col(xa, xOff, cg, h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, col);
-                    Gemm.sgemm(false, false, og, ohw, k, 1f, wa, g * og * k, k, direct ? xa : col, direct ? xOff : 0, ohw,
-                            0f, y, yOff, ohw);
-                }
-                if (ba != null) {
-                    for (int ch = 0; ch < o; ch++) {
-                        int base = (img * o + ch) * ohw;
-                        float b = ba[ch];
-                        for (int i = 0; i < ohw; i++) y[base + i] += b;
-                    }
-                }
-            }
-        });
+        float[] y = new float[n * o * g.ohw()];
+        Parallel.forRange(n, g.costPerImage(), (from, to) -> forward(g, xa, wa, ba, relu, y, from, to));
         Tensor out = Tensor.wrap(y, n, o, oh, ow);
         int[] xs = x.shape(), ws = weight.shape();
         return Tensor.customOp(op, out, gOut -> {
-            float[] ga = values(gOut);
             boolean needX = x.requiresGrad(), needW = weight.requiresGrad(), needB = bias != null && bias.requiresGrad();
-            float[] dx = needX ? new float[n * c * hw] : null;
-            int parts = (n + IMAGES_PER_PARTIAL - 1) / IMAGES_PER_PARTIAL;
-            float[][] dwParts = new float[parts][];
-            if (needX || needW) {
-                Parallel.forRange(parts, costPerImage * IMAGES_PER_PARTIAL * 2, (from, to) -> {
-                    float[] col = direct || !needW ? null : new float[k * ohw];
-                    float[] dcol = direct || !needX ? null : new float[k * ohw];
+            float[] ga = values(gOut);
+            float[] dx = needX ? new float[n * c * h * w] : null;
+            // dcol = W^T dy reads W transposed: transposed once here (it is small) so the GEMM packs it plainly
+            float[] wt = needX ? transposeGroups(wa, groups, g.og(), g.k()) : null;
+            int parts = Math.min(n, PARTIALS);
+            float[][] dwParts = new float[parts][], dbParts = new float[parts][];
+            if (needX || needW || needB) {
+                Parallel.forRange(parts, g.costPerImage() * 2 * n / Math.max(1, parts), (from, to) -> {
                     for (int p = from; p < to; p++) {
-                        float[] dwp = needW ? new float[o * k] : null;
-                        for (int img = p * IMAGES_PER_PARTIAL; img < Math.min(n, (p + 1) * IMAGES_PER_PARTIAL); img++) {
-                            for (int g = 0; g < groups; g++) {
-                                int xOff = (img * c + g * cg) * hw, gOff = (img * o + g * og) * ohw;
-                                if (needW) {
-                                    if (!direct) Im2col.im2col(xa, xOff, cg, h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, col);
-                                    // dW_g [Og, K] += dy_g [Og, ohw] x col^T [ohw, K]
-                                    Gemm.sgemm(false, true, og, k, ohw, 1f, ga, gOff, ohw, direct ? xa : col, direct ? xOff : 0, ohw,
-                                            1f, dwp, g * og * k, k);
-                                }
-                                if (needX) {
-                                    // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw]
-                                    Gemm.sgemm(true, false, k, ohw, og, 1f, wa, g * og * k, k, ga, gOff, ohw,
-                                            0f, direct ? dx : dcol, direct ? xOff : 0, ohw);
-                                    if (!direct) Im2col.col2im(dcol, cg, h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, dx, xOff);
-                                }
-                            }
-                        }
+                        float[] dwp = needW ? new float[o * g.k()] : null, dbp = needB ? new float[o] : null;
+                        backward(g, xa, wt, y, ga, relu, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts),
+                                dwp, dbp, dx);
                         dwParts[p] = dwp;
+                        dbParts[p] = dbp;
                     }
                 });
             }
-            float[] dwa = null;
-            if (needW) {
-                dwa = parts == 0 ? new float[o * k] : dwParts[0];
-                for (int p = 1; p < parts; p++) {
-                    float[] q = dwParts[p];
-                    for (int i = 0; i < dwa.length; i++) dwa[i] += q[i];
-                }
-            }
-            float[] db = null;
-            if (needB) {
-                db = new float[o];
-                for (int img = 0; img < n; img++) {
-                    for (int ch = 0; ch < o; ch++) {
-                        int base = (img * o + ch) * ohw;
-                        float s = 0;
-                        for (int i = 0; i < ohw; i++) s += ga[base + i];
-                        db[ch] += s;
-                    }
-                }
-            }
-            return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), dwa == null ? null : Tensor.wrap(dwa, ws),
-                    db == null ? null : Tensor.wrap(db, o)};
+            return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), needW ? Tensor.wrap(tapsLast(sumParts(dwParts, o * g.k()), o, cg, kh * kw), ws) : null,
+                    needB ? Tensor.wrap(sumParts(dbParts, o), o) : null};
         }, x, weight, bias);
+    }
+
+    /** The sizes of one convolution. k is the column-matrix height per group, ohw its width. */
+    private record Geometry(int n, int c, int h, int w, int o, int groups, int kh, int kw, int sh, int sw, int padTop,
+                            int padLeft, int dh, int dw, int oh, int ow) {
+        int cg() { return c / groups; }
+        int og() { return o / groups; }
+        int k() { return cg() * kh * kw; }
+        int ohw() { return oh * ow; }
+        int hw() { return h * w; }
+        long costPerImage() { return 2L * o * k() * ohw(); }
+
+        /** 1x1, stride 1, no padding: the input planes already are the column matrix. */
+        boolean direct() {
+            return kh == 1 && kw == 1 && sh == 1 && sw == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == w;
+        }
+
+        void im2col(float[] xa, int xOff, float[] col) {
+            Im2col.im2col(xa, xOff, cg(), h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, col);
+        }
+
+        void im2row(float[] xt, float[] rows) {
+            Im2col.im2row(xt, cg(), h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, rows);
+        }
+
+        void col2im(float[] dcol, float[] dx, int dxOff) {
+            Im2col.col2im(dcol, cg(), h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow, dx, dxOff);
+        }
+    }
+
+    /** Output images [from, to): per group im2col and one GEMM, then bias and ReLU over the image while it is in cache. */
+    private static void forward(Geometry g, float[] xa, float[] wa, float[] ba, boolean relu, float[] y, int from, int to) {
+        int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
+        boolean direct = g.direct();
+        float[] col = direct ? null : ConvScratch.get(ConvScratch.COL, k * ohw);
+        for (int img = from; img < to; img++) {
+            for (int gi = 0; gi < g.groups(); gi++) {
+                int xOff = (img * g.c() + gi * cg) * hw, yOff = (img * o + gi * og) * ohw;
+                if (!direct) g.im2col(xa, xOff, col);
+                Gemm.sgemm(false, false, og, ohw, k, 1f, wa, gi * og * k, k, direct ? xa : col, direct ? xOff : 0, ohw,
+                        0f, y, yOff, ohw);
+            }
+            int yImg = img * o * ohw;
+            if (ba != null) {
+                for (int ch = 0; ch < o; ch++) {
+                    int base = yImg + ch * ohw;
+                    float b = ba[ch];
+                    for (int i = 0; i < ohw; i++) y[base + i] += b;
+                }
+            }
+            if (relu) Elementwise.unary(Unary.RELU, y, yImg, 1, y, yImg, o * ohw);
+        }
+    }
+
+    /**
+     * Backward over images [from, to): accumulates dW' (columns in (tap, channel) order) into dwp and db into dbp
+     * (each may be null), and writes those images' dx (null when not needed). With relu, the incoming gradient
+     * is first masked by y &gt; 0.
+     */
+    private static void backward(Geometry g, float[] xa, float[] wt, float[] y, float[] ga, boolean relu, int from, int to,
+                                 float[] dwp, float[] dbp, float[] dx) {
+        int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
+        boolean direct = g.direct();
+        float[] xt = dwp == null ? null : ConvScratch.get(ConvScratch.CHANNELS_LAST, cg * hw);
+        float[] rows = direct || dwp == null ? xt : ConvScratch.get(ConvScratch.ROWS, ohw * k);
+        float[] dcol = direct || dx == null ? null : ConvScratch.get(ConvScratch.DCOL, k * ohw);
+        float[] masked = relu ? ConvScratch.get(ConvScratch.GRAD, o * ohw) : null;
+        for (int img = from; img < to; img++) {
+            float[] gy = ga;
+            int gyOff = img * o * ohw;
+            if (relu) { // relu's gradient: dy where the output is positive
+                Elementwise.activationBackward(Unary.RELU, y, gyOff, ga, gyOff, masked, 0, o * ohw);
+                gy = masked;
+                gyOff = 0;
+            }
+            if (dbp != null) for (int ch = 0; ch < o; ch++) dbp[ch] += Elementwise.sum(gy, gyOff + ch * ohw, 1, ohw);
+            for (int gi = 0; gi < g.groups(); gi++) {
+                int xOff = (img * g.c() + gi * cg) * hw, gOff = gyOff + gi * og * ohw;
+                if (dwp != null) {
+                    Im2col.toChannelsLast(xa, xOff, cg, g.h(), g.w(), xt);
+                    if (!direct) g.im2row(xt, rows);
+                    // dW'_g [Og, K] += dy_g [Og, ohw] x rows [ohw, K]
+                    Gemm.sgemm(false, false, og, k, ohw, 1f, gy, gOff, ohw, rows, 0, k, 1f, dwp, gi * og * k, k);
+                }
+                if (dx != null) {
+                    // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw]
+                    Gemm.sgemm(false, false, k, ohw, og, 1f, wt, gi * og * k, og, gy, gOff, ohw,
+                            0f, direct ? dx : dcol, direct ? xOff : 0, ohw);
+                    if (!direct) g.col2im(dcol, dx, xOff);
+                }
+            }
+        }
+    }
+
+    /** Rows of [taps, channels] (im2row's column order) to [channels, taps] (the weight's), for each of the rows of dw. */
+    private static float[] tapsLast(float[] dw, int rowCount, int channels, int taps) {
+        if (taps == 1 || channels == 1) return dw;
+        float[] out = new float[dw.length];
+        int k = channels * taps;
+        for (int r = 0; r < rowCount; r++)
+            for (int t = 0; t < taps; t++)
+                for (int c = 0; c < channels; c++) out[r * k + c * taps + t] = dw[r * k + t * channels + c];
+        return out;
+    }
+
+    /** Per group, W_g [og, k] transposed to [k, og], groups one after another. */
+    private static float[] transposeGroups(float[] wa, int groups, int og, int k) {
+        float[] t = new float[groups * og * k];
+        for (int gi = 0; gi < groups; gi++) {
+            int base = gi * og * k;
+            for (int r = 0; r < og; r++)
+                for (int col = 0; col < k; col++) t[base + col * og + r] = wa[base + r * k + col];
+        }
+        return t;
+    }
+
+    /** parts[0] + parts[1] + ... in order (null parts, from empty runs, are skipped); zeros when there are none. */
+    private static float[] sumParts(float[][] parts, int size) {
+        float[] sum = null;
+        for (float[] p : parts) {
+            if (p == null) continue;
+            if (sum == null) sum = p;
+            else for (int i = 0; i < size; i++) sum[i] += p[i];
+        }
+        return sum == null ? new float[size] : sum;
     }
 }

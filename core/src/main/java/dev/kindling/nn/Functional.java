@@ -303,6 +303,16 @@ public final class Functional {
     }
 
     /**
+     * {@code relu(conv2d(x, weight, bias, stride, padding, dilation, groups))} as one op: the ReLU is applied to
+     * each image's output while it is still in cache and its gradient is folded into the convolution's backward,
+     * so the pre-activation tensor and relu's own passes and allocations disappear. Same result as the two ops.
+     */
+    public static Tensor conv2dRelu(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
+        int[] s = pair("conv2dRelu", "stride", stride), p = pair("conv2dRelu", "padding", padding), d = pair("conv2dRelu", "dilation", dilation);
+        return Convolution.conv2dRelu(x, weight, bias, s[0], s[1], p[0], p[0], p[1], p[1], d[0], d[1], groups);
+    }
+
+    /**
      * conv2d with stride 1 and padding {@code "same"} (output as large as the input; for an even kernel extent
      * the extra row/column of padding goes at the bottom/right, as in PyTorch) or {@code "valid"} (none).
      */

@@ -1,5 +1,6 @@
 package dev.kindling.nn;
 
+import dev.kindling.kernels.MaxPool;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
@@ -52,7 +53,7 @@ final class Pooling {
             for (int p = from; p < to; p++) {
                 int base = p * hw;
                 if (twoByTwo) {
-                    pool2x2(xa, base, w, y, arg, p * ohw, oh, ow);
+                    MaxPool.pool2x2(xa, base, w, y, arg, p * ohw, oh, ow);
                     continue;
                 }
                 if (inside) {
@@ -111,47 +112,6 @@ final class Pooling {
             });
             return new Tensor[] {Tensor.wrap(dx, xs)};
         }, x);
-    }
-
-    /**
-     * The common 2x2, stride 2 window on one plane, without branches: on real activations which tap holds the
-     * maximum is unpredictable, and a mispredicted branch per tap costs more than the rest of the loop; see {@link #larger}.
-     */
-    private static void pool2x2(float[] xa, int base, int w, float[] y, int[] arg, int out, int oh, int ow) {
-        for (int oy = 0; oy < oh; oy++) {
-            int r0 = 2 * oy * w, r1 = r0 + w, q = out + oy * ow;
-            for (int ox = 0; ox < ow; ox++) {
-                int c = r0 + 2 * ox, d = r1 + 2 * ox;
-                float best = xa[base + c];
-                int at = c;
-                float v = xa[base + c + 1];
-                int t = larger(v, best);
-                best = Math.max(best, v);
-                at += t * (c + 1 - at);
-                v = xa[base + d];
-                t = larger(v, best);
-                best = Math.max(best, v);
-                at += t * (d - at);
-                v = xa[base + d + 1];
-                t = larger(v, best);
-                best = Math.max(best, v);
-                at += t * (d + 1 - at);
-                y[q + ox] = best;
-                arg[q + ox] = at;
-            }
-        }
-    }
-
-    /**
-     * 1 when v replaces best as a window's maximum under PyTorch's rule ({@code v > best || isnan(v)}), else 0,
-     * without a data-dependent branch: the sign of {@code best - v}, unless that difference is zero (signed
-     * zeros compare equal) or NaN (rare: only then a branch, which the CPU predicts).
-     */
-    static int larger(float v, float best) {
-        float diff = best - v;
-        if (diff != diff) return v != v ? 1 : 0;
-        int bits = Float.floatToRawIntBits(diff);
-        return (bits >>> 31) & (((bits & 0x7fffffff) + 0x7fffffff) >>> 31);
     }
 
     static Tensor avgPool2d(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw, boolean ceil, boolean countIncludePad) {

@@ -1,0 +1,95 @@
+package dev.kindling.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Max pooling with a 2x2 window and stride 2 on one [h, w] plane, keeping the position of each maximum for
+ * backward, under PyTorch's rule: taps are scanned row by row and one replaces the running maximum when it is
+ * larger or NaN, so the first maximum (or the first NaN) wins. {@link #pool2x2Scalar} is the scalar twin.
+ */
+public final class MaxPool {
+    private static final VectorSpecies<Float> S = VectorWidth.floatSpecies();
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+    private static final int VL = S.length();
+    /** Lane l holds 2l and 2l + 1: the even and odd taps of two loaded vectors, for selectFrom. */
+    private static final FloatVector EVEN = FloatVector.fromArray(S, lanes(0), 0), ODD = FloatVector.fromArray(S, lanes(1), 0);
+    private static final IntVector TWICE_LANE = IntVector.fromArray(I, twiceLane(), 0);
+
+    private MaxPool() {}
+
+    private static float[] lanes(int first) {
+        float[] v = new float[VL];
+        for (int l = 0; l < VL; l++) v[l] = 2 * l + first;
+        return v;
+    }
+
+    private static int[] twiceLane() {
+        int[] v = new int[VL];
+        for (int l = 0; l < VL; l++) v[l] = 2 * l;
+        return v;
+    }
+
+    /**
+     * Pools the plane at {@code x[xOff]} (row length w, at least 2 * oh rows and 2 * ow columns) into the oh x ow
+     * outputs at {@code y[out]}, and writes each maximum's position in the plane ({@code iy * w + ix}) to
+     * {@code arg[out]}. Output rows are done VL outputs at a time: two vector loads per input row, split into
+     * even and odd taps by a two-vector permute.
+     */
+    public static void pool2x2(float[] x, int xOff, int w, float[] y, int[] arg, int out, int oh, int ow) {
+        int vecEnd = ow / VL * VL;
+        for (int oy = 0; oy < oh; oy++) {
+            int r0 = 2 * oy * w, r1 = r0 + w, q = out + oy * ow;
+            for (int ox = 0; ox < vecEnd; ox += VL) {
+                int c = 2 * ox;
+                var a0 = FloatVector.fromArray(S, x, xOff + r0 + c);
+                var a1 = FloatVector.fromArray(S, x, xOff + r0 + c + VL);
+                var b0 = FloatVector.fromArray(S, x, xOff + r1 + c);
+                var b1 = FloatVector.fromArray(S, x, xOff + r1 + c + VL);
+                FloatVector best = EVEN.selectFrom(a0, a1);
+                IntVector at = TWICE_LANE.add(r0 + c);
+                FloatVector v = ODD.selectFrom(a0, a1);
+                VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN));
+                best = best.blend(v, take);
+                at = at.blend(TWICE_LANE.add(r0 + c + 1), take.cast(I));
+                v = EVEN.selectFrom(b0, b1);
+                take = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN));
+                best = best.blend(v, take);
+                at = at.blend(TWICE_LANE.add(r1 + c), take.cast(I));
+                v = ODD.selectFrom(b0, b1);
+                take = v.compare(VectorOperators.GT, best).or(v.test(VectorOperators.IS_NAN));
+                best = best.blend(v, take);
+                at = at.blend(TWICE_LANE.add(r1 + c + 1), take.cast(I));
+                best.intoArray(y, q + ox);
+                at.intoArray(arg, q + ox);
+            }
+            if (vecEnd < ow) rowScalar(x, xOff, w, y, arg, q, r0, vecEnd, ow);
+        }
+    }
+
+    /** The scalar twin of {@link #pool2x2}. */
+    public static void pool2x2Scalar(float[] x, int xOff, int w, float[] y, int[] arg, int out, int oh, int ow) {
+        for (int oy = 0; oy < oh; oy++) rowScalar(x, xOff, w, y, arg, out + oy * ow, 2 * oy * w, 0, ow);
+    }
+
+    /** Outputs [ox0, ox1) of the output row at y[q] whose window rows start at plane offset r0. */
+    private static void rowScalar(float[] x, int xOff, int w, float[] y, int[] arg, int q, int r0, int ox0, int ox1) {
+        for (int ox = ox0; ox < ox1; ox++) {
+            int first = r0 + 2 * ox, at = first;
+            float best = x[xOff + first];
+            for (int t = 1; t < 4; t++) {
+                int pos = first + (t >> 1) * w + (t & 1);
+                float v = x[xOff + pos];
+                if (v > best || v != v) {
+                    best = v;
+                    at = pos;
+                }
+            }
+            y[q + ox] = best;
+            arg[q + ox] = at;
+        }
+    }
+}
