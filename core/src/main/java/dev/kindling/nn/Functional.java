@@ -27,6 +27,11 @@ public final class Functional {
         return x.dropout(p, training, g);
     }
 
+    /** A zero-filled array of n floats from the tensor allocator (which recycles the arrays backward is done with). */
+    private static float[] newFloats(int n) {
+        return (float[]) Tensor.zeros(n).storageArray();
+    }
+
     /** A contiguous FLOAT32 view and its array/offset. */
     private record Raw(Tensor t, float[] a, int o) {
         static Raw of(Tensor x) {
@@ -91,7 +96,7 @@ public final class Functional {
         Tensor logitsIn = logits;
         return Tensor.customOp("crossEntropy", out, g -> {
             float[] gv = g.toFloatArray();
-            float[] dx = new float[n * c];
+            float[] dx = newFloats(n * c);
             Parallel.forRange(n, 2L * c, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     if (t[i] == ignoreIndex) continue;
@@ -190,12 +195,12 @@ public final class Functional {
         Raw rx = Raw.of(x);
         float[] w = weight == null ? null : weight.contiguous().toFloatArray();
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();
-        float[] y = new float[x.numel()], mean = new float[rows], rstd = new float[rows];
+        float[] y = newFloats(x.numel()), mean = new float[rows], rstd = new float[rows];
         Norms.layerNormForward(rx.a, rx.o, y, 0, rows, n, w, b, (float) eps, mean, rstd);
         int nn = n;
         return Tensor.customOp("layerNorm", Tensor.wrap(y, xs), g -> {
             Raw rg = Raw.of(g);
-            float[] dx = x.requiresGrad() ? new float[x.numel()] : null;
+            float[] dx = x.requiresGrad() ? newFloats(x.numel()) : null;
             float[] dw = weight != null && weight.requiresGrad() ? new float[nn] : null;
             float[] db = bias != null && bias.requiresGrad() ? new float[nn] : null;
             Norms.layerNormBackward(rg.a, rg.o, rx.a, rx.o, rows, nn, w, mean, rstd, dx, dw, db);
@@ -266,13 +271,13 @@ public final class Functional {
         int bh = tq == 0 ? 0 : q.numel() / (tq * d);
         Raw rq = Raw.of(q), rk = Raw.of(k), rv = Raw.of(v);
         float[] qa = offsetFree(rq), ka = offsetFree(rk), va = offsetFree(rv);
-        float[] out = new float[q.numel()], lse = new float[bh * tq];
+        float[] out = newFloats(q.numel()), lse = new float[bh * tq];
         float scale = (float) (1 / Math.sqrt(d));
         dev.kindling.kernels.Attention.forward(qa, ka, va, out, lse, bh, tq, tk, d, scale, causal);
         return Tensor.customOp("scaledDotProductAttention", Tensor.wrap(out, qs), g -> {
             Raw rg = Raw.of(g);
             float[] ga = offsetFree(rg);
-            float[] dq = new float[qa.length], dk = new float[ka.length], dv = new float[va.length];
+            float[] dq = newFloats(qa.length), dk = newFloats(ka.length), dv = newFloats(va.length);
             dev.kindling.kernels.Attention.backward(qa, ka, va, out, lse, ga, dq, dk, dv, bh, tq, tk, d, scale, causal);
             return new Tensor[] {Tensor.wrap(dq, qs), Tensor.wrap(dk, k.shape()), Tensor.wrap(dv, v.shape())};
         }, q, k, v);
