@@ -25,23 +25,61 @@ public final class Attention {
         return causal ? Math.min(tk, Math.max(0, i + tk - tq + 1)) : tk;
     }
 
+    /**
+     * Where head bh's rows live: q, k, v and out (and their gradients, which share those layouts) start at
+     * {@code base + bh-dependent offset} with {@code ld} floats between rows. Contiguous [BH, T, D] arrays, or
+     * GPT's packed [B, T, 3C] projection and [B, T, C] output, read in place without transposing copies.
+     */
+    private record Layout(int heads, int batchQ, int batchK, int batchO, int headStride, int kShift, int vShift,
+                          int ldIn, int ldOut) {
+        static Layout contiguous(int tq, int tk, int d) {
+            return new Layout(1, tq * d, tk * d, tq * d, 0, 0, 0, d, d);
+        }
+
+        /** qkv [B, T, 3 * heads * d] (q, then k, then v along the last dim), out [B, T, heads * d]. */
+        static Layout packed(int t, int heads, int d) {
+            int c = heads * d;
+            return new Layout(heads, t * 3 * c, t * 3 * c, t * c, d, c, 2 * c, 3 * c, c);
+        }
+
+        int q(int bh) { return bh / heads * batchQ + bh % heads * headStride; }
+        int k(int bh) { return bh / heads * batchK + bh % heads * headStride + kShift; }
+        int v(int bh) { return bh / heads * batchK + bh % heads * headStride + vShift; }
+        int o(int bh) { return bh / heads * batchO + bh % heads * headStride; }
+    }
+
     /** out[bh] = softmax(q k^T * scale (+ causal mask)) v; lse[bh * tq + i] receives each row's log-sum-exp. */
     public static void forward(float[] q, float[] k, float[] v, float[] out, float[] lse, int bh, int tq, int tk, int d,
                                float scale, boolean causal) {
+        forward(Layout.contiguous(tq, tk, d), q, k, v, out, lse, bh, tq, tk, d, scale, causal);
+    }
+
+    /**
+     * Causal self-attention on GPT's packed projection: qkv [B, T, 3C] holds q, k and v of every head side by side
+     * (head h at columns h * d of each third, C = heads * d); out [B, T, C] receives the heads side by side, as the
+     * output projection wants them. lse [B * heads * T].
+     */
+    public static void forwardPacked(float[] qkv, float[] out, float[] lse, int b, int t, int heads, int d, float scale) {
+        forward(Layout.packed(t, heads, d), qkv, qkv, qkv, out, lse, b * heads, t, t, d, scale, true);
+    }
+
+    private static void forward(Layout l, float[] q, float[] k, float[] v, float[] out, float[] lse, int bh, int tq,
+                                int tk, int d, float scale, boolean causal) {
         int rowsPerBlock = causal ? CAUSAL_ROWS : Math.max(tq, 1);
+        int ldi = l.ldIn, ldo = l.ldOut;
         Parallel.forRange(bh, 2L * tq * tk * d, (from, to) -> {
             float[] s = new float[Math.min(rowsPerBlock, tq) * tk];
             for (int b = from; b < to; b++) {
-                int qo = b * tq * d, ko = b * tk * d;
+                int qo = l.q(b), ko = l.k(b), vo = l.v(b), oo = l.o(b);
                 for (int i0 = 0; i0 < tq; i0 += rowsPerBlock) {
                     int rows = Math.min(rowsPerBlock, tq - i0), keys = visible(i0 + rows - 1, tq, tk, causal);
                     if (keys == 0) { // no keys at all (tk = 0): zero output, as the GEMM over an empty k gives
-                        Arrays.fill(out, qo + i0 * d, qo + (i0 + rows) * d, 0f);
+                        for (int i = i0; i < i0 + rows; i++) Arrays.fill(out, oo + i * ldo, oo + i * ldo + d, 0f);
                         Arrays.fill(lse, b * tq + i0, b * tq + i0 + rows, Float.NEGATIVE_INFINITY);
                         continue;
                     }
                     // s is rows x keys with leading dimension keys: only the columns some row of the block sees
-                    Gemm.sgemm(false, true, rows, keys, d, scale, q, qo + i0 * d, d, k, ko, d, 0f, s, 0, keys);
+                    Gemm.sgemm(false, true, rows, keys, d, scale, q, qo + i0 * ldi, ldi, k, ko, ldi, 0f, s, 0, keys);
                     for (int i = 0; i < rows; i++) {
                         int vis = visible(i0 + i, tq, tk, causal), r = i * keys;
                         if (vis < keys) Arrays.fill(s, r + vis, r + keys, 0f);
@@ -49,11 +87,11 @@ public final class Attention {
                             lse[b * tq + i0 + i] = Float.NEGATIVE_INFINITY;
                             continue;
                         }
-                        float l = Softmax.logSumExp(s, r, vis);
-                        lse[b * tq + i0 + i] = l;
-                        Softmax.expShifted(s, r, vis, l);
+                        float lg = Softmax.logSumExp(s, r, vis);
+                        lse[b * tq + i0 + i] = lg;
+                        Softmax.expShifted(s, r, vis, lg);
                     }
-                    Gemm.sgemm(false, false, rows, d, keys, 1f, s, 0, keys, v, ko, d, 0f, out, qo + i0 * d, d);
+                    Gemm.sgemm(false, false, rows, d, keys, 1f, s, 0, keys, v, vo, ldi, 0f, out, oo + i0 * ldo, ldo);
                 }
             }
         });
@@ -62,42 +100,57 @@ public final class Attention {
     /** Gradients dq, dk, dv (overwritten) from dout, recomputing the probabilities from lse. */
     public static void backward(float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dout,
                                 float[] dq, float[] dk, float[] dv, int bh, int tq, int tk, int d, float scale, boolean causal) {
+        backward(Layout.contiguous(tq, tk, d), q, k, v, out, lse, dout, dq, dk, dv, bh, tq, tk, d, scale, causal);
+    }
+
+    /** The gradient of {@link #forwardPacked}: dqkv [B, T, 3C] (overwritten) from dout [B, T, C]. */
+    public static void backwardPacked(float[] qkv, float[] out, float[] lse, float[] dout, float[] dqkv, int b, int t,
+                                      int heads, int d, float scale) {
+        backward(Layout.packed(t, heads, d), qkv, qkv, qkv, out, lse, dout, dqkv, dqkv, dqkv, b * heads, t, t, d, scale, true);
+    }
+
+    private static void backward(Layout l, float[] q, float[] k, float[] v, float[] out, float[] lse, float[] dout,
+                                 float[] dq, float[] dk, float[] dv, int bh, int tq, int tk, int d, float scale,
+                                 boolean causal) {
         int rowsPerBlock = causal ? CAUSAL_ROWS : Math.max(tq, 1);
+        int ldi = l.ldIn, ldo = l.ldOut;
         Parallel.forRange(bh, 5L * tq * tk * d, (from, to) -> {
             int cap = Math.min(rowsPerBlock, tq) * tk;
             float[] p = new float[cap], dp = new float[cap];
             for (int b = from; b < to; b++) {
-                int qo = b * tq * d, ko = b * tk * d;
+                int qo = l.q(b), ko = l.k(b), vo = l.v(b), oo = l.o(b);
                 // dk and dv sum over the row blocks
-                Arrays.fill(dk, ko, ko + tk * d, 0f);
-                Arrays.fill(dv, ko, ko + tk * d, 0f);
+                for (int j = 0; j < tk; j++) {
+                    Arrays.fill(dk, ko + j * ldi, ko + j * ldi + d, 0f);
+                    Arrays.fill(dv, vo + j * ldi, vo + j * ldi + d, 0f);
+                }
                 for (int i0 = 0; i0 < tq; i0 += rowsPerBlock) {
                     int rows = Math.min(rowsPerBlock, tq - i0), keys = visible(i0 + rows - 1, tq, tk, causal);
-                    int qb = qo + i0 * d;
+                    int qb = qo + i0 * ldi, ob = oo + i0 * ldo;
                     if (keys == 0) {
-                        Arrays.fill(dq, qb, qb + rows * d, 0f);
+                        for (int i = 0; i < rows; i++) Arrays.fill(dq, qb + i * ldi, qb + i * ldi + d, 0f);
                         continue;
                     }
-                    Gemm.sgemm(false, true, rows, keys, d, scale, q, qb, d, k, ko, d, 0f, p, 0, keys);
+                    Gemm.sgemm(false, true, rows, keys, d, scale, q, qb, ldi, k, ko, ldi, 0f, p, 0, keys);
                     for (int i = 0; i < rows; i++) {
                         int vis = visible(i0 + i, tq, tk, causal), r = i * keys;
                         if (vis > 0) Softmax.expShifted(p, r, vis, lse[b * tq + i0 + i]);
                         Arrays.fill(p, r + vis, r + keys, 0f);
                     }
                     // dv += p^T dout
-                    Gemm.sgemm(true, false, keys, d, rows, 1f, p, 0, keys, dout, qb, d, 1f, dv, ko, d);
+                    Gemm.sgemm(true, false, keys, d, rows, 1f, p, 0, keys, dout, ob, ldo, 1f, dv, vo, ldi);
                     // dp = dout v^T
-                    Gemm.sgemm(false, true, rows, keys, d, 1f, dout, qb, d, v, ko, d, 0f, dp, 0, keys);
+                    Gemm.sgemm(false, true, rows, keys, d, 1f, dout, ob, ldo, v, vo, ldi, 0f, dp, 0, keys);
                     // ds = p * (dp - rowsum(dout * out)), scaled
                     for (int i = 0; i < rows; i++) {
                         double delta = 0;
-                        int ro = qb + i * d;
+                        int ro = ob + i * ldo;
                         for (int c = 0; c < d; c++) delta += (double) dout[ro + c] * out[ro + c];
                         scoreGrad(p, dp, i * keys, keys, (float) delta, scale);
                     }
-                    Gemm.sgemm(false, false, rows, d, keys, 1f, dp, 0, keys, k, ko, d, 0f, dq, qb, d);
+                    Gemm.sgemm(false, false, rows, d, keys, 1f, dp, 0, keys, k, ko, ldi, 0f, dq, qb, ldi);
                     // dk += ds^T q
-                    Gemm.sgemm(true, false, keys, d, rows, 1f, dp, 0, keys, q, qb, d, 1f, dk, ko, d);
+                    Gemm.sgemm(true, false, keys, d, rows, 1f, dp, 0, keys, q, qb, ldi, 1f, dk, ko, ldi);
                 }
             }
         });

@@ -283,6 +283,39 @@ public final class Functional {
         }, q, k, v);
     }
 
+    /**
+     * Causal multi-head self-attention straight from a packed projection, as GPT-2's {@code c_attn} produces it:
+     * qkv [B, T, 3C] holds q, k and v side by side, each split into {@code heads} heads of C / heads columns.
+     * Equals splitting qkv in three, viewing each as (B, heads, T, d), {@link #scaledDotProductAttention} with
+     * {@code causal} and merging the heads back to [B, T, C]; but the kernel reads the heads in place and its
+     * backward writes the [B, T, 3C] gradient directly, without the transposing copies and the three zero-filled
+     * slice gradients that path costs.
+     * <p>Shape: [B, T, 3C] → [B, T, C].
+     */
+    public static Tensor causalSelfAttention(Tensor qkv, int heads) {
+        if (qkv.dim() != 3 || heads <= 0 || qkv.size(2) % (3 * heads) != 0)
+            throw new IllegalArgumentException("causalSelfAttention: expects qkv [B, T, 3C] with C divisible by " + heads
+                    + " heads, got shape " + Arrays.toString(qkv.shape()));
+        DType half = Autocast.dtype();
+        if (half != null) { // 16-bit input and output; scores, softmax and sums stay FLOAT32 inside
+            Tensor qh = Autocast.cast(qkv);
+            try (var off = Autocast.disabled()) {
+                return causalSelfAttention(qh, heads).to(half);
+            }
+        }
+        int b = qkv.size(0), t = qkv.size(1), c = qkv.size(2) / 3, d = c / heads;
+        float[] in = offsetFree(Raw.of(qkv));
+        float[] out = newFloats(b * t * c), lse = new float[b * heads * t];
+        float scale = (float) (1 / Math.sqrt(d));
+        dev.kindling.kernels.Attention.forwardPacked(in, out, lse, b, t, heads, d, scale);
+        return Tensor.customOp("causalSelfAttention", Tensor.wrap(out, b, t, c), g -> {
+            float[] ga = offsetFree(Raw.of(g));
+            float[] dqkv = newFloats(in.length);
+            dev.kindling.kernels.Attention.backwardPacked(in, out, lse, ga, dqkv, b, t, heads, d, scale);
+            return new Tensor[] {Tensor.wrap(dqkv, b, t, 3 * c)};
+        }, qkv);
+    }
+
     /** The values of a contiguous view starting at index 0 (copies only when the view starts later or is shorter). */
     private static float[] offsetFree(Raw r) {
         int n = r.t.numel();
