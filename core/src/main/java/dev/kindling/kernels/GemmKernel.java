@@ -271,7 +271,7 @@ final class GemmKernel implements GemmEngine {
         int kcStep = evenSplit(k, KC), kcMax = kcStep;
         // likewise equal row blocks of at most MC, in whole micro-panels
         int mcStep = roundUp(evenSplit(m1 - m0, MC), MR);
-        float[] ap = buffer(bufs, 0, mcStep * kcMax);
+        float[] ap = buffer(bufs, 0, mcStep * kcMax + VL); // + VL: packA's masked vector stores stay inside
         float[] bp = buffer(bufs, 1, roundUp(Math.min(NC, n1 - n0), NR) * kcMax);
         float[] tile = buffer(bufs, 2, MR * NR);
         for (int jc = n0; jc < n1; jc += NC) {
@@ -334,10 +334,20 @@ final class GemmKernel implements GemmEngine {
                 var load = S.indexInRange(0, mr);
                 var store = S.indexInRange(0, MR);
                 int src = aOff + pc * lda + ic + ir;
-                for (int p = 0; p < kc; p++) {
+                // A masked access whose full vector would overhang the array takes the JDK's checked slow path,
+                // which boxes vectors (and showed as a tenth of a GPT step): the last rows of A, whose vector
+                // would reach past its end, are copied by scalar code; ap has VL floats of slack for the stores.
+                int slack = a.length - VL - src;
+                int vectorRows = slack < 0 ? 0 : Math.min(kc, slack / lda + 1);
+                for (int p = 0; p < vectorRows; p++) {
                     var v = FloatVector.fromArray(S, a, src + p * lda, load);
                     if (alpha != 1f) v = v.mul(alpha);
                     v.intoArray(ap, base + p * MR, store);
+                }
+                for (int p = vectorRows; p < kc; p++) {
+                    int s = src + p * lda, dst = base + p * MR;
+                    for (int r = 0; r < mr; r++) ap[dst + r] = alpha * a[s + r];
+                    for (int r = mr; r < MR; r++) ap[dst + r] = 0f;
                 }
             } else if (transA) {
                 // stored k x m: the MR values for one p are contiguous in A

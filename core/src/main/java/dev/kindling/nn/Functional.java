@@ -27,6 +27,11 @@ public final class Functional {
         return x.dropout(p, training, g);
     }
 
+    /** A zero-filled array of n floats from the tensor allocator (which recycles the arrays backward is done with). */
+    private static float[] newFloats(int n) {
+        return (float[]) Tensor.zeros(n).storageArray();
+    }
+
     /** A contiguous FLOAT32 view and its array/offset. */
     private record Raw(Tensor t, float[] a, int o) {
         static Raw of(Tensor x) {
@@ -91,7 +96,7 @@ public final class Functional {
         Tensor logitsIn = logits;
         return Tensor.customOp("crossEntropy", out, g -> {
             float[] gv = g.toFloatArray();
-            float[] dx = new float[n * c];
+            float[] dx = newFloats(n * c);
             Parallel.forRange(n, 2L * c, (from, to) -> {
                 for (int i = from; i < to; i++) {
                     if (t[i] == ignoreIndex) continue;
@@ -190,12 +195,12 @@ public final class Functional {
         Raw rx = Raw.of(x);
         float[] w = weight == null ? null : weight.contiguous().toFloatArray();
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();
-        float[] y = new float[x.numel()], mean = new float[rows], rstd = new float[rows];
+        float[] y = newFloats(x.numel()), mean = new float[rows], rstd = new float[rows];
         Norms.layerNormForward(rx.a, rx.o, y, 0, rows, n, w, b, (float) eps, mean, rstd);
         int nn = n;
         return Tensor.customOp("layerNorm", Tensor.wrap(y, xs), g -> {
             Raw rg = Raw.of(g);
-            float[] dx = x.requiresGrad() ? new float[x.numel()] : null;
+            float[] dx = x.requiresGrad() ? newFloats(x.numel()) : null;
             float[] dw = weight != null && weight.requiresGrad() ? new float[nn] : null;
             float[] db = bias != null && bias.requiresGrad() ? new float[nn] : null;
             Norms.layerNormBackward(rg.a, rg.o, rx.a, rx.o, rows, nn, w, mean, rstd, dx, dw, db);
@@ -266,16 +271,49 @@ public final class Functional {
         int bh = tq == 0 ? 0 : q.numel() / (tq * d);
         Raw rq = Raw.of(q), rk = Raw.of(k), rv = Raw.of(v);
         float[] qa = offsetFree(rq), ka = offsetFree(rk), va = offsetFree(rv);
-        float[] out = new float[q.numel()], lse = new float[bh * tq];
+        float[] out = newFloats(q.numel()), lse = new float[bh * tq];
         float scale = (float) (1 / Math.sqrt(d));
         dev.kindling.kernels.Attention.forward(qa, ka, va, out, lse, bh, tq, tk, d, scale, causal);
         return Tensor.customOp("scaledDotProductAttention", Tensor.wrap(out, qs), g -> {
             Raw rg = Raw.of(g);
             float[] ga = offsetFree(rg);
-            float[] dq = new float[qa.length], dk = new float[ka.length], dv = new float[va.length];
+            float[] dq = newFloats(qa.length), dk = newFloats(ka.length), dv = newFloats(va.length);
             dev.kindling.kernels.Attention.backward(qa, ka, va, out, lse, ga, dq, dk, dv, bh, tq, tk, d, scale, causal);
             return new Tensor[] {Tensor.wrap(dq, qs), Tensor.wrap(dk, k.shape()), Tensor.wrap(dv, v.shape())};
         }, q, k, v);
+    }
+
+    /**
+     * Causal multi-head self-attention straight from a packed projection, as GPT-2's {@code c_attn} produces it:
+     * qkv [B, T, 3C] holds q, k and v side by side, each split into {@code heads} heads of C / heads columns.
+     * Equals splitting qkv in three, viewing each as (B, heads, T, d), {@link #scaledDotProductAttention} with
+     * {@code causal} and merging the heads back to [B, T, C]; but the kernel reads the heads in place and its
+     * backward writes the [B, T, 3C] gradient directly, without the transposing copies and the three zero-filled
+     * slice gradients that path costs.
+     * <p>Shape: [B, T, 3C] → [B, T, C].
+     */
+    public static Tensor causalSelfAttention(Tensor qkv, int heads) {
+        if (qkv.dim() != 3 || heads <= 0 || qkv.size(2) % (3 * heads) != 0)
+            throw new IllegalArgumentException("causalSelfAttention: expects qkv [B, T, 3C] with C divisible by " + heads
+                    + " heads, got shape " + Arrays.toString(qkv.shape()));
+        DType half = Autocast.dtype();
+        if (half != null) { // 16-bit input and output; scores, softmax and sums stay FLOAT32 inside
+            Tensor qh = Autocast.cast(qkv);
+            try (var off = Autocast.disabled()) {
+                return causalSelfAttention(qh, heads).to(half);
+            }
+        }
+        int b = qkv.size(0), t = qkv.size(1), c = qkv.size(2) / 3, d = c / heads;
+        float[] in = offsetFree(Raw.of(qkv));
+        float[] out = newFloats(b * t * c), lse = new float[b * heads * t];
+        float scale = (float) (1 / Math.sqrt(d));
+        dev.kindling.kernels.Attention.forwardPacked(in, out, lse, b, t, heads, d, scale);
+        return Tensor.customOp("causalSelfAttention", Tensor.wrap(out, b, t, c), g -> {
+            float[] ga = offsetFree(Raw.of(g));
+            float[] dqkv = newFloats(in.length);
+            dev.kindling.kernels.Attention.backwardPacked(in, out, lse, ga, dqkv, b, t, heads, d, scale);
+            return new Tensor[] {Tensor.wrap(dqkv, b, t, 3 * c)};
+        }, qkv);
     }
 
     /** The values of a contiguous view starting at index 0 (copies only when the view starts later or is shorter). */

@@ -46,6 +46,7 @@ final class Backprop {
                 if (node == null) {
                     t.accumulateGrad(g, live.get(g.data) == 1 && !guarded.containsKey(g.data));
                     release(live, g);
+                    if (t.grad.data != g.data) recycleIfDead(g, live, guarded, retainGraph);
                     if (t.postAccumulateGradHooks != null)
                         for (var hook : t.postAccumulateGradHooks) hook.accept(t);
                     continue;
@@ -75,8 +76,19 @@ final class Backprop {
                     }
                 }
                 release(live, g);
+                recycleIfDead(g, live, guarded, retainGraph);
             }
         }
+    }
+
+    /**
+     * Hands a consumed gradient's array to {@link FloatPool} when nothing can reach it any more: no gradient still
+     * in flight shares it, it is no tensor's data in the graph (nor the seed), and no leaf took it as its .grad
+     * (the caller checks that). With a retained graph a later backward may still meet it, so it is kept.
+     */
+    private static void recycleIfDead(Tensor g, Map<Object, Integer> live, Map<Object, Boolean> guarded, boolean retainGraph) {
+        if (retainGraph || !(g.data instanceof float[] a) || live.containsKey(a) || guarded.containsKey(a)) return;
+        FloatPool.recycle(a);
     }
 
     private static void release(Map<Object, Integer> live, Tensor g) {

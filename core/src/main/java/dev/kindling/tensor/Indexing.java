@@ -29,7 +29,7 @@ final class Indexing {
         int n = x.shape.length == 0 ? 1 : x.shape[d];
         int[] shape = x.shape.clone();
         if (shape.length > 0) shape[d] = idx.length;
-        float[] out = new float[Shapes.numel(shape)];
+        float[] out = FloatPool.zeros(Shapes.numel(shape));
         float[] src = x.f();
         int[] pos = new int[idx.length];
         for (int j = 0; j < idx.length; j++) pos[j] = check("indexSelect", idx[j], n, d);

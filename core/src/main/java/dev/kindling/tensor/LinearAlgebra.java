@@ -197,7 +197,14 @@ final class LinearAlgebra {
             } else if (x0.requiresGrad) {
                 gx = Tensor.zeros(xs);
             }
-            if (w0.requiresGrad) {
+            if (w0.requiresGrad && fw.trans) {
+                // the weight is stored [in, out] (GPT-2's Conv1D passes W.t()): dW^T = x^T g in that layout, whose
+                // transposed view the transpose's backward turns back into a contiguous gradient for W
+                Tensor gt = Tensor.zeros(in, out);
+                if (rows > 0)
+                    Gemm.sgemm(!fx.trans, og.trans, in, out, rows, 1f, fx.data, fx.offset, fx.ld, og.data, og.offset, og.ld, 0f, gt.f(), 0, out);
+                gw = gt.t();
+            } else if (w0.requiresGrad) {
                 gw = w0.uninitializedGradBuffer(out, in);
                 if (rows == 0) java.util.Arrays.fill(gw.f(), 0f);
                 else

@@ -99,7 +99,7 @@ final class Pointwise {
     /** g * f'(x) for the smooth activations, in one kernel pass over contiguous copies. */
     private static Tensor activationGrad(Unary op, Tensor a, Tensor g) {
         Tensor x = a.toFloat().contiguous(), gc = g.toFloat().contiguous();
-        float[] out = new float[x.numel()];
+        float[] out = FloatPool.zeros(x.numel());
         float[] xa = x.f(), ga = gc.f();
         int xo = x.offset, go = gc.offset;
         Parallel.forRange(out.length, 30, (from, to) ->

@@ -92,7 +92,7 @@ public final class Tensor {
     }
 
     public static Tensor zeros(int... shape) {
-        return wrap(new float[Shapes.numel(shape)], shape.clone());
+        return wrap(FloatPool.zeros(Shapes.numel(shape)), shape.clone());
     }
 
     public static Tensor ones(int... shape) {
@@ -411,6 +411,10 @@ public final class Tensor {
             boolean whole = g.dtype == DType.FLOAT32 && g.offset == 0 && g.isContiguous() && g.f().length == g.numel();
             grad = exclusive && whole ? g : g.contiguousCopy();
             gradOwned = true;
+            if (spareGrad != null && spareGrad != grad.data) { // the gradient came in fresh storage: the spare can serve others
+                FloatPool.recycle(spareGrad);
+                spareGrad = null;
+            }
         } else {
             grad = Pointwise.accumulate(grad, g);
         }
@@ -646,7 +650,7 @@ public final class Tensor {
     /** A contiguous FLOAT32 copy that owns its storage. */
     Tensor contiguousCopy() {
         Tensor src = toFloat();
-        float[] out = new float[numel()];
+        float[] out = FloatPool.zeros(numel());
         Tensor dst = wrap(out, shape.clone());
         Views.copyInto(dst, src);
         return dst;

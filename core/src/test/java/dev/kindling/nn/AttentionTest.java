@@ -29,7 +29,7 @@ class AttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"5,5,true", "5,5,false", "2,7,true", "1,6,true", "3,4,false"})
+    @CsvSource({"5,5,true", "5,5,false", "2,7,true", "1,6,true", "3,4,false", "70,70,true", "70,135,true", "130,130,false"})
     void fusedMatchesComposedForwardAndBackward(int tq, int tk, boolean causal) {
         var g = new Generator(tq * 31 + tk);
         Tensor q = Tensor.randn(g, 2, 3, tq, 4).requiresGrad(true);
@@ -49,6 +49,41 @@ class AttentionTest {
         close(gf[0], q.grad(), 1e-5);
         close(gf[1], k.grad(), 1e-5);
         close(gf[2], v.grad(), 1e-5);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2,5,3,2", "1,70,2,3", "2,1,1,4"})
+    void packedCausalSelfAttentionMatchesSplitHeads(int b, int t, int heads, int d) {
+        var g = new Generator(b * 100 + t);
+        int c = heads * d;
+        Tensor qkv = Tensor.randn(g, b, t, 3 * c).requiresGrad(true);
+        Tensor gout = Tensor.randn(g, b, t, c);
+        Tensor packed = Functional.causalSelfAttention(qkv, heads);
+        packed.backward(gout);
+        Tensor gPacked = qkv.grad();
+        qkv.zeroGrad();
+        var parts = qkv.split(c, 2);
+        Tensor q = parts.get(0).view(b, t, heads, d).transpose(1, 2);
+        Tensor k = parts.get(1).view(b, t, heads, d).transpose(1, 2);
+        Tensor v = parts.get(2).view(b, t, heads, d).transpose(1, 2);
+        Tensor ref = reference(q, k, v, true).transpose(1, 2).reshape(b, t, c);
+        ref.backward(gout);
+        close(packed, ref, 1e-5);
+        close(gPacked, qkv.grad(), 1e-5);
+    }
+
+    @Test
+    void packedCausalSelfAttentionPassesGradientCheck() {
+        var g = new Generator(9);
+        GradCheck.check("causalSelfAttention", xs -> Functional.causalSelfAttention(xs.get(0), 2),
+                List.of(Tensor.randn(g, 2, 3, 12)));
+    }
+
+    @Test
+    void packedCausalSelfAttentionRejectsBadShapes() {
+        var e = assertThrows(IllegalArgumentException.class, () -> Functional.causalSelfAttention(Tensor.zeros(2, 3, 10), 2));
+        assertTrue(e.getMessage().contains("[2, 3, 10]") && e.getMessage().contains("2 heads"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Functional.causalSelfAttention(Tensor.zeros(3, 12), 2));
     }
 
     @Test

@@ -34,8 +34,9 @@ public class Conv1D extends Module {
     @Override
     public Tensor forward(Tensor x) {
         if (frozen != null) return frozen.linear(x, bias);
-        Tensor y = x.matmul(weight);
-        return bias == null ? y : y.add(bias);
+        // one fused op: the bias is written before the GEMM accumulates onto it, and W.t() lets the GEMM read W
+        // [in, out] as it is stored (no transposed packing); its gradient is computed in that layout too
+        return x.linear(weight.t(), bias);
     }
 
     /** Bytes of weights one forward pass over a single row reads. */

@@ -114,6 +114,8 @@ public class Gpt extends Module {
         }
 
         Tensor forward(Tensor x, KVCache cache, int layer) {
+            if (cache == null) // training and full recomputes: the heads are read in place from c_attn's output
+                return residDrop.forward(cProj.forward(Functional.causalSelfAttention(cAttn.forward(x), nHead))); // (B, T, C)
             int b = x.size(0), t = x.size(1), hs = nEmbd / nHead;
             var qkv = cAttn.forward(x).split(nEmbd, 2);                       // 3 x (B, T, C)
             Tensor q = qkv.get(0).view(b, t, nHead, hs).transpose(1, 2);      // (B, nh, T, hs)

@@ -1,0 +1,52 @@
+package dev.kindling.tensor;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Large float arrays that backward has finished with, kept for the next allocation of the same length.
+ * A GPT training step otherwise allocates gigabytes of fresh arrays (every op's output and every gradient), and
+ * the collector then copies the activations that are still live into older generations at every young
+ * collection: that copying, and the page faults of a growing heap, took more time than the kernels.
+ * Only {@link Backprop} gives arrays back, and only arrays that nothing can see any more; the pool holds at most
+ * an eighth of the maximum heap and drops what does not fit.
+ */
+final class FloatPool {
+    /** Smaller arrays come cheaply from the allocation buffer of the thread and die young; pooling them gains nothing. */
+    static final int MIN_LENGTH = 1 << 14;
+    private static final long MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
+
+    private static final Map<Integer, ArrayDeque<float[]>> FREE = new HashMap<>();
+    private static long pooledBytes;
+
+    private FloatPool() {}
+
+    /** A zero-filled array of length n, recycled when one of that length is free. */
+    static float[] zeros(int n) {
+        float[] a = n >= MIN_LENGTH ? poll(n) : null;
+        if (a == null) return new float[n];
+        Arrays.fill(a, 0f);
+        return a;
+    }
+
+    private static synchronized float[] poll(int n) {
+        ArrayDeque<float[]> q = FREE.get(n);
+        float[] a = q == null ? null : q.pollLast();
+        if (a != null) pooledBytes -= 4L * n;
+        return a;
+    }
+
+    /** Gives back an array that no tensor, gradient or kernel refers to any more. */
+    static synchronized void recycle(float[] a) {
+        if (a.length < MIN_LENGTH || pooledBytes + 4L * a.length > MAX_BYTES) return;
+        FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
+        pooledBytes += 4L * a.length;
+    }
+
+    /** Bytes held by the pool now (tests and benchmarks). */
+    static synchronized long pooledBytes() {
+        return pooledBytes;
+    }
+}
