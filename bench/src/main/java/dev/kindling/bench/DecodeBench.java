@@ -54,7 +54,7 @@ final class DecodeBench {
                     new Precision("int8 (per row)", tmp.resolve("int8"), DType.FLOAT32),
                     new Precision("int4 (groups of 32)", tmp.resolve("int4"), DType.FLOAT32));
             int p = precisions.size();
-            double[][] prefill = new double[p][rounds], decode = new double[p][rounds];
+            double[][] prefill = new double[p][rounds], decode = new double[p][rounds], cpuPrefill = new double[p][rounds], cpuDecode = new double[p][rounds];
             double[] triad = new double[rounds], torchPrefill = new double[rounds], torchDecode = new double[rounds];
             long[] bytes = new long[p];
             for (int r = 0; r < rounds; r++) {
@@ -67,8 +67,11 @@ final class DecodeBench {
                         double[] rates = measure(model, r == 0 ? 2 : 1);
                         prefill[i][r] = rates[0];
                         decode[i][r] = rates[1];
+                        cpuPrefill[i][r] = rates[2];
+                        cpuDecode[i][r] = rates[3];
                     }
-                    System.err.printf("round %d %s: prefill %.0f tok/s, decode %.1f tok/s%n", r, pr.name(), prefill[i][r], decode[i][r]);
+                    System.err.printf("round %d %s: prefill %.0f tok/s, decode %.1f tok/s; calling thread's CPU: prefill %.2f ms/token, decode %.2f ms/token%n",
+                            r, pr.name(), prefill[i][r], decode[i][r], cpuPrefill[i][r], cpuDecode[i][r]);
                 }
                 double[] torch = SideBySide.reference("gpt_decode.py", new String[] {"prefill_tokens_per_s", "decode_tokens_per_s"}, threads);
                 torchPrefill[r] = torch[0];
@@ -79,12 +82,13 @@ final class DecodeBench {
             double bw = TrainingSteps.median(triad), tDecode = TrainingSteps.median(torchDecode);
             System.out.printf("%nTriad bandwidth (median of %d rounds, %d threads): %.1f GB/s. PyTorch FP32: prefill %.0f tokens/s, decode %.1f tokens/s.%n%n",
                     rounds, threads, bw / 1e9, TrainingSteps.median(torchPrefill), tDecode);
-            System.out.println("| precision | weight MB read per token | prefill 128 tokens (tokens/s) | decode (tokens/s) | bandwidth bound (tokens/s) | % of bound | decode vs PyTorch FP32 |");
-            System.out.println("|---|---:|---:|---:|---:|---:|---:|");
+            System.out.println("| precision | weight MB read per token | prefill 128 tokens (tokens/s) | decode (tokens/s) | bandwidth bound (tokens/s) | % of bound | decode vs PyTorch FP32 | CPU ms/token prefill / decode |");
+            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
             for (int i = 0; i < p; i++) {
                 double d = TrainingSteps.median(decode[i]), bound = bw / bytes[i];
-                System.out.printf("| %s | %.0f | %.0f | %.1f | %.1f | %.0f%% | %.2f |%n", precisions.get(i).name(), bytes[i] / 1e6,
-                        TrainingSteps.median(prefill[i]), d, bound, 100 * d / bound, d / tDecode);
+                System.out.printf("| %s | %.0f | %.0f | %.1f | %.1f | %.0f%% | %.2f | %.2f / %.2f |%n", precisions.get(i).name(), bytes[i] / 1e6,
+                        TrainingSteps.median(prefill[i]), d, bound, 100 * d / bound, d / tDecode,
+                        TrainingSteps.median(cpuPrefill[i]), TrainingSteps.median(cpuDecode[i]));
             }
         } finally {
             try (Stream<Path> files = Files.walk(tmp)) {
@@ -95,27 +99,35 @@ final class DecodeBench {
         }
     }
 
-    /** {prefill tokens/s, decode tokens/s}: a 128-token prompt, then 32 greedy tokens through the cache; best of reps after warm-up. */
+    /**
+     * {prefill tokens/s, decode tokens/s, prefill and decode CPU ms per token of the calling thread}: a 128-token
+     * prompt, then 32 greedy tokens through the cache; best of reps after warm-up. With {@code --threads 1} every
+     * kernel runs on the calling thread, so its CPU time is the whole work: the figure to compare builds by on a
+     * shared machine, where wall-clock rates depend on the other jobs.
+     */
     static double[] measure(Gpt model, int warmups) {
-        double bestPrefill = 0, bestDecode = 0;
+        double bestPrefill = 0, bestDecode = 0, cpuPrefill = Double.MAX_VALUE, cpuDecode = Double.MAX_VALUE;
+        var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         var g = new Generator(2);
         try (var noGrad = Grad.disabled()) {
             for (int rep = 0; rep < warmups + 2; rep++) {
                 Tensor prompt = Tensor.randint(g, 0, GPT2_SMALL.vocabSize(), 1, PROMPT);
                 var cache = new KVCache(GPT2_SMALL, 1, PROMPT + NEW_TOKENS);
-                long t0 = System.nanoTime();
+                long c0 = cpu.getCurrentThreadCpuTime(), t0 = System.nanoTime();
                 Tensor logits = model.forward(prompt, cache);
-                long t1 = System.nanoTime();
+                long c1 = cpu.getCurrentThreadCpuTime(), t1 = System.nanoTime();
                 int next = argmaxLast(logits);
                 for (int i = 0; i < NEW_TOKENS; i++) next = argmaxLast(model.forward(Tensor.wrapLongs(new long[] {next}, 1, 1), cache));
-                long t2 = System.nanoTime();
+                long c2 = cpu.getCurrentThreadCpuTime(), t2 = System.nanoTime();
                 if (rep >= warmups) {
                     bestPrefill = Math.max(bestPrefill, PROMPT / ((t1 - t0) / 1e9));
                     bestDecode = Math.max(bestDecode, NEW_TOKENS / ((t2 - t1) / 1e9));
+                    cpuPrefill = Math.min(cpuPrefill, (c1 - c0) / 1e6 / PROMPT);
+                    cpuDecode = Math.min(cpuDecode, (c2 - c1) / 1e6 / NEW_TOKENS);
                 }
             }
         }
-        return new double[] {bestPrefill, bestDecode};
+        return new double[] {bestPrefill, bestDecode, cpuPrefill, cpuDecode};
     }
 
     private static int argmaxLast(Tensor logits) {

@@ -11,7 +11,8 @@ import java.util.SplittableRandom;
 
 /**
  * Matrix-vector products of GPT-2-small's weight shapes in every weight format, in GB/s of weights read: the
- * kernels behind batch-1 decoding, without the model around them.
+ * kernels behind batch-1 decoding, without the model around them. The first three shapes fit in the last-level
+ * cache (compute-bound: how fast a kernel decodes), the lm head does not (memory-bound).
  * <pre>java -cp ... dev.kindling.bench.MatVecBench [threads]</pre>
  */
 public final class MatVecBench {
@@ -21,7 +22,8 @@ public final class MatVecBench {
         Parallel.setThreads(args.length > 0 ? Integer.parseInt(args[0]) : 2);
         int[][] shapes = {{2304, 768}, {3072, 768}, {768, 3072}, {50257, 768}}; // n (outputs) x k (inputs)
         var rnd = new SplittableRandom(1);
-        System.out.println("| n x k | F32 [k, n] (Conv1D) | F32 [n, k] | BF16 | int8 | int4 g32 | (GB/s of weights) |");
+        System.out.println("| n x k | F32 [k, n] (Conv1D) | F32 [n, k] | BF16 | int8 | int4 g32 | (GB/s of weights, "
+                + (Parallel.threads() == 1 ? "CPU time of 1 thread" : "wall clock, " + Parallel.threads() + " threads") + ") |");
         try (Arena arena = Arena.ofShared()) {
             for (int[] s : shapes) {
                 int n = s[0], k = s[1];
@@ -54,15 +56,22 @@ public final class MatVecBench {
         }
     }
 
-    /** GB/s: the best of 7 timings of enough calls to take about 0.2 s, after a warm-up. */
+    /**
+     * GB/s: the best of 7 timings of enough calls to take about 0.2 s, after a warm-up. With one thread the time is
+     * the calling thread's CPU time (all the work runs there), which other jobs on a shared machine disturb far less
+     * than the wall clock.
+     */
     private static double rate(long bytes, Runnable r) {
         int calls = (int) Math.max(3, Math.min(2000, 2e9 / bytes));
         for (int i = 0; i < calls * 3; i++) r.run();
+        var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+        boolean oneThread = Parallel.threads() == 1;
         double best = 0;
         for (int rep = 0; rep < 7; rep++) {
-            long t0 = System.nanoTime();
+            long t0 = oneThread ? cpu.getCurrentThreadCpuTime() : System.nanoTime();
             for (int i = 0; i < calls; i++) r.run();
-            best = Math.max(best, bytes * (double) calls / (System.nanoTime() - t0));
+            long t = (oneThread ? cpu.getCurrentThreadCpuTime() : System.nanoTime()) - t0;
+            best = Math.max(best, bytes * (double) calls / t);
         }
         return best;
     }
