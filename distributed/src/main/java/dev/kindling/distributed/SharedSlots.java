@@ -65,27 +65,33 @@ final class SharedSlots implements AutoCloseable {
         int slotFloats = (int) Math.max(1024, Math.min(Integer.MAX_VALUE / 8, (budgetBytes - HEADER) / (2L * worldSize * Float.BYTES)));
         SharedSlots slots = null;
         Path file = null;
-        if (rank == 0) {
-            long tag = new SecureRandom().nextLong();
-            file = DIR.resolve("kindling-" + HexFormat.of().toHexDigits(tag));
-            slots = create(file, tag, worldSize, slotFloats);
-            store.setString("shm/file", slots == null ? "" : file + " " + tag);
-        } else {
-            String f = store.getString("shm/file", timeout);
-            if (!f.isEmpty()) {
-                int sp = f.lastIndexOf(' ');
-                slots = open(Path.of(f.substring(0, sp)), Long.parseLong(f.substring(sp + 1)), rank, worldSize, slotFloats);
+        try {
+            if (rank == 0) {
+                long tag = new SecureRandom().nextLong();
+                file = DIR.resolve("kindling-" + HexFormat.of().toHexDigits(tag));
+                slots = create(file, tag, worldSize, slotFloats);
+                store.setString("shm/file", slots == null ? "" : file + " " + tag);
+            } else {
+                String f = store.getString("shm/file", timeout);
+                if (!f.isEmpty()) {
+                    int sp = f.lastIndexOf(' ');
+                    slots = open(Path.of(f.substring(0, sp)), Long.parseLong(f.substring(sp + 1)), rank, worldSize, slotFloats);
+                }
             }
+            store.setString("shm/ok/" + rank, slots == null ? "0" : "1");
+            boolean all = true;
+            for (int k = 0; k < worldSize; k++) all &= store.getString("shm/ok/" + k, timeout).equals("1");
+            if (!all && slots != null) {
+                slots.close();
+                slots = null;
+            }
+            return slots;
+        } catch (RuntimeException e) {
+            if (slots != null) slots.close(); // a peer vanished during setup: the caller reports it
+            throw e;
+        } finally {
+            if (file != null) deleteQuietly(file); // every rank has mapped it or given up: the name is no longer needed
         }
-        store.setString("shm/ok/" + rank, slots == null ? "0" : "1");
-        boolean all = true;
-        for (int k = 0; k < worldSize; k++) all &= store.getString("shm/ok/" + k, timeout).equals("1");
-        if (file != null) deleteQuietly(file); // every rank has mapped it or given up: the name is no longer needed
-        if (!all && slots != null) {
-            slots.close();
-            slots = null;
-        }
-        return slots;
     }
 
     /**

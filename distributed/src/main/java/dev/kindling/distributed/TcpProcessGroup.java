@@ -34,7 +34,9 @@ import java.util.Map;
  *
  * <p>Ranks on one host (all of them) move the data through a shared memory-mapped file instead, and the
  * ring carries only a doorbell per step ({@link SharedMemoryCollectives}): the same collectives, timeouts
- * and failure reports, without the socket copies. {@link #sharedMemoryByDefault()} says how to turn it off.
+ * and failure reports, without the socket copies. The environment variable {@code KINDLING_DIST_SHM=0} (or
+ * {@code -Dkindling.dist.shm=false}) keeps a group on TCP; {@code -Dkindling.dist.shmBytes} sizes the file
+ * (32 MiB by default).
  *
  * <p>Failures: a collective fails when a neighbour closes its connection or when no byte moves for
  * {@link #timeout()}. The failing rank then closes its own connections — so the failure runs around the
@@ -76,16 +78,37 @@ public final class TcpProcessGroup implements ProcessGroup {
 
     /**
      * Whether groups whose ranks all run on this host move data through shared memory: on unless the
-     * environment variable {@code KINDLING_DIST_SHM} or the system property {@code kindling.dist.shm} is
-     * {@code 0} or {@code false}.
+     * system property {@code kindling.dist.shm} or else the environment variable {@code KINDLING_DIST_SHM}
+     * is {@code 0} or {@code false}.
      */
     static boolean sharedMemoryByDefault() {
-        String v = System.getProperty("kindling.dist.shm", System.getenv().getOrDefault("KINDLING_DIST_SHM", "1")).trim();
-        return !(v.equals("0") || v.equalsIgnoreCase("false"));
+        String prop = System.getProperty("kindling.dist.shm");
+        return parseSwitch(prop != null ? "kindling.dist.shm" : "KINDLING_DIST_SHM",
+                prop != null ? prop : System.getenv().getOrDefault("KINDLING_DIST_SHM", "1"));
     }
 
-    /** Size of the shared file (both slot sets of all ranks); {@code kindling.dist.shmBytes} changes it. */
-    static final long SHM_BYTES = Long.getLong("kindling.dist.shmBytes", 32L << 20);
+    static boolean parseSwitch(String name, String value) {
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "1", "true" -> true;
+            case "0", "false" -> false;
+            default -> throw new IllegalArgumentException("process group: " + name + " must be 0, 1, true or false, got '" + value + "'");
+        };
+    }
+
+    /** Default size of the shared file (both slot sets of all ranks); {@code kindling.dist.shmBytes} changes it. */
+    static final long SHM_BYTES = 32L << 20;
+
+    static long sharedBytesSetting(String value) {
+        long v;
+        try {
+            v = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            v = -1;
+        }
+        if (v < 64 << 10)
+            throw new IllegalArgumentException("process group: kindling.dist.shmBytes must be a byte count of at least 65536, got '" + value + "'");
+        return v;
+    }
 
     /**
      * Joins the group of {@code worldSize} ranks that rendezvous through {@code store}, listening for the
@@ -109,7 +132,7 @@ public final class TcpProcessGroup implements ProcessGroup {
     }
 
     private static long defaultSharedBytes() {
-        return sharedMemoryByDefault() ? SHM_BYTES : 0;
+        return sharedMemoryByDefault() ? sharedBytesSetting(System.getProperty("kindling.dist.shmBytes", Long.toString(SHM_BYTES))) : 0;
     }
 
     private TcpProcessGroup(TcpStore store, TcpStore.Server ownedServer, int rank, int worldSize, String host, Duration timeout,
@@ -433,8 +456,8 @@ public final class TcpProcessGroup implements ProcessGroup {
     }
 
     /**
-     * Whether this group's collectives move their data through shared memory (every rank on this host, see
-     * {@link #sharedMemoryByDefault()}) rather than through the TCP ring; the ring then only carries doorbells.
+     * Whether this group's collectives move their data through shared memory (every rank on this host, and
+     * shared memory not turned off) rather than through the TCP ring; the ring then only carries doorbells.
      */
     public boolean sharedMemory() {
         return shm != null;

@@ -2,6 +2,7 @@ package dev.kindling.distributed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -140,5 +141,17 @@ class FaultTest {
         String name = ((String) results.get(0)).split(" ")[0];
         assertTrue(name.startsWith("kindling-"), name);
         for (Object r : results) assertEquals(name + " exists=false sum=6.0", r);
+    }
+
+    @Test
+    void badSharedMemorySettingsAreRefusedNamingTheValue() {
+        assertEquals(false, TcpProcessGroup.parseSwitch("KINDLING_DIST_SHM", "0"));
+        assertEquals(true, TcpProcessGroup.parseSwitch("kindling.dist.shm", " TRUE"));
+        var e = assertThrows(IllegalArgumentException.class, () -> TcpProcessGroup.parseSwitch("KINDLING_DIST_SHM", "yes"));
+        assertEquals("process group: KINDLING_DIST_SHM must be 0, 1, true or false, got 'yes'", e.getMessage());
+        assertEquals(1L << 20, TcpProcessGroup.sharedBytesSetting("1048576"));
+        var b = assertThrows(IllegalArgumentException.class, () -> TcpProcessGroup.sharedBytesSetting("32M"));
+        assertEquals("process group: kindling.dist.shmBytes must be a byte count of at least 65536, got '32M'", b.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TcpProcessGroup.sharedBytesSetting("1000"));
     }
 }
