@@ -97,7 +97,8 @@ final class BertInference {
     /** dst row r = bias (+ residual row r when residual is not null), for the GEMM to accumulate onto. */
     private static void fillRows(float[] dst, int rows, float[] bias, float[] residual) {
         int n = bias.length;
-        Parallel.forRange(rows, 2L * n, (from, to) -> {
+        // a row is a vector copy or add (n / 8 in Parallel's scalar units): a 16-token batch stays on this thread
+        Parallel.forRange(rows, Math.max(1, n / 8), (from, to) -> {
             for (int r = from; r < to; r++) {
                 if (residual == null) System.arraycopy(bias, 0, dst, r * n, n);
                 else Elementwise.binary(Elementwise.Binary.ADD, residual, r * n, 1, bias, 0, 1, dst, r * n, n);
@@ -111,7 +112,7 @@ final class BertInference {
 
     private void activate(float[] x) {
         int block = 4096, blocks = (x.length + block - 1) / block;
-        Parallel.forRange(blocks, 8L * block, (from, to) -> {
+        Parallel.forRange(blocks, block, (from, to) -> { // SIMD GELU: about one scalar-op unit per element
             int s = from * block, e = Math.min(x.length, to * block);
             Elementwise.unary(act, x, s, 1, x, s, e - s);
         });

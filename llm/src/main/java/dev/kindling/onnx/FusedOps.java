@@ -75,7 +75,7 @@ final class FusedOps {
 
     static void unaryParallel(Elementwise.Unary op, float[] x, float[] o) {
         int block = 4096, blocks = (x.length + block - 1) / block;
-        Parallel.forRange(blocks, 8L * block, (from, to) -> {
+        Parallel.forRange(blocks, block, (from, to) -> { // SIMD: about one scalar-op unit per element
             int s = from * block, e = Math.min(x.length, to * block);
             Elementwise.unary(op, x, s, 1, o, s, e - s);
         });
