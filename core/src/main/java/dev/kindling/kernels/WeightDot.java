@@ -33,7 +33,7 @@ final class WeightDot {
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
     /** Codes per load: one per float lane, but at least 8 (the narrowest byte vector); with VL 4 a load has two parts. */
     private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 8 * VL)));
-    static final int BL = BYTES.length();
+    private static final int BL = BYTES.length();
     private static final boolean TWO = BL == 2 * VL;
     private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VL));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
