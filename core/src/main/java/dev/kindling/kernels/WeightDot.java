@@ -33,7 +33,7 @@ final class WeightDot {
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
     /** Codes per load: one per float lane, but at least 8 (the narrowest byte vector); with VL 4 a load has two parts. */
     private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 8 * VL)));
-    static final int BL = BYTES.length();
+    private static final int BL = BYTES.length();
     private static final boolean TWO = BL == 2 * VL;
     private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VL));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -222,26 +222,26 @@ final class WeightDot {
                 t2.reduceLanes(VectorOperators.ADD), t3.reduceLanes(VectorOperators.ADD));
     }
 
-    /** {@link #int8x4} for bfloat16 rows (no scales): rows rb bytes apart from byte o0; two steps per pass. */
+    /** {@link #int8x4} for bfloat16 rows (no scales): rows rb bytes apart from byte o0. */
     static void bf16x4(float[] x, int xo, int k, MemorySegment w, long o0, long rb, float[] c, int co, float beta) {
         long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
-        for (; j + 2 * VL <= k; j += 2 * VL) {
-            long at = 2L * j, at2 = at + 2L * VL;
-            FloatVector xv = FloatVector.fromArray(S, x, xo + j), xw = FloatVector.fromArray(S, x, xo + j + VL);
-            a0 = bf16(w, o0 + at).fma(xv, a0); e0 = bf16(w, o0 + at2).fma(xw, e0);
-            a1 = bf16(w, o1 + at).fma(xv, a1); e1 = bf16(w, o1 + at2).fma(xw, e1);
-            a2 = bf16(w, o2 + at).fma(xv, a2); e2 = bf16(w, o2 + at2).fma(xw, e2);
-            a3 = bf16(w, o3 + at).fma(xv, a3); e3 = bf16(w, o3 + at2).fma(xw, e3);
+        for (int bound = S.loopBound(k); j < bound; j += VL) {
+            FloatVector xv = FloatVector.fromArray(S, x, xo + j);
+            long at = 2L * j;
+            a0 = bf16(w, o0 + at).fma(xv, a0);
+            a1 = bf16(w, o1 + at).fma(xv, a1);
+            a2 = bf16(w, o2 + at).fma(xv, a2);
+            a3 = bf16(w, o3 + at).fma(xv, a3);
         }
         float r0 = 0f, r1 = 0f, r2 = 0f, r3 = 0f;
         for (; j < k; j++) {
             float xv = x[xo + j];
             r0 += bf16At(w, o0, j) * xv; r1 += bf16At(w, o1, j) * xv; r2 += bf16At(w, o2, j) * xv; r3 += bf16At(w, o3, j) * xv;
         }
-        store(c, co, beta, a0.add(e0).reduceLanes(VectorOperators.ADD) + r0, a1.add(e1).reduceLanes(VectorOperators.ADD) + r1,
-                a2.add(e2).reduceLanes(VectorOperators.ADD) + r2, a3.add(e3).reduceLanes(VectorOperators.ADD) + r3);
+        store(c, co, beta, a0.reduceLanes(VectorOperators.ADD) + r0, a1.reduceLanes(VectorOperators.ADD) + r1,
+                a2.reduceLanes(VectorOperators.ADD) + r2, a3.reduceLanes(VectorOperators.ADD) + r3);
     }
 
     private static float bf16At(MemorySegment w, long row, int j) {
