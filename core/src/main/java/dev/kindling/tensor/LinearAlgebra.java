@@ -169,7 +169,7 @@ final class LinearAlgebra {
         Tensor wd = w.detach();
         Operand ow = operand(wd, out, in);
         if (ow == null) { wd = wd.contiguous(); ow = operand(wd, out, in); }
-        Tensor y = Tensor.zeros(rows, out);
+        Tensor y = Tensor.uninitialized(rows, out); // the bias rows or the beta-0 GEMM write every element
         float[] yd = y.f();
         float beta = 0f;
         if (b != null && rows > 0) {
@@ -191,7 +191,7 @@ final class LinearAlgebra {
             if (og == null) { g2 = g2.contiguous(); og = operand(g2, rows, out); }
             Tensor gx = null, gw = null, gb = null;
             if (x0.requiresGrad && rows > 0) {
-                gx = Tensor.zeros(rows, in);
+                gx = Tensor.uninitialized(rows, in); // beta 0: the GEMM writes every element
                 Gemm.sgemm(og.trans, fw.trans, rows, in, out, 1f, og.data, og.offset, og.ld, fw.data, fw.offset, fw.ld, 0f, gx.f(), 0, in);
                 gx = gx.reshape(xs);
             } else if (x0.requiresGrad) {
@@ -200,7 +200,7 @@ final class LinearAlgebra {
             if (w0.requiresGrad && fw.trans) {
                 // the weight is stored [in, out] (GPT-2's Conv1D passes W.t()): dW^T = x^T g in that layout, whose
                 // transposed view the transpose's backward turns back into a contiguous gradient for W
-                Tensor gt = Tensor.zeros(in, out);
+                Tensor gt = rows > 0 ? Tensor.uninitialized(in, out) : Tensor.zeros(in, out);
                 if (rows > 0)
                     Gemm.sgemm(!fx.trans, og.trans, in, out, rows, 1f, fx.data, fx.offset, fx.ld, og.data, og.offset, og.ld, 0f, gt.f(), 0, out);
                 gw = gt.t();

@@ -23,7 +23,7 @@ final class Pointwise {
         a = a.toFloat();
         b = b.toFloat();
         int[] shape = Shapes.broadcast(name(op), a.shape, b.shape);
-        Tensor out = Tensor.zeros(shape);
+        Tensor out = Tensor.uninitialized(shape); // the loop writes every element
         Loop loop = Loop.of(shape, out.strides, Shapes.broadcastStrides(a.shape, a.strides, shape),
                 Shapes.broadcastStrides(b.shape, b.strides, shape));
         float[] A = a.f(), B = b.f(), O = out.f();
@@ -63,7 +63,7 @@ final class Pointwise {
 
     static Tensor computeUnary(Unary op, Tensor a) {
         a = a.toFloat();
-        Tensor out = Tensor.zeros(a.shape);
+        Tensor out = Tensor.uninitialized(a.shape); // the loop writes every element
         Loop loop = Loop.of(a.shape, out.strides, a.strides);
         float[] A = a.f(), O = out.f();
         int sa = loop.innerStrides[1];
@@ -99,7 +99,7 @@ final class Pointwise {
     /** g * f'(x) for the smooth activations, in one kernel pass over contiguous copies. */
     private static Tensor activationGrad(Unary op, Tensor a, Tensor g) {
         Tensor x = a.toFloat().contiguous(), gc = g.toFloat().contiguous();
-        float[] out = FloatPool.zeros(x.numel());
+        float[] out = FloatPool.uninitialized(x.numel()); // the kernel writes every element
         float[] xa = x.f(), ga = gc.f();
         int xo = x.offset, go = gc.offset;
         Parallel.forRange(out.length, 30, (from, to) ->

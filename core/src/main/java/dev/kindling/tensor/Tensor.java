@@ -95,6 +95,11 @@ public final class Tensor {
         return wrap(FloatPool.zeros(Shapes.numel(shape)), shape.clone());
     }
 
+    /** A FLOAT32 tensor whose contents are unspecified, for ops that write every element (see {@link FloatPool}). */
+    static Tensor uninitialized(int... shape) {
+        return wrap(FloatPool.uninitialized(Shapes.numel(shape)), shape.clone());
+    }
+
     public static Tensor ones(int... shape) {
         return full(1f, shape);
     }
@@ -650,7 +655,7 @@ public final class Tensor {
     /** A contiguous FLOAT32 copy that owns its storage. */
     Tensor contiguousCopy() {
         Tensor src = toFloat();
-        float[] out = FloatPool.zeros(numel());
+        float[] out = FloatPool.uninitialized(numel()); // copyInto writes every element
         Tensor dst = wrap(out, shape.clone());
         Views.copyInto(dst, src);
         return dst;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Backward hands dead gradient arrays to FloatPool; reusing them must never change a result. */
@@ -51,8 +52,34 @@ class FloatPoolTest {
         assertEquals(before, FloatPool.pooledBytes(), "a retained graph keeps its gradients out of the pool");
         float[] first = x.grad().toFloatArray();
         l.backward(null, true);
-        for (int i = 0; i < N; i++) assertEquals(2 * expected[i], x.grad().toFloatArray()[i], "element " + i);
+        float[] twice = x.grad().toFloatArray();
+        for (int i = 0; i < N; i++) assertEquals(2 * expected[i], twice[i], "element " + i);
         assertArrayEquals(expected, first);
+    }
+
+    /** Linear (plain and over a transposed weight), add and GELU forward and backward, as plain floats. */
+    private static List<float[]> linearAddGelu(Tensor x, Tensor w, Tensor b) {
+        x.zeroGrad();
+        w.zeroGrad();
+        Tensor y = x.linear(w, b).add(x).geluTanh().linear(w.t(), null);
+        y.sum().backward();
+        return List.of(y.toFloatArray(), x.grad().toFloatArray(), w.grad().toFloatArray());
+    }
+
+    @Test
+    void opsThatSkipZeroFillingWriteEveryElementOfARecycledArray() {
+        var g = new Generator(9);
+        int rows = 64, in = 256; // every array here is at least MIN_LENGTH long, so all of them come from the pool
+        Tensor x = Tensor.randn(g, rows, in).requiresGrad(true);
+        Tensor w = Tensor.randn(g, in, in).mul(0.05f).detach().requiresGrad(true), b = Tensor.randn(g, in).requiresGrad(true);
+        List<float[]> expected = linearAddGelu(x, w, b);
+        for (int i = 0; i < 40; i++) { // stale values everywhere: a skipped element would show as NaN
+            float[] junk = new float[i % 2 == 0 ? rows * in : in * in];
+            java.util.Arrays.fill(junk, Float.NaN);
+            FloatPool.recycle(junk);
+        }
+        List<float[]> again = linearAddGelu(x, w, b);
+        for (int i = 0; i < expected.size(); i++) assertArrayEquals(expected.get(i), again.get(i), "output " + i);
     }
 
     @Test
