@@ -75,21 +75,46 @@ public final class MaxPool {
         for (int oy = 0; oy < oh; oy++) rowScalar(x, xOff, w, y, arg, out + oy * ow, 2 * oy * w, 0, ow);
     }
 
-    /** Outputs [ox0, ox1) of the output row at y[q] whose window rows start at plane offset r0. */
+    /**
+     * Outputs [ox0, ox1) of the output row at y[q] whose window rows start at plane offset r0. Without branches: on
+     * real activations which tap holds the maximum is unpredictable, and a mispredicted branch per tap costs more
+     * than the rest of the loop; see {@link #larger}.
+     */
     private static void rowScalar(float[] x, int xOff, int w, float[] y, int[] arg, int q, int r0, int ox0, int ox1) {
         for (int ox = ox0; ox < ox1; ox++) {
-            int first = r0 + 2 * ox, at = first;
-            float best = x[xOff + first];
-            for (int t = 1; t < 4; t++) {
-                int pos = first + (t >> 1) * w + (t & 1);
-                float v = x[xOff + pos];
-                if (v > best || v != v) {
-                    best = v;
-                    at = pos;
-                }
-            }
+            int c = r0 + 2 * ox, d = c + w, at = c;
+            float best = x[xOff + c], v = x[xOff + c + 1];
+            int t = larger(v, best);
+            best = select(t, v, best);
+            at += t * (c + 1 - at);
+            v = x[xOff + d];
+            t = larger(v, best);
+            best = select(t, v, best);
+            at += t * (d - at);
+            v = x[xOff + d + 1];
+            t = larger(v, best);
+            best = select(t, v, best);
+            at += t * (d + 1 - at);
             y[q + ox] = best;
             arg[q + ox] = at;
         }
+    }
+
+    /** v when t is 1, best when t is 0, by integer arithmetic on the bits (a conditional here compiled to a branch). */
+    private static float select(int t, float v, float best) {
+        int b = Float.floatToRawIntBits(best);
+        return Float.intBitsToFloat(b + t * (Float.floatToRawIntBits(v) - b));
+    }
+
+    /**
+     * 1 when v replaces best as a window's maximum under PyTorch's rule ({@code v > best || isnan(v)}), else 0,
+     * without a data-dependent branch: the sign of {@code best - v}, unless that difference is zero (signed
+     * zeros compare equal) or NaN (rare: only then a branch, which the CPU predicts).
+     */
+    static int larger(float v, float best) {
+        float diff = best - v;
+        if (diff != diff) return v != v ? 1 : 0;
+        int bits = Float.floatToRawIntBits(diff);
+        return (bits >>> 31) & (((bits & 0x7fffffff) + 0x7fffffff) >>> 31);
     }
 }
