@@ -99,22 +99,27 @@ public final class QuantizedGemm {
     }
 
     /**
-     * Many input rows: W is decoded a panel of rows at a time into a reusable float buffer and multiplied by the
-     * blocked float GEMM, whose micro-kernel then does m multiply-adds per decoded weight. Only the panel is ever
-     * in floats, never the whole matrix.
+     * Many input rows: W is decoded a panel of rows at a time into a float buffer and multiplied by the blocked
+     * float GEMM, whose micro-kernel then does m multiply-adds per decoded weight. Only panels are ever in floats,
+     * never the whole matrix. The threads split the panels: each decodes its own and runs the GEMM on it alone, so
+     * a prompt costs one fork/join round trip instead of two per panel, and decoding runs on every thread.
      */
     private static void panels(int bits, int gs, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w, long wOff,
                                long rb, float[] sc, int scOff, int groups, float beta, float[] c, int cOff, int ldc, boolean shared) {
-        int rows = Math.min(n, Math.max(PANEL_ALIGN, PANEL_FLOATS / k / PANEL_ALIGN * PANEL_ALIGN));
-        float[] panel = new float[rows * k];
-        for (int j0 = 0; j0 < n; j0 += rows) {
-            int nb = Math.min(rows, n - j0), first = j0;
-            Parallel.forRange(nb, shared ? k : 0, (from, to) -> {
-                for (int r = from; r < to; r++)
-                    WeightDot.decodeRow(bits, k, gs, w, wOff + (first + r) * rb, sc, scOff + (first + r) * groups, panel, r * k);
-            });
-            Gemm.sgemm(false, true, m, nb, k, 1f, a, aOff, lda, panel, 0, k, beta, c, cOff + j0, ldc);
-        }
+        int perThread = (n + Parallel.threads() - 1) / Parallel.threads();
+        int rows = Math.min(n, Math.max(PANEL_ALIGN, Math.min(PANEL_FLOATS / k, perThread) / PANEL_ALIGN * PANEL_ALIGN));
+        int count = (n + rows - 1) / rows;
+        // a segment only the caller may read keeps the work on the caller (cost 0 runs it serially)
+        Parallel.forRange(count, shared ? (long) m * rows * k : 0, (from, to) -> {
+            float[] panel = new float[rows * k];
+            for (int p = from; p < to; p++) {
+                int j0 = p * rows, nb = Math.min(rows, n - j0);
+                for (int r = 0; r < nb; r++)
+                    WeightDot.decodeRow(bits, k, gs, w, wOff + (long) (j0 + r) * rb, sc, scOff + (j0 + r) * groups, panel, r * k);
+                // inside a pool task this GEMM runs on the calling thread (Parallel does not nest)
+                Gemm.sgemm(false, true, m, nb, k, 1f, a, aOff, lda, panel, 0, k, beta, c, cOff + j0, ldc);
+            }
+        });
     }
 
     static void checkSizes(String op, int m, int n, int k, float[] a, int aOff, int lda, float[] c, int cOff, int ldc) {
