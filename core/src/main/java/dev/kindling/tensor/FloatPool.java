@@ -14,8 +14,12 @@ import java.util.Map;
  * an eighth of the maximum heap and drops what does not fit.
  */
 final class FloatPool {
-    /** Smaller arrays come cheaply from the allocation buffer of the thread and die young; pooling them gains nothing. */
-    static final int MIN_LENGTH = 1 << 14;
+    /**
+     * Smaller arrays (1 MiB and less) come cheaply from the thread's allocation buffer and die young; pooling them
+     * made a SimpleNN step at batch 256 (arrays of 128K floats) 15% slower on two threads, while GPT steps, whose
+     * activations are larger, kept their gain.
+     */
+    static final int MIN_LENGTH = 1 << 18;
     private static final long MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
 
     private static final Map<Integer, ArrayDeque<float[]>> FREE = new HashMap<>();

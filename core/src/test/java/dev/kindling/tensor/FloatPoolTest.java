@@ -69,7 +69,7 @@ class FloatPoolTest {
     @Test
     void opsThatSkipZeroFillingWriteEveryElementOfARecycledArray() {
         var g = new Generator(9);
-        int rows = 64, in = 256; // every array here is at least MIN_LENGTH long, so all of them come from the pool
+        int in = 512, rows = FloatPool.MIN_LENGTH / in; // every array here is at least MIN_LENGTH long, so all of them come from the pool
         Tensor x = Tensor.randn(g, rows, in).requiresGrad(true);
         Tensor w = Tensor.randn(g, in, in).mul(0.05f).detach().requiresGrad(true), b = Tensor.randn(g, in).requiresGrad(true);
         List<float[]> expected = linearAddGelu(x, w, b);
