@@ -9,12 +9,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Gemm against its scalar twin GemmReference, on every vector width, transpose combination and code path. */
+@ExtendWith(TwoKernelThreads.class)
 class GemmTest {
     /** m, n, k: ones (matrix-vector path), sizes off the tile and vector widths, k = 0, and shapes that cross
      *  the KC, MC and NC block edges and the thread-split thresholds. */
@@ -26,18 +27,9 @@ class GemmTest {
     };
     private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}, {0f, 3f}};
 
-    private int savedThreads;
-
-    @BeforeEach
-    void twoThreads() {
-        savedThreads = Parallel.threads();
-        Parallel.setThreads(2); // exercise the split paths even on a one-core runner
-    }
-
     @AfterEach
     void restore() {
         Gemm.setVectorBits(0);
-        Parallel.setThreads(savedThreads);
     }
 
     @ParameterizedTest(name = "{0}-bit vectors")

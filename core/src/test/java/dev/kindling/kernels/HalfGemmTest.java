@@ -10,30 +10,17 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Gemm.sgemmBf16B / sgemmF16B against their scalar twin GemmReference.sgemmHalfB. */
+@ExtendWith(TwoKernelThreads.class)
 class HalfGemmTest {
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** m, n, k: matrix-vector, off-tile sizes, k = 0, and n x k beyond one panel (several panels, a partial last one). */
     private static final int[][] SHAPES = {{1, 1, 1}, {1, 9, 17}, {13, 1, 7}, {3, 5, 0}, {9, 33, 17}, {5, 70, 600}, {2, 300, 130}, {9, 7, 64}, {300, 9, 40}};
-    private int savedThreads;
-
-    @BeforeEach
-    void twoThreads() {
-        savedThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
-    @AfterEach
-    void restore() {
-        Parallel.setThreads(savedThreads);
-    }
-
     @ParameterizedTest(name = "bf16={0}")
     @ValueSource(booleans = {true, false})
     void matchesReferenceWithOffsetsStridesAndBeta(boolean bf16) {

@@ -5,25 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** MaskedAttention against a scalar loop in double precision, on interleaved heads and broadcast masks. */
+@ExtendWith(TwoKernelThreads.class)
 class MaskedAttentionTest {
-    private int savedThreads;
-
-    @BeforeEach
-    void twoThreads() {
-        savedThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
-    @AfterEach
-    void restore() {
-        Parallel.setThreads(savedThreads);
-    }
-
     @Test
     void fusedQkvRowsWithKeyPaddingMask() {
         // Q, K, V as the three thirds of one [B * T, 3 * H * D] projection; mask [B, T] of 0 / -1e4

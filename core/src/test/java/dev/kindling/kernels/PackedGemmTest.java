@@ -12,12 +12,13 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Gemm.sgemmPacked on PackedMatrix against the scalar twin GemmReference, on every vector width. */
+@ExtendWith(TwoKernelThreads.class)
 class PackedGemmTest {
     private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /**
@@ -29,18 +30,9 @@ class PackedGemmTest {
             {400, 60, 180}, {16, 1000, 300},
     };
 
-    private int savedThreads;
-
-    @BeforeEach
-    void twoThreads() {
-        savedThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
     @AfterEach
     void restore() {
         Gemm.setVectorBits(0);
-        Parallel.setThreads(savedThreads);
     }
 
     @ParameterizedTest(name = "{0}-bit vectors")

@@ -7,32 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** QuantizedGemm's vector kernels against their scalar twin, and Quantization's format and checks. */
+@ExtendWith(TwoKernelThreads.class)
 class QuantizedGemmTest {
     /** m, n, k, group size: decode rows, row remainders (n % 4), k off every vector and block size, one group per row. */
     private static final int[][] CASES = {{1, 4, 32, 32}, {1, 7, 96, 32}, {3, 9, 100, 32}, {2, 13, 77, 77}, {1, 5, 64, 64},
             {5, 6, 160, 64}, {1, 1, 16, 16}, {4, 11, 300, 128}, {1, 8, 1000, 1000}, {2, 3, 45, 45},
             {6, 5, 96, 96}, {7, 9, 200, 200},
             {9, 10, 256, 32}, {8, 8, 64, 64}, {12, 70, 77, 77}, {10, 131, 100, 100}}; // the last four decode panels for the GEMM
-    private int savedThreads;
-
-    @BeforeEach
-    void twoThreads() {
-        savedThreads = Parallel.threads();
-        Parallel.setThreads(2);
-    }
-
-    @AfterEach
-    void restore() {
-        Parallel.setThreads(savedThreads);
-    }
-
     @ParameterizedTest(name = "bits={0}")
     @ValueSource(ints = {8, 4})
     void matchesScalarTwinWithOffsetsAndBeta(int bits) {
