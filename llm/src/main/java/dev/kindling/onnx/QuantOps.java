@@ -96,14 +96,12 @@ final class QuantOps {
         String label = n.label();
         return new Op.Compiled(in -> {
             Value x = in[0];
-            float[] scale = perAxis(label, in[1], x, axisAttr);
-            long[] zp = in.length > 2 && in[2] != null ? in[2].l : new long[] {0};
-            int inner = inner(x, in[1], axisAttr, label), dim = scale.length;
+            Axis a = Axis.of(label, x, in, axisAttr);
             long lo = out == DataType.UINT8 ? 0 : -128, hi = out == DataType.UINT8 ? 255 : 127;
             long[] y = new long[x.numel()];
             for (int i = 0; i < y.length; i++) {
-                int c = dim == 1 ? 0 : (i / inner) % dim;
-                y[i] = (long) Math.clamp(Math.rint(x.getDouble(i) / scale[c]) + zp[zp.length == 1 ? 0 : c], lo, hi);
+                int c = a.channel(i);
+                y[i] = (long) Math.clamp(Math.rint(x.getDouble(i) / a.scale[c]) + a.zeroPoint(c), lo, hi);
             }
             return new Value[] {Value.longs(out, y, x.shape)};
         }, new Op.Type[] {new Op.Type(out, n.dims(0))});
@@ -116,30 +114,39 @@ final class QuantOps {
         String label = n.label();
         return new Op.Compiled(in -> {
             Value x = in[0];
-            float[] scale = perAxis(label, in[1], x, axisAttr);
-            long[] zp = in.length > 2 && in[2] != null ? in[2].l : new long[] {0};
-            int inner = inner(x, in[1], axisAttr, label), dim = scale.length;
+            Axis a = Axis.of(label, x, in, axisAttr);
             float[] y = new float[x.numel()];
             for (int i = 0; i < y.length; i++) {
-                int c = dim == 1 ? 0 : (i / inner) % dim;
-                y[i] = (x.l[i] - zp[zp.length == 1 ? 0 : c]) * scale[c];
+                int c = a.channel(i);
+                y[i] = (x.l[i] - a.zeroPoint(c)) * a.scale[c];
             }
             return new Value[] {Value.floats(y, x.shape)};
         }, new Op.Type[] {new Op.Type(DataType.FLOAT, n.dims(0))});
     }
 
-    private static float[] perAxis(String label, Value scale, Value x, long axisAttr) {
-        if (scale.numel() == 1) return new float[] {scale.f[0]};
-        int axis = Node.axis(label, axisAttr, x.rank());
-        if (scale.rank() != 1 || scale.shape[0] != x.shape[axis])
-            throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " does not match axis " + axis + " of x " + Arrays.toString(x.shape));
-        return scale.f;
-    }
+    /**
+     * The scale and zero point of QuantizeLinear/DequantizeLinear: one for the whole tensor, or one per index of
+     * {@code axis} (elements {@code inner} apart share one).
+     */
+    private record Axis(float[] scale, long[] zp, int inner) {
+        static Axis of(String label, Value x, Value[] in, long axisAttr) {
+            Value scale = in[1];
+            long[] zp = in.length > 2 && in[2] != null ? in[2].l : new long[] {0};
+            if (scale.numel() == 1) return new Axis(new float[] {scale.f[0]}, zp, 1);
+            int axis = Node.axis(label, axisAttr, x.rank()), inner = 1;
+            if (scale.rank() != 1 || scale.shape[0] != x.shape[axis])
+                throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " does not match axis " + axis + " of x " + Arrays.toString(x.shape));
+            for (int i = axis + 1; i < x.rank(); i++) inner *= x.shape[i];
+            return new Axis(scale.f, zp, inner);
+        }
 
-    private static int inner(Value x, Value scale, long axisAttr, String label) {
-        if (scale.numel() == 1) return 1;
-        int axis = Node.axis(label, axisAttr, x.rank()), inner = 1;
-        for (int i = axis + 1; i < x.rank(); i++) inner *= x.shape[i];
-        return inner;
+        /** The scale index of element i. */
+        int channel(int i) {
+            return scale.length == 1 ? 0 : (i / inner) % scale.length;
+        }
+
+        long zeroPoint(int c) {
+            return zp[zp.length == 1 ? 0 : c];
+        }
     }
 }
