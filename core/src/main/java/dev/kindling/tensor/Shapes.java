@@ -64,6 +64,21 @@ final class Shapes {
         return out;
     }
 
+    /**
+     * Steps the multi-index {@code idx} over dims [0, last] of {@code shape} like an odometer (dim {@code last}
+     * fastest) and returns storage offset {@code p} moved to match.
+     */
+    static int next(int[] idx, int last, int[] shape, int[] strides, int p) {
+        for (int d = last; d >= 0; d--) {
+            idx[d]++;
+            p += strides[d];
+            if (idx[d] < shape[d]) break;
+            p -= strides[d] * shape[d];
+            idx[d] = 0;
+        }
+        return p;
+    }
+
     static boolean isContiguous(int[] shape, int[] strides) {
         for (int d : shape) if (d == 0) return true; // no element to misplace, as in PyTorch
         int acc = 1;

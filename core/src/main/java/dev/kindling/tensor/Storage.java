@@ -72,13 +72,7 @@ final class Storage {
             } else {
                 set(target, out, i, getDouble(t.dtype, t.data, p));
             }
-            for (int d = rank - 1; d >= 0; d--) {
-                idx[d]++;
-                p += t.strides[d];
-                if (idx[d] < t.shape[d]) break;
-                p -= t.strides[d] * t.shape[d];
-                idx[d] = 0;
-            }
+            p = Shapes.next(idx, rank - 1, t.shape, t.strides, p);
         }
         return new Tensor(target, out, t.shape.clone(), Shapes.contiguousStrides(t.shape), 0);
     }
@@ -102,13 +96,7 @@ final class Storage {
             int p = t.offset;
             for (int q = 0; q < n; q += inner) {
                 copyRow(t.dtype, t.data, p, stride, target, out, q, inner);
-                for (int d = rank - 2; d >= 0; d--) { // next row: an odometer over the outer dims
-                    idx[d]++;
-                    p += t.strides[d];
-                    if (idx[d] < t.shape[d]) break;
-                    p -= t.strides[d] * t.shape[d];
-                    idx[d] = 0;
-                }
+                p = Shapes.next(idx, rank - 2, t.shape, t.strides, p); // next row: over the outer dims
             }
         }
         return new Tensor(target, out, t.shape.clone(), Shapes.contiguousStrides(t.shape), 0);
