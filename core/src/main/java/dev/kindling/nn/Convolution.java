@@ -2,9 +2,8 @@ package dev.kindling.nn;
 
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.Im2col;
-import dev.kindling.kernels.Elementwise;
+import dev.kindling.kernels.ConvEpilogue;
 import dev.kindling.kernels.Parallel;
-import dev.kindling.kernels.Elementwise.Unary;
 import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Tensor;
@@ -89,22 +88,23 @@ final class Convolution {
 
         float[] xa = values(x), wa = values(weight), ba = bias == null ? null : values(bias);
         float[] y = new float[n * o * g.ohw()];
-        Parallel.forRange(n, g.costPerImage(), (from, to) -> forward(g, xa, wa, ba, relu, y, from, to));
+        // W^T per group, so that the GEMM packs its A operand by vector copies (the transposed-A path) instead of
+        // gathering six rows of W at a time
+        float[] wt = transposeGroups(wa, groups, g.og(), g.k());
+        Parallel.forRange(n, g.costPerImage(), (from, to) -> forward(g, xa, wt, ba, relu, y, from, to));
         Tensor out = Tensor.wrap(y, n, o, oh, ow);
         int[] xs = x.shape(), ws = weight.shape();
         return Tensor.customOp(op, out, gOut -> {
             boolean needX = x.requiresGrad(), needW = weight.requiresGrad(), needB = bias != null && bias.requiresGrad();
             float[] ga = values(gOut);
             float[] dx = needX ? new float[n * c * h * w] : null;
-            // dcol = W^T dy reads W transposed: transposed once here (it is small) so the GEMM packs it plainly
-            float[] wt = needX ? transposeGroups(wa, groups, g.og(), g.k()) : null;
             int parts = Math.min(n, PARTIALS);
             float[][] dwParts = new float[parts][], dbParts = new float[parts][];
             if (needX || needW || needB) {
                 Parallel.forRange(parts, g.costPerImage() * 2 * n / Math.max(1, parts), (from, to) -> {
                     for (int p = from; p < to; p++) {
                         float[] dwp = needW ? new float[o * g.k()] : null, dbp = needB ? new float[o] : null;
-                        backward(g, xa, wt, y, ga, relu, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts),
+                        backward(g, xa, wa, y, ga, relu, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts),
                                 dwp, dbp, dx);
                         dwParts[p] = dwp;
                         dbParts[p] = dbp;
@@ -145,7 +145,7 @@ final class Convolution {
     }
 
     /** Output images [from, to): per group im2col and one GEMM, then bias and ReLU over the image while it is in cache. */
-    private static void forward(Geometry g, float[] xa, float[] wa, float[] ba, boolean relu, float[] y, int from, int to) {
+    private static void forward(Geometry g, float[] xa, float[] wt, float[] ba, boolean relu, float[] y, int from, int to) {
         int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
         boolean direct = g.direct();
         float[] col = direct ? null : ConvScratch.get(ConvScratch.COL, k * ohw);
@@ -153,18 +153,12 @@ final class Convolution {
             for (int gi = 0; gi < g.groups(); gi++) {
                 int xOff = (img * g.c() + gi * cg) * hw, yOff = (img * o + gi * og) * ohw;
                 if (!direct) g.im2col(xa, xOff, col);
-                Gemm.sgemm(false, false, og, ohw, k, 1f, wa, gi * og * k, k, direct ? xa : col, direct ? xOff : 0, ohw,
+                // y_g [Og, ohw] = W_g [Og, K] x col [K, ohw], W_g given transposed ([K, Og])
+                Gemm.sgemm(true, false, og, ohw, k, 1f, wt, gi * og * k, og, direct ? xa : col, direct ? xOff : 0, ohw,
                         0f, y, yOff, ohw);
             }
-            int yImg = img * o * ohw;
-            if (ba != null) {
-                for (int ch = 0; ch < o; ch++) {
-                    int base = yImg + ch * ohw;
-                    float b = ba[ch];
-                    for (int i = 0; i < ohw; i++) y[base + i] += b;
-                }
-            }
-            if (relu) Elementwise.unary(Unary.RELU, y, yImg, 1, y, yImg, o * ohw);
+            if (ba != null || relu)
+                for (int ch = 0; ch < o; ch++) ConvEpilogue.biasRelu(y, (img * o + ch) * ohw, ohw, ba == null ? 0f : ba[ch], relu);
         }
     }
 
@@ -173,7 +167,7 @@ final class Convolution {
      * (each may be null), and writes those images' dx (null when not needed). With relu, the incoming gradient
      * is first masked by y &gt; 0.
      */
-    private static void backward(Geometry g, float[] xa, float[] wt, float[] y, float[] ga, boolean relu, int from, int to,
+    private static void backward(Geometry g, float[] xa, float[] wa, float[] y, float[] ga, boolean relu, int from, int to,
                                  float[] dwp, float[] dbp, float[] dx) {
         int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
         boolean direct = g.direct();
@@ -184,12 +178,17 @@ final class Convolution {
         for (int img = from; img < to; img++) {
             float[] gy = ga;
             int gyOff = img * o * ohw;
-            if (relu) { // relu's gradient: dy where the output is positive
-                Elementwise.activationBackward(Unary.RELU, y, gyOff, ga, gyOff, masked, 0, o * ohw);
-                gy = masked;
-                gyOff = 0;
+            if (relu || dbp != null) { // relu's gradient (dy where the output is positive) and db in one pass
+                for (int ch = 0; ch < o; ch++) {
+                    int at = gyOff + ch * ohw;
+                    float s = ConvEpilogue.maskSum(relu ? y : null, at, ga, at, relu ? masked : null, ch * ohw, ohw);
+                    if (dbp != null) dbp[ch] += s;
+                }
+                if (relu) {
+                    gy = masked;
+                    gyOff = 0;
+                }
             }
-            if (dbp != null) for (int ch = 0; ch < o; ch++) dbp[ch] += Elementwise.sum(gy, gyOff + ch * ohw, 1, ohw);
             for (int gi = 0; gi < g.groups(); gi++) {
                 int xOff = (img * g.c() + gi * cg) * hw, gOff = gyOff + gi * og * ohw;
                 if (dwp != null) {
@@ -199,8 +198,8 @@ final class Convolution {
                     Gemm.sgemm(false, false, og, k, ohw, 1f, gy, gOff, ohw, rows, 0, k, 1f, dwp, gi * og * k, k);
                 }
                 if (dx != null) {
-                    // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw]
-                    Gemm.sgemm(false, false, k, ohw, og, 1f, wt, gi * og * k, og, gy, gOff, ohw,
+                    // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw] (W_g stored [Og, K]: the transposed-A path)
+                    Gemm.sgemm(true, false, k, ohw, og, 1f, wa, gi * og * k, k, gy, gOff, ohw,
                             0f, direct ? dx : dcol, direct ? xOff : 0, ohw);
                     if (!direct) g.col2im(dcol, dx, xOff);
                 }
