@@ -196,8 +196,9 @@ final class Convolution {
         float[] xt = dwp == null ? null : ConvScratch.get(ConvScratch.CHANNELS_LAST, cg * hw);
         float[] rows = direct || dwp == null ? xt : ConvScratch.get(ConvScratch.ROWS, ohw * k);
         float[] dcol = direct || dx == null ? null : ConvScratch.get(ConvScratch.DCOL, k * ohw);
-        float[] masked = relu ? ConvScratch.get(ConvScratch.GRAD, o * ohw) : null;
         float[] unpooled = pool != null ? ConvScratch.get(ConvScratch.UNPOOLED, o * ohw) : null;
+        // the unpooled gradient is this thread's own scratch: masked in place
+        float[] masked = !relu ? null : pool != null ? unpooled : ConvScratch.get(ConvScratch.GRAD, o * ohw);
         for (int img = from; img < to; img++) {
             float[] gy = ga;
             int gyOff = img * o * ohw, yOff = gyOff;
