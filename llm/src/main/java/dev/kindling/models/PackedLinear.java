@@ -1,5 +1,6 @@
 package dev.kindling.models;
 
+import dev.kindling.kernels.EncoderLayer;
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.HalfFloats;
 import dev.kindling.kernels.PackedMatrix;
@@ -15,7 +16,7 @@ import java.util.List;
  * weights' memory); quantized ones always run on their own kernels. {@link #forget} drops the panels when the
  * weights may have changed.
  */
-final class PackedLinear {
+final class PackedLinear implements EncoderLayer.Projection {
     final int in, out;
     private final List<WeightMatrix> parts;
     private volatile PackedMatrix packed;
@@ -33,11 +34,22 @@ final class PackedLinear {
         out = rows;
     }
 
+    @Override
+    public int in() {
+        return in;
+    }
+
+    @Override
+    public int out() {
+        return out;
+    }
+
     /**
      * c[r * out + j] = sum over p of x[r * in + p] * W[j][p] + beta * c[r * out + j] for r &lt; m: beta 1 adds onto a
      * bias (and residual) already in c.
      */
-    void apply(float[] x, int m, float[] c, float beta) {
+    @Override
+    public void apply(float[] x, int m, float[] c, float beta) {
         PackedMatrix p = packed;
         if (p == null && packs(m)) p = pack();
         if (p != null) {
