@@ -35,27 +35,54 @@ public final class EncoderLayer {
          */
         void apply(float[] x, int rows, float[] y, float beta);
 
-        /** A projection on weights packed once for the GEMM ({@link Gemm#sgemmPacked}). */
-        static Projection packed(PackedMatrix w) {
-            if (w == null) throw new IllegalArgumentException("EncoderLayer.Projection.packed: the matrix is null");
-            return new Projection() {
-                @Override
-                public int in() {
-                    return w.rows();
-                }
+        /** Whether {@link #applyBlock} works: then a batch of a few tokens splits this projection over the threads. */
+        default boolean splitsColumns() {
+            return false;
+        }
 
-                @Override
-                public int out() {
-                    return w.cols();
-                }
+        /**
+         * {@link #apply} for output columns [blockStart(out, part, parts), blockStart(out, part + 1, parts)) only (see
+         * {@link EncoderLayer#blockStart}): threads that split the projection each compute one block.
+         *
+         * @throws UnsupportedOperationException unless {@link #splitsColumns}
+         */
+        default void applyBlock(float[] x, int rows, float[] y, float beta, int part, int parts) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " does not split by columns");
+        }
 
-                @Override
-                public void apply(float[] x, int rows, float[] y, float beta) {
-                    Gemm.sgemmPacked(rows, 1f, x, 0, w.rows(), w, beta, y, 0, w.cols());
-                }
-            };
+        /**
+         * A projection on a FLOAT32 weight packed once for the GEMM ({@link Gemm#sgemmPacked}): with
+         * {@code transposed}, W [out, in] as a Linear stores it (element (j, p) at {@code w[off + j * ld + p]}),
+         * otherwise W^T [in, out] as ONNX MatMul weights are stored. The array is kept (column blocks are packed from
+         * it when a small batch first splits the projection), not copied.
+         *
+         * @throws IllegalArgumentException if a size is negative, ld is too small, or the matrix reaches outside w
+         */
+        static Projection packed(boolean transposed, int in, int out, float[] w, int off, int ld) {
+            return new PackedProjection(transposed, in, out, w, off, ld);
         }
     }
+
+    /** Column blocks of a split projection start at multiples of this (the GEMM's widest micro-panel). */
+    static final int COLUMN_ALIGN = 64;
+
+    /**
+     * Where column block {@code part} of {@code parts} of an n-column output starts: n * part / parts rounded to a
+     * multiple of 64, so that blocks are whole micro-panels; part == parts gives n.
+     */
+    public static int blockStart(int n, int part, int parts) {
+        if (part >= parts) return n;
+        long exact = (long) n * part / parts;
+        return (int) Math.min(n, (exact + COLUMN_ALIGN / 2) / COLUMN_ALIGN * COLUMN_ALIGN);
+    }
+
+    /**
+     * Up to this many rows (tokens of the whole batch) the layer runs as one task per thread that share its steps
+     * (each projection split by columns, so that each thread streams only its share of the weights; attention by
+     * heads; norms by rows) instead of a fork/join round trip per step: a 16-token sentence has seven steps per layer,
+     * each a few tens of microseconds.
+     */
+    static final int SPLIT_MAX_ROWS = 64;
 
     /** Activation buffers, grown on demand and reused by every layer and forward that is given them. */
     public static final class Workspace {
@@ -81,11 +108,11 @@ public final class EncoderLayer {
         }
     }
 
-    private final int heads, headSize, hidden, inner;
-    private final Projection qkv, attnOut, up, down;
-    private final float[] qkvBias, attnOutBias, norm1Weight, norm1Bias, upBias, downBias, norm2Weight, norm2Bias;
-    private final Elementwise.Unary act;
-    private final float eps1, eps2;
+    final int heads, headSize, hidden, inner;
+    final Projection qkv, attnOut, up, down;
+    final float[] qkvBias, attnOutBias, norm1Weight, norm1Bias, upBias, downBias, norm2Weight, norm2Bias;
+    final Elementwise.Unary act;
+    final float eps1, eps2;
 
     /**
      * The layer's weights. Projections: qkv [3 * hidden, hidden] (query, key and value rows stacked), attnOut
@@ -172,6 +199,11 @@ public final class EncoderLayer {
         ws.a = ws.grow(ws.a, (long) rows * h);
         ws.ff = ws.grow(ws.ff, (long) rows * inner);
         float[] qkvBuf = ws.qkv, ctx = ws.ctx, a = ws.a, ff = ws.ff;
+        if (rows <= SPLIT_MAX_ROWS && Parallel.threads() > 1 && qkv.splitsColumns() && attnOut.splitsColumns() && up.splitsColumns()
+                && down.splitsColumns()) {
+            new SplitForward(this, x, batch, tokens, mask, maskStrides, ws, Parallel.threads()).run();
+            return;
+        }
         fillRows(qkvBuf, rows, qkvBias);
         qkv.apply(x, rows, qkvBuf, 1f);                                                 // (B*T, 3H)
         MaskedAttention.forward(batch, heads, tokens, tokens, headSize, (float) (1 / Math.sqrt(headSize)),

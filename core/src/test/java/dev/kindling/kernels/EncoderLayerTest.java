@@ -29,7 +29,7 @@ class EncoderLayerTest {
     }
 
     static EncoderLayer.Projection proj(float[] w, int out, int in) {
-        return EncoderLayer.Projection.packed(PackedMatrix.of(true, in, out, w, 0, in));
+        return EncoderLayer.Projection.packed(true, in, out, w, 0, in);
     }
 
     @Test

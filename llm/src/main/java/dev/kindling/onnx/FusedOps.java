@@ -82,8 +82,8 @@ final class FusedOps {
             throw n.fail("Wq " + wq + " is not [H, H] with H a multiple of heads " + heads);
         int h = wq.shape[1];
         float[] qkvBias = new float[3 * h];
-        PackedMatrix qkvPacked = sideBySide(n, new Value[] {qkv[0], qkv[2], qkv[4]}, new Value[] {qkv[1], qkv[3], qkv[5]}, qkvBias);
-        EncoderLayer layer = new EncoderLayer(heads, h / heads, EncoderLayer.Projection.packed(qkvPacked), qkvBias,
+        float[] qkvWeights = sideBySide(n, new Value[] {qkv[0], qkv[2], qkv[4]}, new Value[] {qkv[1], qkv[3], qkv[5]}, qkvBias);
+        EncoderLayer layer = new EncoderLayer(heads, h / heads, EncoderLayer.Projection.packed(false, h, 3 * h, qkvWeights, 0, 3 * h), qkvBias,
                 projection(n, 8, "Wo"), floats(n, 9, "bo"), floats(n, 10, "norm 1 scale"), floats(n, 11, "norm 1 bias"),
                 n.attrFloat("epsilon1", 1e-5f), projection(n, 12, "Wi"), floats(n, 13, "bi"), Elementwise.Unary.GELU,
                 projection(n, 14, "Wd"), floats(n, 15, "bd"), floats(n, 16, "norm 2 scale"), floats(n, 17, "norm 2 bias"),
@@ -104,7 +104,7 @@ final class FusedOps {
     private static EncoderLayer.Projection projection(Node n, int i, String role) {
         Value w = n.constant(i, role);
         if (w == null || w.rank() != 2 || w.type != DataType.FLOAT) throw n.fail(role + " " + w + " is not a 2-D FLOAT matrix");
-        return EncoderLayer.Projection.packed(PackedMatrix.of(false, w.shape[0], w.shape[1], w.f, 0, w.shape[1]));
+        return EncoderLayer.Projection.packed(false, w.shape[0], w.shape[1], w.f, 0, w.shape[1]);
     }
 
     private static float[] floats(Node n, int i, String role) {
@@ -114,10 +114,10 @@ final class FusedOps {
     }
 
     /**
-     * [W_1 W_2 ...] (each [K, N_i]) packed side by side as one [K, sum N_i] matrix, with the biases (null entries:
+     * [W_1 W_2 ...] (each [K, N_i]) side by side as one row-major [K, sum N_i] matrix, with the biases (null entries:
      * zeros) written side by side into {@code bias}.
      */
-    private static PackedMatrix sideBySide(Node n, Value[] w, Value[] b, float[] bias) {
+    private static float[] sideBySide(Node n, Value[] w, Value[] b, float[] bias) {
         int[] cols = new int[w.length + 1];
         for (int i = 0; i < w.length; i++) {
             if (w[i] == null || w[i].rank() != 2 || w[i].type != DataType.FLOAT || w[i].shape[0] != w[0].shape[0])
@@ -134,7 +134,7 @@ final class FusedOps {
                 System.arraycopy(b[i].f, 0, bias, cols[i], ni);
             }
         }
-        return PackedMatrix.of(false, kdim, total, all, 0, total);
+        return all;
     }
 
     /** Exact (erf) GELU on the SIMD kernel, split over the threads. */
@@ -223,7 +223,7 @@ final class FusedOps {
         }
         int kdim = w[0].shape[0], total = cols[parts];
         float[] bias = new float[total];
-        PackedMatrix packed = sideBySide(n, w, b, bias);
+        PackedMatrix packed = PackedMatrix.of(false, kdim, total, sideBySide(n, w, b, bias), 0, total);
         String label = n.label();
         int[] x = n.dims(0);
         Op.Type[] types = new Op.Type[parts];
