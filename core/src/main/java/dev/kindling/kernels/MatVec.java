@@ -27,8 +27,8 @@ public final class MatVec {
     public static void dotRows(float[] w, int wOff, int ld, int k, float[] x, int xOff, float[] y, int yOff, int r0, int r1) {
         checkRange("dotRows", r0, r1, "y", y, yOff);
         if (r1 == r0) return;
-        check("dotRows", "W", w, wOff + (long) (r1 - 1) * ld + k, r1 + " rows of " + k + " floats, " + ld + " apart from " + wOff);
-        check("dotRows", "x", x, xOff + (long) k, k + " floats from " + xOff);
+        if (wOff + (long) (r1 - 1) * ld + k > w.length) fail("dotRows", "W", w, r1 + " rows of " + k + " floats, " + ld + " apart from " + wOff);
+        if (xOff + (long) k > x.length) fail("dotRows", "x", x, k + " floats from " + xOff);
         int r = r0, bound = S.loopBound(k);
         for (; r + 4 <= r1; r += 4) {
             int o0 = wOff + r * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
@@ -68,10 +68,10 @@ public final class MatVec {
      */
     public static void axpyRows(float[] w, int wOff, int ld, int n, float[] x, int xOff, int p0, int p1, float[] y, int yOff) {
         checkRange("axpyRows", p0, p1, "x", x, xOff);
-        check("axpyRows", "y", y, yOff + (long) n, n + " floats from " + yOff);
+        if (yOff + (long) n > y.length) fail("axpyRows", "y", y, n + " floats from " + yOff);
         java.util.Arrays.fill(y, yOff, yOff + n, 0f);
         if (p1 == p0) return;
-        check("axpyRows", "W", w, wOff + (long) (p1 - 1) * ld + n, p1 + " rows of " + n + " floats, " + ld + " apart from " + wOff);
+        if (wOff + (long) (p1 - 1) * ld + n > w.length) fail("axpyRows", "W", w, p1 + " rows of " + n + " floats, " + ld + " apart from " + wOff);
         int bound = S.loopBound(n), p = p0;
         for (; p + 4 <= p1; p += 4) {
             int o0 = wOff + p * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
@@ -112,11 +112,12 @@ public final class MatVec {
         else Quantization.check(bits, groupSize, k);
         checkRange(op, r0, r1, "y", y, yOff);
         if (r1 == r0) return;
-        check(op, "x", x, xOff + (long) k, k + " floats from " + xOff);
+        if (xOff + (long) k > x.length) fail(op, "x", x, k + " floats from " + xOff);
         long rb = bits == 16 ? 2L * k : Quantization.rowBytes(bits, k);
         int groups = bits == 16 ? 0 : Quantization.groups(k, groupSize);
-        QuantizedGemm.checkSegment(op, w, wOff, r1 * rb, r1 + " rows of " + rb + " bytes");
-        if (bits != 16) check(op, "scales", scales, scalesOff + (long) r1 * groups, r1 + " rows of " + groups + " scales from " + scalesOff);
+        if (w == null || wOff < 0 || wOff + r1 * rb > w.byteSize()) QuantizedGemm.checkSegment(op, w, wOff, r1 * rb, r1 + " rows of " + rb + " bytes");
+        if (bits != 16 && (scales == null || scalesOff + (long) r1 * groups > scales.length))
+            fail(op, "scales", scales, r1 + " rows of " + groups + " scales from " + scalesOff);
         boolean perBlock = bits == 4 && groupSize == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
@@ -135,15 +136,14 @@ public final class MatVec {
             WeightDot.rowDot(bits, x, xOff, k, groupSize, w, wOff + r * rb, scales, scalesOff + r * groups, y, yOff + r, 0f);
     }
 
+    // the checks build their messages only on failure: these kernels run a hundred times per decoded token
     private static void checkRange(String op, int from, int to, String name, float[] a, int off) {
         if (from < 0 || to < from)
             throw new IllegalArgumentException(op + ": row range [" + from + ", " + to + ") is not a range of rows");
-        check(op, name, a, off + (long) to, to + " elements from " + off);
+        if (a == null || off + (long) to > a.length) fail(op, name, a, to + " elements from " + off);
     }
 
-    private static void check(String op, String name, float[] a, long end, String what) {
-        if (a == null || end > a.length)
-            throw new IllegalArgumentException(op + ": " + name + " needs " + what + " (up to " + end + ") but the array has "
-                    + (a == null ? "none" : a.length));
+    private static void fail(String op, String name, float[] a, String what) {
+        throw new IllegalArgumentException(op + ": " + name + " needs " + what + " but the array has " + (a == null ? "none" : a.length));
     }
 }

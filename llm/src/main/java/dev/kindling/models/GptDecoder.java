@@ -94,11 +94,12 @@ final class GptDecoder {
     synchronized Tensor step(long id, KVCache cache) {
         int pos = cache.length(), n = c.nEmbd();
         cache.checkRoom(1);
+        if (id < 0 || id >= c.vocabSize())
+            throw new IndexOutOfBoundsException("wte: id " + id + " at position 0 is out of range for " + c.vocabSize() + " rows");
         // x = wte[id] + wpe[pos], on the caller before the region
-        Tensor tok = model.transformer.wte.lookup(Tensor.wrapLongs(new long[] {id}, 1), "wte");
-        Tensor pe = model.transformer.wpe.lookup(Tensor.wrapLongs(new long[] {pos}, 1), "wpe");
-        float[] a = tok.contiguous().toFloatArray(), b = pe.contiguous().toFloatArray();
-        for (int j = 0; j < n; j++) x[j] = a[j] + b[j];
+        model.transformer.wte.row((int) id, x, 0);
+        model.transformer.wpe.row(pos, proj, 0);
+        for (int j = 0; j < n; j++) x[j] += proj[j];
         float[] logits = new float[c.vocabSize()];
         Team.Body body = m -> token(m, cache, pos, logits);
         if (teamCanRead) team.run(body);
