@@ -29,9 +29,10 @@ public final class MatVec {
         if (r1 == r0) return;
         if (wOff + (long) (r1 - 1) * ld + k > w.length) fail("dotRows", "W", w, r1 + " rows of " + k + " floats, " + ld + " apart from " + wOff);
         if (xOff + (long) k > x.length) fail("dotRows", "x", x, k + " floats from " + xOff);
-        int r = r0, bound = S.loopBound(k);
-        for (; r + 4 <= r1; r += 4) {
-            int o0 = wOff + r * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
+        // four rows a quarter of the range apart: four long sequential streams (see compressedRows)
+        int q = (r1 - r0) / 4, bound = S.loopBound(k);
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i, o0 = wOff + r * ld, o1 = o0 + q * ld, o2 = o1 + q * ld, o3 = o2 + q * ld;
             FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
             int p = 0;
             for (; p < bound; p += VL) {
@@ -47,8 +48,9 @@ public final class MatVec {
                 float xp = x[xOff + p];
                 t0 += w[o0 + p] * xp; t1 += w[o1 + p] * xp; t2 += w[o2 + p] * xp; t3 += w[o3 + p] * xp;
             }
-            y[yOff + r] = t0; y[yOff + r + 1] = t1; y[yOff + r + 2] = t2; y[yOff + r + 3] = t3;
+            y[yOff + r] = t0; y[yOff + r + q] = t1; y[yOff + r + 2 * q] = t2; y[yOff + r + 3 * q] = t3;
         }
+        int r = r0 + 4 * q;
         for (; r < r1; r++) {
             int o = wOff + r * ld, p = 0;
             FloatVector s = FloatVector.zero(S);
@@ -118,22 +120,35 @@ public final class MatVec {
         if (w == null || wOff < 0 || wOff + r1 * rb > w.byteSize()) QuantizedGemm.checkSegment(op, w, wOff, r1 * rb, r1 + " rows of " + rb + " bytes");
         if (bits != 16 && (scales == null || scalesOff + (long) r1 * groups > scales.length))
             fail(op, "scales", scales, r1 + " rows of " + groups + " scales from " + scalesOff);
-        boolean perBlock = bits == 4 && groupSize == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            long o = wOff + r * rb;
-            int s = scalesOff + r * groups, co = yOff + r;
-            switch (bits) {
-                case 8 -> WeightDot.int8x4(x, xOff, k, groupSize, w, o, rb, scales, s, groups, y, co, 0f);
-                case 4 -> {
-                    if (perBlock) WeightDot.int4x4PerBlock(x, xOff, k, w, o, rb, scales, s, groups, y, co, 0f);
-                    else WeightDot.int4x4(x, xOff, k, groupSize, w, o, rb, scales, s, groups, y, co, 0f);
-                }
-                default -> WeightDot.bf16x4(x, xOff, k, w, o, rb, y, co, 0f);
+        // The four rows of each kernel call are a quarter of the range apart, not adjacent: each is then one long
+        // sequential stream through W that the hardware prefetchers follow, where four adjacent rows of a few hundred
+        // bytes each would be four streams too short to train them on.
+        int q = (r1 - r0) / 4;
+        if (q > 0) {
+            float[] four = new float[4];
+            for (int i = 0; i < q; i++) {
+                int r = r0 + i;
+                long o = wOff + r * rb;
+                four(bits, groupSize, k, x, xOff, w, o, q * rb, scales, scalesOff + r * groups, q * groups, four);
+                y[yOff + r] = four[0]; y[yOff + r + q] = four[1]; y[yOff + r + 2 * q] = four[2]; y[yOff + r + 3 * q] = four[3];
             }
         }
-        for (; r < r1; r++)
+        for (int r = r0 + 4 * q; r < r1; r++)
             WeightDot.rowDot(bits, x, xOff, k, groupSize, w, wOff + r * rb, scales, scalesOff + r * groups, y, yOff + r, 0f);
+    }
+
+    /** The dot products of four rows rb bytes apart from byte o (their scales {@code groups} apart from s) into out[0..4). */
+    private static void four(int bits, int gs, int k, float[] x, int xOff, MemorySegment w, long o, long rb, float[] scales, int s,
+                             int groups, float[] out) {
+        switch (bits) {
+            case 8 -> WeightDot.int8x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
+            case 4 -> {
+                if (gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0)
+                    WeightDot.int4x4PerBlock(x, xOff, k, w, o, rb, scales, s, groups, out, 0, 0f);
+                else WeightDot.int4x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
+            }
+            default -> WeightDot.bf16x4(x, xOff, k, w, o, rb, out, 0, 0f);
+        }
     }
 
     // the checks build their messages only on failure: these kernels run a hundred times per decoded token
