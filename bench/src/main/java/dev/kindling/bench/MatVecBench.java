@@ -1,9 +1,11 @@
 package dev.kindling.bench;
 
 import dev.kindling.kernels.Gemm;
+import dev.kindling.kernels.MatVec;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.kernels.Quantization;
 import dev.kindling.kernels.QuantizedGemm;
+import dev.kindling.kernels.Team;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -12,7 +14,10 @@ import java.util.SplittableRandom;
 /**
  * Matrix-vector products of GPT-2-small's weight shapes in every weight format, in GB/s of weights read: the
  * kernels behind batch-1 decoding, without the model around them. The first three shapes fit in the last-level
- * cache (compute-bound: how fast a kernel decodes), the lm head does not (memory-bound).
+ * cache (compute-bound: how fast a kernel decodes), the lm head does not (memory-bound). Each shape runs through the
+ * general entry points (Gemm, QuantizedGemm: a fork/join task per call) and through the batch-1 decoder's path
+ * ({@link MatVec} on a {@link Team} region: each member its share of rows, FP32 [k, n] by input rows with the
+ * partial outputs summed after a barrier).
  * <pre>java -cp ... dev.kindling.bench.MatVecBench [threads]</pre>
  */
 public final class MatVecBench {
@@ -51,7 +56,27 @@ public final class MatVecBench {
                     qr[q] = rate(codes[q].byteSize() + 4L * scales[q].length, () -> QuantizedGemm.matmul(bits[qq], groups[qq], 1, n, k, x, 0, k,
                             codes[qq], 0, scales[qq], 0, 0f, y, 0, n));
                 }
-                System.out.printf("| %d x %d | %.1f | %.1f | %.1f | %.1f | %.1f | |%n", n, k, f32t, f32, b16, qr[0], qr[1]);
+                System.out.printf("| %d x %d | %.1f | %.1f | %.1f | %.1f | %.1f | general |%n", n, k, f32t, f32, b16, qr[0], qr[1]);
+                Team team = Team.shared();
+                float[][] partial = new float[team.size()][n];
+                double tf32t = rate(4L * n * k, () -> team.run(m -> {
+                    MatVec.axpyRows(w, 0, n, n, x, 0, m.from(k, 4), m.to(k, 4), partial[m.index()], 0);
+                    m.barrier();
+                    for (int j = m.from(n, 4), to = m.to(n, 4); j < to; j++) {
+                        float sum = 0f;
+                        for (float[] p : partial) sum += p[j];
+                        y[j] = sum;
+                    }
+                }));
+                double tf32 = rate(4L * n * k, () -> team.run(m -> MatVec.dotRows(w, 0, k, k, x, 0, y, 0, m.from(n, 4), m.to(n, 4))));
+                double tb16 = rate(2L * n * k, () -> team.run(m -> MatVec.compressedRows(16, 0, k, x, 0, bf, 0, null, 0, y, 0, m.from(n, 4), m.to(n, 4))));
+                double[] tq = new double[2];
+                for (int q = 0; q < 2; q++) {
+                    int qq = q;
+                    tq[q] = rate(codes[q].byteSize() + 4L * scales[q].length, () -> team.run(m -> MatVec.compressedRows(bits[qq], groups[qq], k, x, 0,
+                            codes[qq], 0, scales[qq], 0, y, 0, m.from(n, 4), m.to(n, 4))));
+                }
+                System.out.printf("| %d x %d | %.1f | %.1f | %.1f | %.1f | %.1f | decoder (team) |%n", n, k, tf32t, tf32, tb16, tq[0], tq[1]);
             }
         }
     }

@@ -21,6 +21,11 @@ public class Gpt extends Module {
     public final GptConfig config;
     final Transformer transformer;
     private boolean checkpointActivations;
+    /** Batch-1 decoding on float arrays and a thread team, made at the first such step; null until then. */
+    GptDecoder decoder; // package-private: tests check which path a step took
+    private boolean noDecoder;
+    /** Layer norm epsilon (GPT-2's). */
+    static final double LN_EPS = 1e-5;
 
     /** The "transformer" submodule (name kept for HF compatibility). */
     static final class Transformer extends Module {
@@ -199,7 +204,7 @@ public class Gpt extends Module {
 
     /** A LayerNorm over n_embd, with its weights from {@code src} when given. */
     private static LayerNorm norm(GptConfig c, WeightSource src, String name) {
-        LayerNorm ln = new LayerNorm(new int[] {c.nEmbd()}, 1e-5, c.bias());
+        LayerNorm ln = new LayerNorm(new int[] {c.nEmbd()}, LN_EPS, c.bias());
         if (src != null) {
             ln.weight.copyFrom(src.floats(name + ".weight", c.nEmbd()));
             if (c.bias()) ln.bias.copyFrom(src.floats(name + ".bias", c.nEmbd()));
@@ -231,6 +236,10 @@ public class Gpt extends Module {
         int past = cache == null ? 0 : cache.length();
         if (past + t > config.blockSize())
             throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
+        if (b == 1 && t == 1 && cache != null && cache.batch() == 1) {
+            GptDecoder d = decoder();
+            if (d != null) return d.step(ids.toLongArray()[0], cache);
+        }
         long[] pos = new long[t];
         for (int i = 0; i < t; i++) pos[i] = past + i;
         Tensor tok = transformer.wte.lookup(ids, "wte");                                    // (B, T, C)
@@ -276,6 +285,10 @@ public class Gpt extends Module {
                 throw new IllegalArgumentException("Gpt.step: id " + ids[i] + " of row " + i + " is outside [0, " + config.vocabSize() + ")");
             pos[i] = c.length();
         }
+        if (b == 1) {
+            GptDecoder d = decoder();
+            if (d != null) return d.step(ids[0], caches[0]).view(1, config.vocabSize());
+        }
         Tensor tok = transformer.wte.lookup(Tensor.wrapLongs(ids, b, 1), "wte");          // (B, 1, C)
         Tensor posEmb = transformer.wpe.lookup(Tensor.wrapLongs(pos, b, 1), "wpe");       // (B, 1, C)
         Tensor x = transformer.drop.forward(tok.add(posEmb));
@@ -283,6 +296,24 @@ public class Gpt extends Module {
         for (KVCache c : caches) c.advance(1);
         x = transformer.lnF.forward(x);
         return transformer.wte.linear(x, null).view(b, config.vocabSize());               // (B, vocab), tied head
+    }
+
+    /**
+     * The batch-1 decoder, or null when this step must take the general path: gradients are recorded through a
+     * weight that requires them, dropout is active, or a weight is in a form the decoder does not read.
+     */
+    private GptDecoder decoder() {
+        if (isTraining() && config.dropout() > 0) return null;
+        if (dev.kindling.autograd.Grad.isEnabled())
+            for (Tensor p : parameters()) if (p.requiresGrad()) return null;
+        var team = dev.kindling.kernels.Team.shared();
+        GptDecoder d = decoder;
+        if (d == null && noDecoder) return null;
+        if (d == null || !d.runsOn(team)) {
+            decoder = d = GptDecoder.of(this, team);
+            noDecoder = d == null;
+        }
+        return d;
     }
 
     /**

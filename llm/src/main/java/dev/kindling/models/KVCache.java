@@ -40,11 +40,26 @@ public final class KVCache {
     /** Stores layer {@code layer}'s new k, v [B, nh, T, hs] at the end and returns views of the whole prefix. */
     Tensor[] append(int layer, Tensor k, Tensor v) {
         int t = k.size(2);
-        if (length + t > capacity)
-            throw new IllegalStateException("KVCache: " + (length + t) + " positions exceed the capacity " + capacity);
+        checkRoom(t);
         keys[layer].narrow(2, length, t).copyFrom(k);
         values[layer].narrow(2, length, t).copyFrom(v);
         return new Tensor[] {keys[layer].narrow(2, 0, length + t), values[layer].narrow(2, 0, length + t)};
+    }
+
+    /** Throws unless {@code t} more positions fit. */
+    void checkRoom(int t) {
+        if (length + t > capacity)
+            throw new IllegalStateException("KVCache: " + (length + t) + " positions exceed the capacity " + capacity);
+    }
+
+    /** Layer {@code layer}'s keys [B, nHead, capacity, headSize] (contiguous), written in place by batch-1 decoding. */
+    Tensor keys(int layer) {
+        return keys[layer];
+    }
+
+    /** Layer {@code layer}'s values, as {@link #keys}. */
+    Tensor values(int layer) {
+        return values[layer];
     }
 
     /** Called once per forward after all layers appended {@code t} positions. */

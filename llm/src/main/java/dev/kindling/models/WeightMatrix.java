@@ -116,12 +116,19 @@ final class WeightMatrix {
         out[ids.dim()] = cols;
         if (f32 != null) return Tensor.embedding(f32, ids).reshape(out);
         float[] o = new float[v.length * cols];
-        if (codes != null) {
-            for (int i = 0; i < v.length; i++)
-                Quantization.dequantizeRow(bits, groupSize, cols, codes, 0, scales, 0, (int) v[i], o, i * cols);
-            return Tensor.wrap(o, out);
-        }
-        for (int i = 0; i < v.length; i++) HalfFloats.widen(dtype == DType.BF16, half, 2L * v[i] * cols, o, i * cols, cols);
+        for (int i = 0; i < v.length; i++) row((int) v[i], o, i * cols);
         return Tensor.wrap(o, out);
+    }
+
+    /** dst[off ..off + cols) = row r as floats (r in [0, rows), unchecked): one embedding row for batch-1 decoding. */
+    void row(int r, float[] dst, int off) {
+        if (f32 != null) {
+            Tensor t = f32.contiguous();
+            System.arraycopy((float[]) t.storageArray(), t.storageOffset() + r * cols, dst, off, cols);
+        } else if (codes != null) {
+            Quantization.dequantizeRow(bits, groupSize, cols, codes, 0, scales, 0, r, dst, off);
+        } else {
+            HalfFloats.widen(dtype == DType.BF16, half, 2L * r * cols, dst, off, cols);
+        }
     }
 }
