@@ -6,6 +6,7 @@ import dev.kindling.nn.Embedding;
 import dev.kindling.nn.Functional;
 import dev.kindling.nn.LayerNorm;
 import dev.kindling.nn.Module;
+import dev.kindling.tensor.ActivationArena;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
 import java.util.ArrayList;
@@ -227,10 +228,18 @@ public class Gpt extends Module {
      */
     public Tensor forward(Tensor ids, KVCache cache) {
         if (ids.dim() != 2) throw new IllegalArgumentException("Gpt: ids must be [B, T], got shape " + java.util.Arrays.toString(ids.shape()));
-        int b = ids.size(0), t = ids.size(1);
+        int t = ids.size(1);
         int past = cache == null ? 0 : cache.length();
         if (past + t > config.blockSize())
             throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
+        // training: the step's activations are reused by the next step's forward once backward has consumed them
+        if (cache == null) return ActivationArena.run(() -> logits(ids, null, 0));
+        return logits(ids, cache, past);
+    }
+
+    /** The forward itself: it keeps no intermediate tensor (see {@link ActivationArena}). */
+    private Tensor logits(Tensor ids, KVCache cache, int past) {
+        int t = ids.size(1);
         long[] pos = new long[t];
         for (int i = 0; i < t; i++) pos[i] = past + i;
         Tensor tok = transformer.wte.lookup(ids, "wte");                                    // (B, T, C)
