@@ -31,6 +31,7 @@ final class AttentionTiles {
         int i = 0;
         for (; i + 4 <= tq; i += 4) scores4(i, tkPad, d, scale, q, qo, ldq, s, kt);
         for (; i < tq; i++) scores1(i, tkPad, d, scale, q, qo, ldq, s, kt);
+        float[] lanes = new float[VL];
         for (i = 0; i < tq; i++) {
             int r = i * tkPad;
             if (mask != null) {
@@ -38,12 +39,45 @@ final class AttentionTiles {
                 if (ms[3] == 1) Elementwise.addInto(mask, m, 1, s, r, tk);
                 else for (int j = 0; j < tk; j++) s[r + j] += mask[m + j * ms[3]];
             }
-            Softmax.softmax(s, r, s, r, tk);
+            softmax(s, r, tk, lanes);
         }
         i = 0;
         if (d == 2 * VL) for (; i + 4 <= tq; i += 4) weighted4x2(i, tk, tkPad, s, v, vo, ldv, out, oo, ldo);
         else for (; i + 4 <= tq; i += 4) weighted4x1(i, tk, tkPad, d, s, v, vo, ldv, out, oo, ldo);
         for (; i < tq; i++) weighted1(i, tk, tkPad, d, s, v, vo, ldv, out, oo, ldo);
+    }
+
+    /**
+     * s[r ..+ n) = softmax of itself: {@link Softmax#softmax}'s operations in its order, with the lane sum done by a
+     * store and a scalar loop (extracting lanes by a variable index cost as much as the exponentials of a 128-key row).
+     */
+    static void softmax(float[] s, int r, int n, float[] lanes) {
+        float m = Softmax.max(s, r, n);
+        if (m == Float.NEGATIVE_INFINITY) m = 0; // an all -inf row gives NaN, as Softmax.softmax does
+        int j = 0, bound = S.loopBound(n);
+        FloatVector acc = FloatVector.zero(S);
+        for (; j < bound; j += VL) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, s, r + j).sub(m));
+            e.intoArray(s, r + j);
+            acc = acc.add(e);
+        }
+        float sum = laneSum(acc, lanes);
+        for (; j < n; j++) {
+            float e = VectorMath.exp(s[r + j] - m);
+            s[r + j] = e;
+            sum += e;
+        }
+        float inv = (float) (1 / sum);
+        for (j = 0; j < bound; j += VL) FloatVector.fromArray(S, s, r + j).mul(inv).intoArray(s, r + j);
+        for (; j < n; j++) s[r + j] *= inv;
+    }
+
+    /** The lanes of v summed in lane order, as {@link VectorMath#sumLanes} does, through {@code lanes} (VL floats). */
+    static float laneSum(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float t = 0f;
+        for (int i = 0; i < lanes.length; i++) t += lanes[i];
+        return t;
     }
 
     /** Score rows i..i+3: scale * Q(i..i+3) . K^T, 4 vectors of keys per tile. */

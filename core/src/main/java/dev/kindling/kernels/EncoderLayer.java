@@ -229,11 +229,12 @@ public final class EncoderLayer {
      */
     static void addNorm(float[] y, float[] bias, float[] residual, float[] w, float[] b, float eps, int rows, int n) {
         Parallel.forRange(rows, 3L * n / S.length() + 1, (from, to) -> {
-            for (int r = from; r < to; r++) addNormRow(y, r * n, bias, residual, w, b, eps, n);
+            float[] lanes = new float[S.length()];
+            for (int r = from; r < to; r++) addNormRow(y, r * n, bias, residual, w, b, eps, n, lanes);
         });
     }
 
-    static void addNormRow(float[] y, int o, float[] bias, float[] residual, float[] w, float[] b, float eps, int n) {
+    static void addNormRow(float[] y, int o, float[] bias, float[] residual, float[] w, float[] b, float eps, int n, float[] lanes) {
         int bound = S.loopBound(n), j = 0;
         var acc = FloatVector.zero(S);
         for (; j < bound; j += S.length()) {
@@ -241,7 +242,7 @@ public final class EncoderLayer {
             v.intoArray(y, o + j);
             acc = acc.add(v);
         }
-        float sum = VectorMath.sumLanes(acc);
+        float sum = AttentionTiles.laneSum(acc, lanes);
         for (; j < n; j++) {
             float v = y[o + j] + bias[j] + residual[o + j];
             y[o + j] = v;
@@ -254,7 +255,7 @@ public final class EncoderLayer {
             var d = FloatVector.fromArray(S, y, o + j).sub(m);
             sq = d.fma(d, sq);
         }
-        float ss = VectorMath.sumLanes(sq);
+        float ss = AttentionTiles.laneSum(sq, lanes);
         for (; j < n; j++) {
             float d = y[o + j] - mean;
             ss += d * d;

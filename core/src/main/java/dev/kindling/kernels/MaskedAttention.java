@@ -32,6 +32,18 @@ public final class MaskedAttention {
     public static void forward(int batch, int heads, int tq, int tk, int d, float scale,
                                float[] q, int qOff, int ldq, float[] k, int kOff, int ldk, float[] v, int vOff, int ldv,
                                float[] mask, int maskOff, int[] maskStrides, float[] out, int outOff, int ldo) {
+        forward(batch, heads, tq, tk, d, scale, q, qOff, ldq, k, kOff, ldk, v, vOff, ldv, mask, maskOff, maskStrides, out, outOff, ldo, false);
+    }
+
+    /**
+     * {@link #forward}, with {@code tiles}: heads of whole vectors run on {@link AttentionTiles} (the encoder layer's
+     * path) instead of two GEMM calls. Both are accurate to float rounding, but their roundings differ, and a
+     * dynamically quantized graph turns a 1e-6 difference into whole quantization steps (one padded sentence of
+     * the int8 MiniLM moved from cosine 0.99 to 0.984 against ONNX Runtime): the ONNX Attention op keeps the GEMM path.
+     */
+    static void forward(int batch, int heads, int tq, int tk, int d, float scale,
+                        float[] q, int qOff, int ldq, float[] k, int kOff, int ldk, float[] v, int vOff, int ldv,
+                        float[] mask, int maskOff, int[] maskStrides, float[] out, int outOff, int ldo, boolean tiles) {
         if (batch < 0 || heads < 0 || tq < 0 || d < 0 || tk < 1)
             throw new IllegalArgumentException("MaskedAttention: sizes must be >= 0 and tk >= 1, got batch=" + batch + " heads="
                     + heads + " tq=" + tq + " tk=" + tk + " d=" + d);
@@ -56,7 +68,7 @@ public final class MaskedAttention {
         // 16-token sentence (16 x 16 x 32) is about a microsecond, far below a fork/join round trip (10-30 us)
         Parallel.forRange(batch * heads, (long) tq * tk * Math.max(1, d) / 2, (from, to) -> {
             float[][] holder = SCORES.get();
-            boolean tiled = d % VL == 0;
+            boolean tiled = tiles && d % VL == 0;
             int tkPad = (tk + VL - 1) / VL * VL;
             int need = tiled ? tq * tkPad + d * tkPad : tq * tk;
             if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];

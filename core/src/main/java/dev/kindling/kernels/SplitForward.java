@@ -1,6 +1,7 @@
 package dev.kindling.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * One {@link EncoderLayer} forward for a batch of a few tokens, as one task per thread (a single fork/join round
@@ -96,6 +97,7 @@ final class SplitForward {
 
     private void norm(float[] y, float[] bias, float[] residual, float[] w, float[] b, float eps, int j, int blocks, int n) {
         int r0 = (int) ((long) rows * j / blocks), r1 = (int) ((long) rows * (j + 1) / blocks);
-        for (int r = r0; r < r1; r++) EncoderLayer.addNormRow(y, r * n, bias, residual, w, b, eps, n);
+        float[] lanes = new float[FloatVector.SPECIES_PREFERRED.length()];
+        for (int r = r0; r < r1; r++) EncoderLayer.addNormRow(y, r * n, bias, residual, w, b, eps, n, lanes);
     }
 }

@@ -88,6 +88,33 @@ class EncoderLayerTest {
         assertTrue(e.getMessage().contains("reaches element 5 but has 5"), e.getMessage());
     }
 
+    @Test
+    void columnBlocksAreWholePanelsAndCoverTheOutput() {
+        assertEquals(192, EncoderLayer.blockStart(384, 1, 2));
+        assertEquals(576, EncoderLayer.blockStart(1152, 1, 2));
+        assertEquals(768, EncoderLayer.blockStart(1536, 1, 2));
+        assertEquals(0, EncoderLayer.blockStart(15, 1, 2)); // narrower than a panel: one block holds everything
+        assertEquals(15, EncoderLayer.blockStart(15, 2, 2));
+        // each block of a packed projection equals those columns of the whole product
+        var rnd = new SplittableRandom(10);
+        int in = 23, out = 200, rows = 5;
+        float[] w = rand(rnd, out * in, 1.0), x = rand(rnd, rows * in, 1.0);
+        var p = EncoderLayer.Projection.packed(true, in, out, w, 0, in);
+        float[] whole = new float[rows * out], split = new float[rows * out];
+        p.apply(x, rows, whole, 0f);
+        for (int j = 0; j < 3; j++) p.applyBlock(x, rows, split, 0f, j, 3);
+        for (int i = 0; i < whole.length; i++) assertEquals(whole[i], split[i], 1e-5, "element " + i);
+        var e = assertThrows(IllegalArgumentException.class, () -> p.applyBlock(x, rows, split, 0f, 3, 3));
+        assertTrue(e.getMessage().contains("block 3 of 3 does not exist"), e.getMessage());
+        EncoderLayer.Projection plain = new EncoderLayer.Projection() {
+            public int in() { return in; }
+            public int out() { return out; }
+            public void apply(float[] x1, int r, float[] y, float beta) { p.apply(x1, r, y, beta); }
+        };
+        var u = assertThrows(UnsupportedOperationException.class, () -> plain.applyBlock(x, rows, split, 0f, 0, 2));
+        assertTrue(u.getMessage().contains("does not split by columns"), u.getMessage());
+    }
+
     /** The layer as plain loops in double: y = x W^T + b with W [out, in] row-major. */
     static double[] reference(Weights w, Elementwise.Unary act, float[] x, int b, int t, float[] mask) {
         int rows = b * t;

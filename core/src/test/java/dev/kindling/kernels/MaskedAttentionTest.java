@@ -55,7 +55,7 @@ class MaskedAttentionTest {
                 for (int j = tk - 2; j < tk; j++) mask[tk + j] = -1e30f; // batch 1: two padding keys
                 int[] strides = {tk, 0, 0, 1};
                 float[] out = new float[b * tq * w];
-                MaskedAttention.forward(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, out, 0, w);
+                MaskedAttention.forward(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, out, 0, w, true);
                 float[] expected = reference(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, w);
                 for (int i = 0; i < expected.length; i++) assertEquals(expected[i], out[i], 1e-5, "d " + d + " tq " + tq + " tk " + tk + " at " + i);
             }
