@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Data-parallel training throughput of nanoGPT's baby GPT (4 layers, 4 heads, 128 wide, block 64, vocabulary
@@ -30,92 +31,129 @@ import java.util.Locale;
  * one JSON line per configuration and round (tokens/s of the whole group, ms per iteration, and the ms per
  * iteration rank 0 spent waiting in {@code syncGradients} — what overlapping did not hide — and rank 0's CPU
  * milliseconds per iteration by thread: training, communication, GC, JIT), then the speed-up. The timed
- * iterations follow 40 warm-up iterations: with 5, both ranks' JIT compilers were still busy in the timed
- * part (10-30 ms of compiler CPU per iteration), taking the second core from the other rank, a start-up
- * cost rather than a per-step one.
+ * iterations measure steady state: they start once the JIT compilers of every rank are quiet (at least
+ * {@code --warmup} iterations, default 300, then until the compiler threads used under 2% of the CPU in 50
+ * iterations, at most {@code --max-warmup}, default 1500; the line says how many it took). With 40, the
+ * compilers still took 3-10 ms per iteration on each rank, on the core the other rank needs: the methods
+ * called once per step (forward, backward's driver, the optimizer step) reach their first compiled tier
+ * only after 200 calls, and a quiet stretch of 20 steps before that is no sign of steady state. {@code --batch N} sets the global batch (12), e.g. 6 on one rank to compare with one rank's
+ * share of a 2-rank run. {@code --ceiling} adds a third configuration to every round: N independent
+ * single-rank JVMs, each training on batch / N rows at the same time, whose summed tokens/s is what this
+ * split of the work can reach on this machine with no communication at all (the summary's
+ * {@code ceiling_speedup}).
  * {@code --jvm-arg ARG} passes an option to every rank's JVM ({@code {rank}} and {@code {n}} in it are replaced),
  * e.g. a flight recording per rank.
- * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--warmup 40] [--rounds 3] [--jvm-arg ARG]</pre>
+ * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--warmup 300] [--max-warmup 1500] [--batch 12] [--rounds 3] [--ceiling] [--jvm-arg ARG]</pre>
  * Also the ZeRO memory figure: {@code --zero-state} prints the AdamW state each rank holds at world sizes
  * 1, 2, 4 and 8 (ranks as threads), for the baby GPT.
  */
 public final class DataParallelBench {
-    private static final int LAYERS = 4, HEADS = 4, EMBD = 128, BLOCK = 64, VOCAB = 65, BATCH = 12;
+    private static final int LAYERS = 4, HEADS = 4, EMBD = 128, BLOCK = 64, VOCAB = 65;
+    /** Warm-up is checked every WINDOW iterations; it ends when the compilers used under QUIET_JIT of the CPU. */
+    private static final int WINDOW = 50;
+    private static final double QUIET_JIT = 0.02;
 
     public static void main(String[] args) throws Exception {
         if (System.getenv("RANK") != null) {
-            worker(Integer.parseInt(args[0]), Integer.parseInt(args[1]));
+            worker(Integer.parseInt(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
             return;
         }
-        int ranks = 2, iters = 30, rounds = 3, warmup = 40;
-        boolean zeroState = false;
+        int ranks = 2, iters = 30, rounds = 3, warmup = 300, maxWarmup = 1500, batch = 12;
+        boolean zeroState = false, ceiling = false;
         List<String> jvmArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--ranks" -> ranks = Integer.parseInt(args[++i]);
                 case "--iters" -> iters = Integer.parseInt(args[++i]);
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--max-warmup" -> maxWarmup = Integer.parseInt(args[++i]);
                 case "--jvm-arg" -> jvmArgs.add(args[++i]);
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--zero-state" -> zeroState = true;
+                case "--ceiling" -> ceiling = true;
                 default -> throw new IllegalArgumentException("DataParallelBench: unknown option " + args[i]
-                        + " (use --ranks N, --iters N, --warmup N, --rounds N, --jvm-arg ARG, --zero-state)");
+                        + " (use --ranks N, --iters N, --warmup N, --max-warmup N, --batch N, --rounds N, --jvm-arg ARG, --ceiling, --zero-state)");
             }
         }
         if (zeroState) {
             ZeroState.print(config());
             return;
         }
-        double[] single = new double[rounds], multi = new double[rounds];
-        for (int r = 0; r < rounds; r++) { // alternate, so that both see the same background load
-            single[r] = run(1, warmup, iters, jvmArgs);
-            multi[r] = run(ranks, warmup, iters, jvmArgs);
+        double[] single = new double[rounds], multi = new double[rounds], apart = new double[rounds];
+        for (int r = 0; r < rounds; r++) { // alternate, so that all see the same background load
+            single[r] = run(1, false, warmup, maxWarmup, iters, batch, jvmArgs);
+            multi[r] = run(ranks, false, warmup, maxWarmup, iters, batch, jvmArgs);
+            if (ceiling) apart[r] = run(ranks, true, warmup, maxWarmup, iters, batch, jvmArgs);
         }
         Arrays.sort(single);
         Arrays.sort(multi);
-        System.out.printf(Locale.ROOT, "{\"summary\":true,\"ranks\":%d,\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f}%n",
-                ranks, single[rounds / 2], ranks, multi[rounds / 2], multi[rounds / 2] / single[rounds / 2]);
+        Arrays.sort(apart);
+        String ceilingPart = ceiling ? String.format(Locale.ROOT, ",\"median_tokens_per_s_independent\":%.0f,\"ceiling_speedup\":%.2f",
+                apart[rounds / 2], apart[rounds / 2] / single[rounds / 2]) : "";
+        System.out.printf(Locale.ROOT, "{\"summary\":true,\"ranks\":%d,\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f%s}%n",
+                ranks, single[rounds / 2], ranks, multi[rounds / 2], multi[rounds / 2] / single[rounds / 2], ceilingPart);
     }
 
     static GptConfig config() {
         return new GptConfig(VOCAB, BLOCK, LAYERS, HEADS, EMBD, 0, true);
     }
 
-    /** Starts {@code n} rank JVMs with one kernel thread each and returns rank 0's tokens/s. */
-    private static double run(int n, int warmup, int iters, List<String> jvmArgs) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+    /**
+     * Starts {@code n} rank JVMs with one kernel thread each and returns the group's tokens/s; with
+     * {@code independent}, {@code n} single-rank JVMs that each train on {@code batch / n} rows at the same
+     * time, and the sum of their tokens/s: what the machine gives for that split with no communication at all.
+     */
+    private static double run(int n, boolean independent, int warmup, int maxWarmup, int iters, int batch, List<String> jvmArgs)
+            throws Exception {
         List<Process> procs = new ArrayList<>();
+        int port = freePort();
         for (int r = 0; r < n; r++) {
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-XX:+UseParallelGC", "-Dkindling.threads=1"));
             for (String a : jvmArgs) cmd.add(a.replace("{rank}", Integer.toString(r)).replace("{n}", Integer.toString(n)));
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DataParallelBench.class.getName(),
-                    Integer.toString(warmup), Integer.toString(iters)));
+                    Integer.toString(warmup), Integer.toString(maxWarmup), Integer.toString(iters), Integer.toString(independent ? batch / n : batch)));
             ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.environment().put("MASTER_ADDR", "127.0.0.1");
-            pb.environment().put("MASTER_PORT", Integer.toString(port));
-            pb.environment().put("RANK", Integer.toString(r));
-            pb.environment().put("WORLD_SIZE", Integer.toString(n));
+            pb.environment().put("MASTER_PORT", Integer.toString(independent && r > 0 ? freePort() : port));
+            pb.environment().put("RANK", Integer.toString(independent ? 0 : r));
+            pb.environment().put("WORLD_SIZE", Integer.toString(independent ? 1 : n));
             pb.redirectError(ProcessBuilder.Redirect.DISCARD); // the incubator-module warning
             procs.add(pb.start());
         }
-        String line = null;
-        try (var in = new BufferedReader(new InputStreamReader(procs.get(0).getInputStream()))) {
-            for (String l; (l = in.readLine()) != null; ) line = l;
+        double tokensPerS = 0;
+        for (int r = 0; r < (independent ? n : 1); r++) {
+            String line = null;
+            try (var in = new BufferedReader(new InputStreamReader(procs.get(r).getInputStream()))) {
+                for (String l; (l = in.readLine()) != null; ) line = l;
+            }
+            if (line == null) throw new IllegalStateException("DataParallelBench: rank " + r + " of " + n + " printed nothing");
+            System.out.println(independent ? "{\"independent\":" + r + "," + line.substring(1) : line);
+            String key = "\"tokens_per_s\":";
+            int at = line.indexOf(key);
+            tokensPerS += Double.parseDouble(line.substring(at + key.length(), line.indexOf(',', at)));
         }
         for (Process p : procs)
             if (p.waitFor() != 0) throw new IllegalStateException("DataParallelBench: a rank of " + n + " failed with code " + p.exitValue());
-        System.out.println(line);
-        String key = "\"tokens_per_s\":";
-        int at = line.indexOf(key);
-        return Double.parseDouble(line.substring(at + key.length(), line.indexOf(',', at)));
+        return tokensPerS;
     }
 
-    /** One rank: its share of every batch, DDP over the group (none on 1 rank), timed after a warm-up. */
-    private static void worker(int warmup, int iters) {
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /**
+     * One rank: its share of every batch, DDP over the group (none on 1 rank), timed once the JIT compilers
+     * are quiet: after at least {@code warmup} iterations, windows of {@link #WINDOW} iterations until the
+     * compiler threads of every rank used under {@link #QUIET_JIT} of their process's CPU in a window (or
+     * {@code maxWarmup} iterations passed). The C2 compiles of the kernels take 0.1-1 s each, and methods
+     * called once per step are compiled only after a few hundred steps; until then a rank's compiler thread
+     * takes 3-10 ms per step of the core the other rank needs.
+     */
+    private static void worker(int warmup, int maxWarmup, int iters, int batch) {
         try (TcpProcessGroup pg = TcpProcessGroup.fromEnvironment()) {
             int n = pg.worldSize(), r = pg.rank();
             Parallel.setThreads(1);
@@ -124,35 +162,44 @@ public final class DataParallelBench {
             List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
             for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : noDecay).add(p);
             var opt = new AdamW(List.of(new ParamGroup(decay, 1e-3, 0.1), new ParamGroup(noDecay, 1e-3, 0)), 0.9, 0.99, 1e-8);
-            int from = BATCH * r / n, to = BATCH * (r + 1) / n;
+            int from = batch * r / n, to = batch * (r + 1) / n;
             Generator g = new Generator(7);
-            var threadMx = java.lang.management.ManagementFactory.getThreadMXBean();
-            var osMx = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-            long syncNanos = 0, t0 = 0, cpu0 = 0, proc0 = 0;
-            ThreadCpu.Snapshot threads0 = null;
-            for (int it = 0; it < warmup + iters; it++) {
-                if (it == warmup) {
-                    pg.barrier();
-                    t0 = System.nanoTime();
-                    cpu0 = threadMx.getCurrentThreadCpuTime();
-                    proc0 = osMx.getProcessCpuTime();
-                    threads0 = ThreadCpu.snapshot();
-                    syncNanos = 0;
-                }
-                Tensor x = Tensor.randint(g, 0, VOCAB, BATCH, BLOCK), y = Tensor.randint(g, 0, VOCAB, BATCH, BLOCK);
+            long[] syncNanos = {0};
+            Runnable step = () -> {
+                Tensor x = Tensor.randint(g, 0, VOCAB, batch, BLOCK), y = Tensor.randint(g, 0, VOCAB, batch, BLOCK);
                 Tensor logits = model.forward(x.narrow(0, from, to - from));
                 Tensor loss = Functional.crossEntropy(logits.reshape(-1, VOCAB), y.narrow(0, from, to - from).reshape(-1))
-                        .mul((double) n * (to - from) / BATCH);
+                        .mul((double) n * (to - from) / batch);
                 loss.backward();
                 if (ddp != null) {
                     long s = System.nanoTime();
                     ddp.syncGradients();
-                    syncNanos += System.nanoTime() - s;
+                    syncNanos[0] += System.nanoTime() - s;
                 }
                 GradClip.clipGradNorm(model.parameters(), 1.0);
                 opt.step();
                 opt.zeroGrad();
+            };
+            String mainName = Thread.currentThread().getName();
+            int warmed = 0;
+            for (; warmed < warmup; warmed++) step.run();
+            while (warmed < maxWarmup) {
+                ThreadCpu.Snapshot before = ThreadCpu.snapshot();
+                for (int i = 0; i < WINDOW; i++) step.run();
+                warmed += WINDOW;
+                Map<String, Double> roles = ThreadCpu.byRole(before, ThreadCpu.snapshot(), mainName, WINDOW);
+                double all = roles.values().stream().mapToDouble(Double::doubleValue).sum();
+                float[] jitShare = {(float) (roles.get("jit") / all)};
+                pg.allReduce(jitShare, ReduceOp.MAX); // every rank must stop warming up at the same step
+                if (jitShare[0] < QUIET_JIT) break;
             }
+            var threadMx = java.lang.management.ManagementFactory.getThreadMXBean();
+            var osMx = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            pg.barrier();
+            long t0 = System.nanoTime(), cpu0 = threadMx.getCurrentThreadCpuTime(), proc0 = osMx.getProcessCpuTime();
+            ThreadCpu.Snapshot threads0 = ThreadCpu.snapshot();
+            syncNanos[0] = 0;
+            for (int it = 0; it < iters; it++) step.run();
             double secs = (System.nanoTime() - t0) / 1e9;
             // CPU time of the training thread and of the whole process (the communication thread included):
             // what a rank costs when it has a core to itself, which a loaded machine hides in the wall time
@@ -160,13 +207,14 @@ public final class DataParallelBench {
             // per role (training thread, communication thread, GC, JIT, ...): where the process time beyond
             // the training thread goes
             StringBuilder roles = new StringBuilder();
-            ThreadCpu.byRole(threads0, ThreadCpu.snapshot(), Thread.currentThread().getName(), iters)
+            ThreadCpu.byRole(threads0, ThreadCpu.snapshot(), mainName, iters)
                     .forEach((role, ms) -> roles.append(String.format(Locale.ROOT, ",\"%s\":%.2f", role, ms)));
             pg.barrier();
             if (r == 0)
-                System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,\"sync_wait_ms_per_iter\":%.2f,"
-                                + "\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d,\"transport\":\"%s\",\"cpu_ms_per_iter_by_thread\":{%s}}%n",
-                        n, (double) iters * BATCH * BLOCK / secs, secs * 1e3 / iters, syncNanos / 1e6 / iters, cpuMs, procMs,
+                System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"global_batch\":%d,\"warmup_iters\":%d,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,"
+                                + "\"sync_wait_ms_per_iter\":%.2f,\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d,"
+                                + "\"transport\":\"%s\",\"cpu_ms_per_iter_by_thread\":{%s}}%n",
+                        n, batch, warmed, (double) iters * batch * BLOCK / secs, secs * 1e3 / iters, syncNanos[0] / 1e6 / iters, cpuMs, procMs,
                         ddp == null ? 0 : ddp.bucketCount(), n == 1 ? "none" : pg.sharedMemory() ? "shm" : "tcp", roles.substring(1));
         }
     }

@@ -198,10 +198,22 @@ public final class Im2col {
     /** Copies {@code channels} planes of h x w at {@code x[xOff]} to channels-last order: out[(y * w + x) * channels + c]. */
     public static void toChannelsLast(float[] x, int xOff, int channels, int h, int w, float[] out) {
         int hw = h * w;
-        // blocks of 16 pixels, so that the 16 output cache lines being filled stay in L1 while each plane is read in order
-        for (int p0 = 0; p0 < hw; p0 += 16) {
-            int p1 = Math.min(hw, p0 + 16);
-            for (int c = 0; c < channels; c++) {
+        // Blocks of 64 pixels, and four planes read side by side so that each pixel's four channels are written
+        // together: one plane at a time over 16 pixels kept 32-64 read streams (planes 4 KiB apart, all in the same
+        // L1 sets) open per block, which measured 2-2.5x slower on the small CNN's layers.
+        for (int p0 = 0; p0 < hw; p0 += 64) {
+            int p1 = Math.min(hw, p0 + 64), c = 0;
+            for (; c + 4 <= channels; c += 4) {
+                int s0 = xOff + c * hw, s1 = s0 + hw, s2 = s1 + hw, s3 = s2 + hw;
+                for (int p = p0; p < p1; p++) {
+                    int d = p * channels + c;
+                    out[d] = x[s0 + p];
+                    out[d + 1] = x[s1 + p];
+                    out[d + 2] = x[s2 + p];
+                    out[d + 3] = x[s3 + p];
+                }
+            }
+            for (; c < channels; c++) {
                 int src = xOff + c * hw;
                 for (int p = p0; p < p1; p++) out[p * channels + c] = x[src + p];
             }

@@ -12,6 +12,8 @@ package dev.kindling.kernels;
 public final class MaskedAttention {
     private MaskedAttention() {}
 
+    private static final int VL = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+
     /** Per-thread score block, grown on demand: one forward call per layer would otherwise allocate it each time. */
     private static final ThreadLocal<float[][]> SCORES = ThreadLocal.withInitial(() -> new float[1][]);
 
@@ -54,11 +56,19 @@ public final class MaskedAttention {
         // 16-token sentence (16 x 16 x 32) is about a microsecond, far below a fork/join round trip (10-30 us)
         Parallel.forRange(batch * heads, (long) tq * tk * Math.max(1, d) / 2, (from, to) -> {
             float[][] holder = SCORES.get();
-            if (holder[0] == null || holder[0].length < tq * tk) holder[0] = new float[tq * tk];
+            boolean tiled = d % VL == 0;
+            int tkPad = (tk + VL - 1) / VL * VL;
+            int need = tiled ? tq * tkPad + d * tkPad : tq * tk;
+            if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
             float[] s = holder[0];
             for (int bh = from; bh < to; bh++) {
                 int b = bh / heads, h = bh % heads;
                 int qo = qOff + b * tq * ldq + h * d, ko = kOff + b * tk * ldk + h * d, vo = vOff + b * tk * ldv + h * d;
+                if (tiled) {
+                    AttentionTiles.head(tq, tk, tkPad, d, scale, q, qo, ldq, k, ko, ldk, v, vo, ldv,
+                            mask, mask == null ? 0 : maskOff + b * ms[0] + h * ms[1], ms, s, out, outOff + b * tq * ldo + h * d, ldo);
+                    continue;
+                }
                 Gemm.sgemm(false, true, tq, tk, d, scale, q, qo, ldq, k, ko, ldk, 0f, s, 0, tk);
                 for (int i = 0; i < tq; i++) {
                     int r = i * tk;

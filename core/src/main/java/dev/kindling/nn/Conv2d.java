@@ -83,6 +83,18 @@ public class Conv2d extends Module {
         return Functional.conv2dRelu(x, weight, bias, stride, padding, dilation, groups);
     }
 
+    /**
+     * {@code Functional.maxPool2d(forward(x).relu(), 2, 2, 0)} in one op ({@link Functional#conv2dReluMaxPool2d}):
+     * the conv-ReLU-pool block without the full-size activation and gradient tensors between the three.
+     */
+    public Tensor forwardReluMaxPool(Tensor x) {
+        if (same) {
+            int th = dilation[0] * (kernel[0] - 1), tw = dilation[1] * (kernel[1] - 1);
+            return Convolution.conv2dReluPool(x, weight, bias, 1, 1, th / 2, th - th / 2, tw / 2, tw - tw / 2, dilation[0], dilation[1], groups);
+        }
+        return Functional.conv2dReluMaxPool2d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
     @Override
     protected String extraRepr() {
         return inChannels + ", " + outChannels + ", kernel_size=(" + kernel[0] + ", " + kernel[1] + "), stride=(" + stride[0] + ", " + stride[1]

@@ -2,9 +2,9 @@ package dev.kindling.nn;
 
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.Im2col;
-import dev.kindling.kernels.Elementwise;
+import dev.kindling.kernels.MaxPool;
+import dev.kindling.kernels.ConvEpilogue;
 import dev.kindling.kernels.Parallel;
-import dev.kindling.kernels.Elementwise.Unary;
 import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
 import dev.kindling.tensor.Tensor;
@@ -48,22 +48,28 @@ final class Convolution {
 
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom, int padLeft,
                          int padRight, int dh, int dw, int groups) {
-        return conv2d("conv2d", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, false);
+        return conv2d("conv2d", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, false, false);
     }
 
     /** relu(conv2d(...)) as one op: see {@link Functional#conv2dRelu}. */
     static Tensor conv2dRelu(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom, int padLeft,
                              int padRight, int dh, int dw, int groups) {
-        return conv2d("conv2dRelu", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, true);
+        return conv2d("conv2dRelu", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, true, false);
+    }
+
+    /** maxPool2d(relu(conv2d(...)), 2, 2) as one op: see {@link Functional#conv2dReluMaxPool2d}. */
+    static Tensor conv2dReluPool(Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom, int padLeft,
+                                 int padRight, int dh, int dw, int groups) {
+        return conv2d("conv2dReluMaxPool2d", x, weight, bias, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, true, true);
     }
 
     private static Tensor conv2d(String op, Tensor x, Tensor weight, Tensor bias, int sh, int sw, int padTop, int padBottom,
-                                 int padLeft, int padRight, int dh, int dw, int groups, boolean relu) {
+                                 int padLeft, int padRight, int dh, int dw, int groups, boolean relu, boolean pool) {
         DType half = Autocast.dtype();
         if (half != null) { // 16-bit inputs, FLOAT32 accumulation in the GEMM, a 16-bit output
             Tensor xh = Autocast.cast(x), wh = Autocast.cast(weight), bh = Autocast.cast(bias);
             try (var off = Autocast.disabled()) {
-                return conv2d(op, xh, wh, bh, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, relu).to(half);
+                return conv2d(op, xh, wh, bh, sh, sw, padTop, padBottom, padLeft, padRight, dh, dw, groups, relu, pool).to(half);
             }
         }
         if (x.dim() != 4)
@@ -85,26 +91,32 @@ final class Convolution {
         if (bias != null && (bias.dim() != 1 || bias.size(0) != o))
             throw new IllegalArgumentException(op + ": bias must be [" + o + "], got shape " + Arrays.toString(bias.shape()));
         int oh = outSize(op, "height", h, padTop + padBottom, dh, kh, sh), ow = outSize(op, "width", w, padLeft + padRight, dw, kw, sw);
+        if (pool && (oh < 2 || ow < 2))
+            throw new IllegalArgumentException(op + ": the convolution's output " + oh + "x" + ow + " is smaller than the 2x2 pooling window");
         var g = new Geometry(n, c, h, w, o, groups, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow);
 
         float[] xa = values(x), wa = values(weight), ba = bias == null ? null : values(bias);
         float[] y = new float[n * o * g.ohw()];
-        Parallel.forRange(n, g.costPerImage(), (from, to) -> forward(g, xa, wa, ba, relu, y, from, to));
-        Tensor out = Tensor.wrap(y, n, o, oh, ow);
+        // W^T per group, so that the GEMM packs its A operand by vector copies (the transposed-A path) instead of
+        // gathering six rows of W at a time
+        float[] wt = transposeGroups(wa, groups, g.og(), g.k());
+        // with pooling, each image's output planes are pooled right after its GEMM, while they are in cache; the
+        // position of each maximum is kept for backward
+        Pooled pooled = pool ? new Pooled(oh / 2, ow / 2, new float[n * o * (oh / 2) * (ow / 2)], new int[n * o * (oh / 2) * (ow / 2)]) : null;
+        Parallel.forRange(n, g.costPerImage(), (from, to) -> forward(g, xa, wt, ba, relu, pooled, y, from, to));
+        Tensor out = pool ? Tensor.wrap(pooled.y(), n, o, pooled.oh(), pooled.ow()) : Tensor.wrap(y, n, o, oh, ow);
         int[] xs = x.shape(), ws = weight.shape();
         return Tensor.customOp(op, out, gOut -> {
             boolean needX = x.requiresGrad(), needW = weight.requiresGrad(), needB = bias != null && bias.requiresGrad();
             float[] ga = values(gOut);
             float[] dx = needX ? new float[n * c * h * w] : null;
-            // dcol = W^T dy reads W transposed: transposed once here (it is small) so the GEMM packs it plainly
-            float[] wt = needX ? transposeGroups(wa, groups, g.og(), g.k()) : null;
             int parts = Math.min(n, PARTIALS);
             float[][] dwParts = new float[parts][], dbParts = new float[parts][];
             if (needX || needW || needB) {
                 Parallel.forRange(parts, g.costPerImage() * 2 * n / Math.max(1, parts), (from, to) -> {
                     for (int p = from; p < to; p++) {
                         float[] dwp = needW ? new float[o * g.k()] : null, dbp = needB ? new float[o] : null;
-                        backward(g, xa, wt, y, ga, relu, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts),
+                        backward(g, xa, wa, y, ga, relu, pooled, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts),
                                 dwp, dbp, dx);
                         dwParts[p] = dwp;
                         dbParts[p] = dbp;
@@ -114,6 +126,11 @@ final class Convolution {
             return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), needW ? Tensor.wrap(tapsLast(sumParts(dwParts, o * g.k()), o, cg, kh * kw), ws) : null,
                     needB ? Tensor.wrap(sumParts(dbParts, o), o) : null};
         }, x, weight, bias);
+    }
+
+    /** A 2x2, stride-2 max-pooling of the convolution's output: oh x ow pooled planes y, and each maximum's position. */
+    private record Pooled(int oh, int ow, float[] y, int[] arg) {
+        int ohw() { return oh * ow; }
     }
 
     /** The sizes of one convolution. k is the column-matrix height per group, ohw its width. */
@@ -145,7 +162,7 @@ final class Convolution {
     }
 
     /** Output images [from, to): per group im2col and one GEMM, then bias and ReLU over the image while it is in cache. */
-    private static void forward(Geometry g, float[] xa, float[] wa, float[] ba, boolean relu, float[] y, int from, int to) {
+    private static void forward(Geometry g, float[] xa, float[] wt, float[] ba, boolean relu, Pooled pool, float[] y, int from, int to) {
         int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
         boolean direct = g.direct();
         float[] col = direct ? null : ConvScratch.get(ConvScratch.COL, k * ohw);
@@ -153,18 +170,17 @@ final class Convolution {
             for (int gi = 0; gi < g.groups(); gi++) {
                 int xOff = (img * g.c() + gi * cg) * hw, yOff = (img * o + gi * og) * ohw;
                 if (!direct) g.im2col(xa, xOff, col);
-                Gemm.sgemm(false, false, og, ohw, k, 1f, wa, gi * og * k, k, direct ? xa : col, direct ? xOff : 0, ohw,
+                // y_g [Og, ohw] = W_g [Og, K] x col [K, ohw], W_g given transposed ([K, Og])
+                Gemm.sgemm(true, false, og, ohw, k, 1f, wt, gi * og * k, og, direct ? xa : col, direct ? xOff : 0, ohw,
                         0f, y, yOff, ohw);
             }
-            int yImg = img * o * ohw;
-            if (ba != null) {
+            if (ba != null || relu)
+                for (int ch = 0; ch < o; ch++) ConvEpilogue.biasRelu(y, (img * o + ch) * ohw, ohw, ba == null ? 0f : ba[ch], relu);
+            if (pool != null)
                 for (int ch = 0; ch < o; ch++) {
-                    int base = yImg + ch * ohw;
-                    float b = ba[ch];
-                    for (int i = 0; i < ohw; i++) y[base + i] += b;
+                    int plane = img * o + ch;
+                    MaxPool.pool2x2(y, plane * ohw, g.ow(), pool.y(), pool.arg(), plane * pool.ohw(), pool.oh(), pool.ow());
                 }
-            }
-            if (relu) Elementwise.unary(Unary.RELU, y, yImg, 1, y, yImg, o * ohw);
         }
     }
 
@@ -173,23 +189,40 @@ final class Convolution {
      * (each may be null), and writes those images' dx (null when not needed). With relu, the incoming gradient
      * is first masked by y &gt; 0.
      */
-    private static void backward(Geometry g, float[] xa, float[] wt, float[] y, float[] ga, boolean relu, int from, int to,
+    private static void backward(Geometry g, float[] xa, float[] wa, float[] y, float[] ga, boolean relu, Pooled pool, int from, int to,
                                  float[] dwp, float[] dbp, float[] dx) {
         int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
         boolean direct = g.direct();
         float[] xt = dwp == null ? null : ConvScratch.get(ConvScratch.CHANNELS_LAST, cg * hw);
         float[] rows = direct || dwp == null ? xt : ConvScratch.get(ConvScratch.ROWS, ohw * k);
         float[] dcol = direct || dx == null ? null : ConvScratch.get(ConvScratch.DCOL, k * ohw);
-        float[] masked = relu ? ConvScratch.get(ConvScratch.GRAD, o * ohw) : null;
+        float[] unpooled = pool != null ? ConvScratch.get(ConvScratch.UNPOOLED, o * ohw) : null;
+        // the unpooled gradient is this thread's own scratch: masked in place
+        float[] masked = !relu ? null : pool != null ? unpooled : ConvScratch.get(ConvScratch.GRAD, o * ohw);
         for (int img = from; img < to; img++) {
             float[] gy = ga;
-            int gyOff = img * o * ohw;
-            if (relu) { // relu's gradient: dy where the output is positive
-                Elementwise.activationBackward(Unary.RELU, y, gyOff, ga, gyOff, masked, 0, o * ohw);
-                gy = masked;
+            int gyOff = img * o * ohw, yOff = gyOff;
+            if (pool != null) { // the pooled gradient back to the maxima's positions, zeros elsewhere
+                Arrays.fill(unpooled, 0, o * ohw, 0f);
+                int pohw = pool.ohw();
+                int[] arg = pool.arg();
+                for (int ch = 0; ch < o; ch++) {
+                    int q0 = (img * o + ch) * pohw, plane = ch * ohw;
+                    for (int q = 0; q < pohw; q++) unpooled[plane + arg[q0 + q]] += ga[q0 + q];
+                }
+                gy = unpooled;
                 gyOff = 0;
             }
-            if (dbp != null) for (int ch = 0; ch < o; ch++) dbp[ch] += Elementwise.sum(gy, gyOff + ch * ohw, 1, ohw);
+            if (relu || dbp != null) { // relu's gradient (dy where the output is positive) and db in one pass
+                for (int ch = 0; ch < o; ch++) {
+                    float s = ConvEpilogue.maskSum(relu ? y : null, yOff + ch * ohw, gy, gyOff + ch * ohw, relu ? masked : null, ch * ohw, ohw);
+                    if (dbp != null) dbp[ch] += s;
+                }
+                if (relu) {
+                    gy = masked;
+                    gyOff = 0;
+                }
+            }
             for (int gi = 0; gi < g.groups(); gi++) {
                 int xOff = (img * g.c() + gi * cg) * hw, gOff = gyOff + gi * og * ohw;
                 if (dwp != null) {
@@ -199,8 +232,8 @@ final class Convolution {
                     Gemm.sgemm(false, false, og, k, ohw, 1f, gy, gOff, ohw, rows, 0, k, 1f, dwp, gi * og * k, k);
                 }
                 if (dx != null) {
-                    // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw]
-                    Gemm.sgemm(false, false, k, ohw, og, 1f, wt, gi * og * k, og, gy, gOff, ohw,
+                    // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw] (W_g stored [Og, K]: the transposed-A path)
+                    Gemm.sgemm(true, false, k, ohw, og, 1f, wa, gi * og * k, k, gy, gOff, ohw,
                             0f, direct ? dx : dcol, direct ? xOff : 0, ohw);
                     if (!direct) g.col2im(dcol, dx, xOff);
                 }

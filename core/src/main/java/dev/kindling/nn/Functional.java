@@ -351,6 +351,21 @@ public final class Functional {
     }
 
     /**
+     * {@code maxPool2d(relu(conv2d(x, weight, bias, stride, padding, dilation, groups)), 2, 2, 0)} as one op, the
+     * conv-ReLU-pool block of VGG-style networks: each image's output planes are pooled while still in cache, and
+     * backward routes the pooled gradient to the maxima inside the convolution's own pass instead of through a
+     * full-size gradient tensor. Output [N, O, oh / 2, ow / 2] (floor); same result as the three ops.
+     *
+     * @throws IllegalArgumentException as {@link #conv2d} does, or if the convolution's output is smaller than 2x2
+     */
+    public static Tensor conv2dReluMaxPool2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation,
+                                             int groups) {
+        String op = "conv2dReluMaxPool2d";
+        int[] s = pair(op, "stride", stride), p = pair(op, "padding", padding), d = pair(op, "dilation", dilation);
+        return Convolution.conv2dReluPool(x, weight, bias, s[0], s[1], p[0], p[0], p[1], p[1], d[0], d[1], groups);
+    }
+
+    /**
      * conv2d with stride 1 and padding {@code "same"} (output as large as the input; for an even kernel extent
      * the extra row/column of padding goes at the bottom/right, as in PyTorch) or {@code "valid"} (none).
      */

@@ -1,5 +1,6 @@
 package dev.kindling.optim;
 
+import dev.kindling.kernels.OptimKernels;
 import dev.kindling.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -32,13 +33,6 @@ public class SGD extends Optimizer {
         float lr = (float) group.lr, wd = (float) group.weightDecay, mu = (float) momentum, damp = (float) dampening;
         boolean first = !state.containsKey("momentum_buffer");
         float[] buf = mu != 0 ? buffer(state, "momentum_buffer", p.length) : null;
-        for (int i = 0; i < p.length; i++) {
-            float d = g[i] + wd * p[i];
-            if (buf != null) {
-                buf[i] = first ? d : mu * buf[i] + (1 - damp) * d;
-                d = nesterov ? d + mu * buf[i] : buf[i];
-            }
-            p[i] -= lr * d;
-        }
+        OptimKernels.sgd(p, g, buf, p.length, lr, wd, mu, damp, nesterov, first);
     }
 }

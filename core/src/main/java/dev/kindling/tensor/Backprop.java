@@ -34,6 +34,10 @@ final class Backprop {
         Map<Object, Boolean> guarded = new IdentityHashMap<>();
         for (Tensor t : order) guarded.put(t.data, Boolean.TRUE);
         guarded.put(seed.data, Boolean.TRUE);
+        // A graph recorded under an ActivationArena (a training step) allocates the same lengths every step, so its
+        // dead gradients are pooled down to the arena's size; elsewhere only large ones are (FloatPool.MIN_LENGTH).
+        int recycleMin = FloatPool.MIN_LENGTH;
+        for (Tensor t : order) if (t.gradFn != null && t.gradFn.arena != null) recycleMin = ActivationArena.MIN_LENGTH;
         Map<Object, Integer> live = new IdentityHashMap<>(); // gradient references per storage held by this loop
         live.merge(seed.data, 1, Integer::sum);
         // backward ops run in the dtypes the forward chose, not under the caller's autocast setting
@@ -46,7 +50,7 @@ final class Backprop {
                 if (node == null) {
                     t.accumulateGrad(g, live.get(g.data) == 1 && !guarded.containsKey(g.data));
                     release(live, g);
-                    if (t.grad.data != g.data) recycleIfDead(g, live, guarded, retainGraph);
+                    if (t.grad.data != g.data) recycleIfDead(g, live, guarded, retainGraph, recycleMin);
                     if (t.postAccumulateGradHooks != null)
                         for (var hook : t.postAccumulateGradHooks) hook.accept(t);
                     continue;
@@ -76,9 +80,10 @@ final class Backprop {
                     }
                 }
                 release(live, g);
-                recycleIfDead(g, live, guarded, retainGraph);
+                recycleIfDead(g, live, guarded, retainGraph, recycleMin);
             }
         }
+        if (!retainGraph) ActivationArena.release(order);
     }
 
     /**
@@ -86,9 +91,10 @@ final class Backprop {
      * in flight shares it, it is no tensor's data in the graph (nor the seed), and no leaf took it as its .grad
      * (the caller checks that). With a retained graph a later backward may still meet it, so it is kept.
      */
-    private static void recycleIfDead(Tensor g, Map<Object, Integer> live, Map<Object, Boolean> guarded, boolean retainGraph) {
+    private static void recycleIfDead(Tensor g, Map<Object, Integer> live, Map<Object, Boolean> guarded, boolean retainGraph,
+                                      int minLength) {
         if (retainGraph || !(g.data instanceof float[] a) || live.containsKey(a) || guarded.containsKey(a)) return;
-        FloatPool.recycle(a);
+        FloatPool.recycle(a, minLength);
     }
 
     private static void release(Map<Object, Integer> live, Tensor g) {

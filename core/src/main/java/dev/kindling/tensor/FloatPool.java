@@ -2,15 +2,18 @@ package dev.kindling.tensor;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Large float arrays that backward has finished with, kept for the next allocation of the same length.
  * A GPT training step otherwise allocates gigabytes of fresh arrays (every op's output and every gradient), and
  * the collector then copies the activations that are still live into older generations at every young
  * collection: that copying, and the page faults of a growing heap, took more time than the kernels.
- * Only {@link Backprop} gives arrays back, and only arrays that nothing can see any more; the pool holds at most
+ * Only {@link Backprop} and {@link ActivationArena} give arrays back, and only arrays that nothing can see any more; the pool holds at most
  * an eighth of the maximum heap and drops what does not fit.
  */
 final class FloatPool {
@@ -23,15 +26,18 @@ final class FloatPool {
     private static final long MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
 
     private static final Map<Integer, ArrayDeque<float[]>> FREE = new HashMap<>();
+    /** The arrays now in FREE: an array given back twice must not be handed out twice. */
+    private static final Set<float[]> POOLED = Collections.newSetFromMap(new IdentityHashMap<>());
     private static long pooledBytes;
 
     private FloatPool() {}
 
     /** A zero-filled array of length n, recycled when one of that length is free. */
     static float[] zeros(int n) {
-        float[] a = n >= MIN_LENGTH ? poll(n) : null;
-        if (a == null) return new float[n];
-        Arrays.fill(a, 0f);
+        float[] a = n >= ActivationArena.MIN_LENGTH ? poll(n) : null;
+        if (a == null) a = new float[n];
+        else Arrays.fill(a, 0f);
+        if (n >= ActivationArena.MIN_LENGTH) ActivationArena.note(a);
         return a;
     }
 
@@ -40,20 +46,33 @@ final class FloatPool {
      * write every element, which then skip the zero-filling pass (a tenth of a GPT step went to zeroing).
      */
     static float[] uninitialized(int n) {
-        float[] a = n >= MIN_LENGTH ? poll(n) : null;
-        return a != null ? a : new float[n];
+        float[] a = n >= ActivationArena.MIN_LENGTH ? poll(n) : null;
+        if (a == null) a = new float[n];
+        if (n >= ActivationArena.MIN_LENGTH) ActivationArena.note(a);
+        return a;
     }
 
     private static synchronized float[] poll(int n) {
         ArrayDeque<float[]> q = FREE.get(n);
         float[] a = q == null ? null : q.pollLast();
-        if (a != null) pooledBytes -= 4L * n;
+        if (a != null) {
+            pooledBytes -= 4L * n;
+            POOLED.remove(a);
+        }
         return a;
     }
 
-    /** Gives back an array that no tensor, gradient or kernel refers to any more. */
-    static synchronized void recycle(float[] a) {
-        if (a.length < MIN_LENGTH || pooledBytes + 4L * a.length > MAX_BYTES) return;
+    /** Gives back a gradient array that no tensor, gradient or kernel refers to any more. */
+    static void recycle(float[] a) {
+        recycle(a, MIN_LENGTH);
+    }
+
+    /**
+     * Gives back an array of at least {@code minLength} floats that nothing refers to any more ({@link ActivationArena}
+     * pools smaller arrays than backward's gradients: forwards allocate the same lengths step after step).
+     */
+    static synchronized void recycle(float[] a, int minLength) {
+        if (a.length < minLength || pooledBytes + 4L * a.length > MAX_BYTES || !POOLED.add(a)) return;
         FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
         pooledBytes += 4L * a.length;
     }

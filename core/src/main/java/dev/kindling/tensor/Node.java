@@ -15,6 +15,8 @@ final class Node {
     final String op;
     final Tensor[] inputs;
     Backward backward;
+    /** Set on the output of an {@link ActivationArena#run} forward: the arrays to reuse once this node has run. */
+    ActivationArena.Recording arena;
 
     Node(String op, Tensor[] inputs, Backward backward) {
         this.op = op;

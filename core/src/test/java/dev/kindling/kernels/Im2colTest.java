@@ -19,6 +19,7 @@ class Im2colTest {
             {3, 6, 7, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1},   // horizontal stride 2
             {1, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1},   // no padding, narrower output
             {4, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},   // 1x1
+            {9, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  // channels past a multiple of 4, planes past 64 pixels
     };
 
     @Test

@@ -43,6 +43,25 @@ class MaskedAttentionTest {
     }
 
     @Test
+    void headsOfWholeVectorsRunOnRegisterTilesWithOddTokenCounts() {
+        // head sizes 16, 32, 48 are whole vectors at every width: the tiled path, with query and key counts that leave
+        // row and key-vector tails (and 130 keys: two full 64-key tiles and a tail)
+        var rnd = new SplittableRandom(3);
+        for (int d : new int[] {16, 32, 48})
+            for (int[] tqk : new int[][] {{67, 67}, {5, 130}, {1, 3}}) {
+                int b = 2, h = 3, tq = tqk[0], tk = tqk[1], w = h * d;
+                float[] q = random(rnd, b * tq * w), kv = random(rnd, b * tk * 2 * w);
+                float[] mask = new float[b * tk];
+                for (int j = tk - 2; j < tk; j++) mask[tk + j] = -1e30f; // batch 1: two padding keys
+                int[] strides = {tk, 0, 0, 1};
+                float[] out = new float[b * tq * w];
+                MaskedAttention.forward(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, out, 0, w);
+                float[] expected = reference(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, w);
+                for (int i = 0; i < expected.length; i++) assertEquals(expected[i], out[i], 1e-5, "d " + d + " tq " + tq + " tk " + tk + " at " + i);
+            }
+    }
+
+    @Test
     void rejectsBadArgumentsNamingTheValues() {
         float[] x = new float[24];
         var e = assertThrows(IllegalArgumentException.class,

@@ -55,4 +55,25 @@ class OptimKernelsTest {
         assertArrayEquals(m1, m, 0f);
         assertArrayEquals(v1, v, 0f);
     }
+
+    /** The vector kernel gives the scalar twin's bits, with and without momentum, Nesterov and dampening, on two threads. */
+    @ParameterizedTest
+    @CsvSource({"1, 0.9, false, 0", "7, 0.9, true, 0", "31, 0, false, 0", "1001, 0.9, false, 0.1", "40001, 0.5, true, 0"})
+    void sgdGivesTheScalarTwinsBits(int n, float mu, boolean nesterov, float dampening) {
+        int saved = Parallel.threads();
+        Parallel.setThreads(2);
+        try {
+            Random r = new Random(n);
+            float[] p = random(r, n, 1, false), g = random(r, n, 0.1, false);
+            float[] buf = mu != 0 ? new float[n] : null, p2 = p.clone(), buf2 = mu != 0 ? new float[n] : null;
+            for (int step = 0; step < 3; step++) { // the first step sets the buffer, later ones blend into it
+                OptimKernels.sgd(p, g, buf, n, 0.01f, 1e-4f, mu, dampening, nesterov, step == 0);
+                OptimKernels.sgdReference(p2, g, buf2, n, 0.01f, 1e-4f, mu, dampening, nesterov, step == 0);
+                assertArrayEquals(p2, p, 0f, "step " + step);
+                if (buf != null) assertArrayEquals(buf2, buf, 0f, "buffer, step " + step);
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
 }

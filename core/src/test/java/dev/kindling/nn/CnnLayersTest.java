@@ -88,6 +88,38 @@ class CnnLayersTest {
         assertArrayEquals(conv.forward(x).relu().toFloatArray(), conv.forwardRelu(x).toFloatArray());
     }
 
+    /** conv + ReLU + 2x2 max-pool as one op gives exactly what the three ops give: output and every gradient. */
+    @Test
+    void conv2dReluMaxPool2dIsConvReluPool() {
+        record Case(String name, int[] x, int[] w, int[] stride, int[] pad, int[] dil, int groups) {}
+        var cases = List.of(
+                new Case("3x3 pad 1, odd output (7x6)", new int[] {10, 3, 7, 6}, new int[] {5, 3, 3, 3}, new int[] {1}, new int[] {1}, new int[] {1}, 1),
+                new Case("groups, stride, dilation", new int[] {3, 4, 6, 7}, new int[] {6, 2, 2, 3}, new int[] {2, 1}, new int[] {1, 2}, new int[] {1, 2}, 2),
+                new Case("1x1 (no im2col)", new int[] {2, 4, 3, 5}, new int[] {3, 4, 1, 1}, new int[] {1}, new int[] {0}, new int[] {1}, 1),
+                new Case("planes half a vector wide", new int[] {3, 2, 16, 16}, new int[] {4, 2, 3, 3}, new int[] {1}, new int[] {1}, new int[] {1}, 1));
+        long seed = 50;
+        for (Case c : cases) {
+            Tensor x = separated(seed++, c.x), w = randn(seed++, c.w), b = randn(seed++, c.w[0]);
+            Tensor[] fused = {x.detach().requiresGrad(true), w.detach().requiresGrad(true), b.detach().requiresGrad(true)};
+            Tensor[] plain = {x.detach().requiresGrad(true), w.detach().requiresGrad(true), b.detach().requiresGrad(true)};
+            Tensor yf = Functional.conv2dReluMaxPool2d(fused[0], fused[1], fused[2], c.stride, c.pad, c.dil, c.groups);
+            Tensor yp = Functional.maxPool2d(Functional.conv2d(plain[0], plain[1], plain[2], c.stride, c.pad, c.dil, c.groups).relu(), 2, 2, 0);
+            assertArrayEquals(yp.shape(), yf.shape(), c.name + ": shape");
+            assertArrayEquals(yp.toFloatArray(), yf.toFloatArray(), c.name + ": output");
+            Tensor up = randn(seed++, yp.shape());
+            yf.mul(up).sum().backward();
+            yp.mul(up).sum().backward();
+            for (int i = 0; i < 3; i++)
+                assertArrayEquals(plain[i].grad().toFloatArray(), fused[i].grad().toFloatArray(), 1e-4f, c.name + ": gradient " + i);
+        }
+        var conv = Conv2d.same(2, 3, new int[] {2, 4}, new int[] {1}, 1, true, new Generator(5));
+        Tensor x = randn(41, 2, 2, 5, 6);
+        assertArrayEquals(Functional.maxPool2d(conv.forward(x).relu(), 2, 2, 0).toFloatArray(), conv.forwardReluMaxPool(x).toFloatArray());
+        var e = assertThrows(IllegalArgumentException.class, () -> Functional.conv2dReluMaxPool2d(randn(42, 1, 1, 1, 5),
+                randn(43, 2, 1, 1, 1), null, new int[] {1}, new int[] {0}, new int[] {1}, 1));
+        assertTrue(e.getMessage().contains("conv2dReluMaxPool2d") && e.getMessage().contains("1x5"), e.getMessage());
+    }
+
     @Test
     void poolingGradients() {
         GradCheck.check("maxPool2d", in -> Functional.maxPool2d(in.get(0), 3, 2, 1), List.of(separated(1, 2, 2, 7, 6)));

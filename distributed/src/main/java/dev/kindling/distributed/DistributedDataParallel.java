@@ -21,12 +21,18 @@ import java.util.concurrent.Future;
  * <p>On construction the replicas are made equal by broadcasting rank 0's parameters and float buffers.
  * The parameters are grouped into buckets of about {@code bucketBytes}, last layers first (the order in
  * which backward produces their gradients). A post-accumulate-grad hook on every parameter counts the
- * gradients that are ready; as soon as a bucket is complete its all-reduce starts on a communication
- * thread, while backward goes on computing the earlier layers' gradients. Buckets are sent in bucket order
- * on every rank (a complete bucket waits for the earlier ones), so all ranks issue the same collectives.
- * {@link #syncGradients()}, called between {@code loss.backward()} and {@code optimizer.step()}, starts the
- * buckets not yet sent, waits for all of them and writes the averaged gradients back. Any optimizer works,
- * since it then sees the averaged gradients.
+ * gradients that are ready; as soon as a bucket is complete its gradients are copied out (while they are
+ * still in the cache) and its all-reduce starts on a communication thread, while backward goes on computing
+ * the earlier layers' gradients. Buckets are sent in bucket order on every rank (a complete bucket waits for
+ * the earlier ones), so all ranks issue the same collectives. {@link #syncGradients()}, called between
+ * {@code loss.backward()} and {@code optimizer.step()}, starts the buckets not yet sent, waits for all of
+ * them and writes the averaged gradients back. Any optimizer works, since it then sees the averaged
+ * gradients.
+ *
+ * <p>When the group moves data through shared memory ({@link ProcessGroup#sharedMemory()}: all ranks on one
+ * host), there is no communication thread: the ranks' own cores do the copying and reducing either way, so
+ * overlapping gains no CPU and a hand-off per bucket costs some. Complete buckets are still copied out as
+ * backward produces them, and {@link #syncGradients()} all-reduces all buckets at once on the calling thread.
  *
  * <p>Inside a {@link #noSync()} scope nothing is sent, so gradients accumulate locally over several
  * micro-batches; the backward of the last micro-batch, outside the scope, sends the accumulated gradients.
@@ -58,16 +64,21 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
     private final List<Bucket> buckets = new ArrayList<>();
     private final Map<Tensor, Bucket> bucketOf = new IdentityHashMap<>();
     private final List<RemovableHandle> hooks = new ArrayList<>();
+    /** The communication thread; null on one rank and on shared-memory groups (see the class comment). */
     private final ExecutorService comm;
+    /** Every bucket's gradients then presence flags, bucket after bucket: one all-reduce without a comm thread. */
+    private final float[] flat;
     private int nextToSend, noSyncDepth;
 
     /** One all-reduce's worth of parameters: their gradients, then one presence flag per parameter. */
     private static final class Bucket {
         final List<Tensor> params = new ArrayList<>();
         final IdentityHashMap<Tensor, Integer> index = new IdentityHashMap<>();
-        float[] flat;
+        /** Where the bucket starts in {@link #flat}. */
+        int offset;
         int values, ready;
         boolean[] isReady;
+        boolean sent;
         Future<?> inFlight;
 
         void add(Tensor p) {
@@ -100,17 +111,18 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
             bucketOf.put(p, current);
         }
         if (!current.params.isEmpty()) buckets.add(current);
+        int floats = 0;
         for (Bucket b : buckets) {
-            b.flat = new float[b.values + b.params.size()];
+            b.offset = floats;
+            floats += b.values + b.params.size();
             b.isReady = new boolean[b.params.size()];
         }
+        flat = new float[floats];
         broadcastState();
-        if (pg.worldSize() > 1) {
-            comm = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("kindling-ddp-comm-" + pg.rank()).unstarted(r));
+        boolean overlap = pg.worldSize() > 1 && !pg.sharedMemory();
+        comm = overlap ? Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("kindling-ddp-comm-" + pg.rank()).unstarted(r)) : null;
+        if (pg.worldSize() > 1)
             for (Tensor p : params) if (p.requiresGrad()) hooks.add(p.registerPostAccumulateGradHook(this::gradientReady));
-        } else {
-            comm = null;
-        }
     }
 
     /** The wrapped module (save its stateDict for a checkpoint that loads in a single process). */
@@ -159,7 +171,7 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
         if (noSyncDepth > 0) return;
         Bucket b = bucketOf.get(p);
         int i = b.index.get(p);
-        if (b.isReady[i] || b.inFlight != null)
+        if (b.isReady[i] || b.sent)
             throw new IllegalStateException("DistributedDataParallel: parameter of shape " + java.util.Arrays.toString(p.shape())
                     + " got a second gradient before syncGradients(); run the backward of all but the last micro-batch inside noSync()");
         b.isReady[i] = true;
@@ -171,21 +183,21 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
             send(buckets.get(nextToSend++));
     }
 
-    /** Copies the bucket's gradients (zeros where none) and presence flags, and queues its all-reduce. */
+    /** Copies the bucket's gradients (zeros where none) and presence flags, and queues its all-reduce if overlapping. */
     private void send(Bucket b) {
-        float[] flat = b.flat;
-        int o = 0, k = b.params.size();
+        int o = b.offset, k = b.params.size();
         for (int i = 0; i < k; i++) {
             Tensor p = b.params.get(i);
             Tensor g = p.grad();
             if (g == null) java.util.Arrays.fill(flat, o, o + p.numel(), 0f);
             else Flat.read(g, flat, o);
-            flat[b.values + i] = g == null ? 0f : 1f;
+            flat[b.offset + b.values + i] = g == null ? 0f : 1f;
             o += p.numel();
         }
+        b.sent = true;
         // averaged in the collective (no separate scaling pass); a presence flag becomes (ranks that had a
         // gradient) / n, still positive exactly when some rank had one
-        b.inFlight = comm.submit(() -> pg.allReduce(flat, 0, flat.length, ReduceOp.AVG));
+        if (comm != null) b.inFlight = comm.submit(() -> pg.allReduce(flat, b.offset, b.values + k, ReduceOp.AVG));
     }
 
     /**
@@ -197,17 +209,17 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
      * @throws DistributedException if a collective failed (a peer died or stalled), naming the rank
      */
     public void syncGradients() {
-        if (noSyncDepth > 0 || comm == null) return;
+        if (noSyncDepth > 0 || pg.worldSize() == 1) return;
         while (nextToSend < buckets.size()) send(buckets.get(nextToSend++));
         try {
+            if (comm == null) pg.allReduce(flat, 0, flat.length, ReduceOp.AVG);
             for (Bucket b : buckets) {
-                await(b.inFlight);
-                float[] flat = b.flat;
-                int o = 0;
+                if (comm != null) await(b.inFlight);
+                int o = b.offset;
                 for (int i = 0; i < b.params.size(); i++) {
                     Tensor p = b.params.get(i);
                     int len = p.numel();
-                    if (flat[b.values + i] > 0) {
+                    if (flat[b.offset + b.values + i] > 0) {
                         Tensor g = p.grad();
                         if (g != null && Flat.ownsArray(g)) System.arraycopy(flat, o, g.floatData(), 0, len);
                         else p.setGrad(Tensor.fromArray(java.util.Arrays.copyOfRange(flat, o, o + len), p.shape()));
@@ -232,6 +244,7 @@ public final class DistributedDataParallel extends Module implements AutoCloseab
                 }
             }
             b.inFlight = null;
+            b.sent = false;
             b.ready = 0;
             java.util.Arrays.fill(b.isReady, false);
         }

@@ -50,6 +50,15 @@ public interface ProcessGroup extends AutoCloseable {
     /** Copies {@code buf[off, off + len)} of rank {@code root} to every other rank. */
     void broadcast(float[] buf, int off, int len, int root);
 
+    /**
+     * Whether the collectives move data through memory shared by all ranks (every rank on this host), so
+     * that their copying and reducing runs on the cores the ranks compute on; false for a network transport.
+     * Callers use it to decide whether overlapping communication with computation can gain anything.
+     */
+    default boolean sharedMemory() {
+        return false;
+    }
+
     /** Returns once every rank has called barrier. */
     void barrier();
 

@@ -459,6 +459,7 @@ public final class TcpProcessGroup implements ProcessGroup {
      * Whether this group's collectives move their data through shared memory (every rank on this host, and
      * shared memory not turned off) rather than through the TCP ring; the ring then only carries doorbells.
      */
+    @Override
     public boolean sharedMemory() {
         return shm != null;
     }

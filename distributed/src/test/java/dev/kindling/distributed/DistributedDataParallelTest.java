@@ -81,7 +81,8 @@ class DistributedDataParallelTest {
     }
 
     /** Passes collectives through, noting which thread called allReduce and opening a latch at the first one. */
-    private record Recording(ProcessGroup pg, java.util.concurrent.CountDownLatch firstAllReduce, List<String> threads) implements ProcessGroup {
+    private record Recording(ProcessGroup pg, java.util.concurrent.CountDownLatch firstAllReduce, List<String> threads, boolean overlap)
+            implements ProcessGroup {
         public int rank() { return pg.rank(); }
         public int worldSize() { return pg.worldSize(); }
         public java.time.Duration timeout() { return pg.timeout(); }
@@ -94,6 +95,7 @@ class DistributedDataParallelTest {
         public void allGather(float[] buf, int off, int len) { pg.allGather(buf, off, len); }
         public void broadcast(float[] buf, int off, int len, int root) { pg.broadcast(buf, off, len, root); }
         public void barrier() { pg.barrier(); }
+        public boolean sharedMemory() { return pg.sharedMemory() && !overlap; }
         public void close() { pg.close(); }
     }
 
@@ -105,7 +107,7 @@ class DistributedDataParallelTest {
             var threads = java.util.Collections.synchronizedList(new java.util.ArrayList<String>());
             Module m = TrainingFixture.mlp(1);
             // 64-byte buckets: one per parameter, last layer first
-            var ddp = new DistributedDataParallel(m, new Recording(pg, started, threads), 64);
+            var ddp = new DistributedDataParallel(m, new Recording(pg, started, threads, true), 64);
             Tensor firstWeight = m.parameters().get(0);
             boolean[] overlapped = new boolean[STEPS];
             int[] step = {0};
@@ -137,6 +139,32 @@ class DistributedDataParallelTest {
             assertEquals(4 * STEPS, threads.size());
             for (String t : threads) assertEquals("kindling-ddp-comm-" + r, t);
             TrainingFixture.assertClose(reference, (float[]) out.get(r)[2], 1e-5, "overlapped rank " + r);
+        }
+    }
+
+    @Test
+    void onASharedMemoryGroupAllBucketsAreAllReducedOnceBySyncOnTheCallingThread() throws Exception {
+        float[] reference = TrainingFixture.trainSingle("adamw");
+        List<Object[]> out = LocalCluster.run(2, pg -> {
+            var threads = java.util.Collections.synchronizedList(new java.util.ArrayList<String>());
+            Module m = TrainingFixture.mlp(1);
+            var ddp = new DistributedDataParallel(m, new Recording(pg, new java.util.concurrent.CountDownLatch(1), threads, false), 64);
+            Optimizer opt = TrainingFixture.optimizer("adamw", ddp.parameters());
+            int half = BATCH / 2;
+            for (int s = 0; s < STEPS; s++) {
+                opt.zeroGrad();
+                TrainingFixture.loss(ddp, TrainingFixture.batch(s, pg.rank() * half, (pg.rank() + 1) * half)).backward();
+                ddp.syncGradients();
+                opt.step();
+            }
+            return new Object[] {pg.sharedMemory(), ddp.bucketCount(), List.copyOf(threads), Thread.currentThread().getName(), TrainingFixture.flatten(m)};
+        });
+        for (int r = 0; r < 2; r++) {
+            assertEquals(Boolean.TRUE, out.get(r)[0], "rank " + r + " transport");
+            assertEquals(4, out.get(r)[1], "rank " + r + " buckets");
+            // one all-reduce of the 4 buckets per step, by the thread that called syncGradients
+            assertEquals(java.util.Collections.nCopies(STEPS, out.get(r)[3]), out.get(r)[2], "rank " + r + " all-reduce threads");
+            TrainingFixture.assertClose(reference, (float[]) out.get(r)[4], 1e-5, "shared-memory rank " + r);
         }
     }
 

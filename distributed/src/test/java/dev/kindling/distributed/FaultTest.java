@@ -96,11 +96,11 @@ class FaultTest {
             var ddp = new DistributedDataParallel(TrainingFixture.mlp(1), pg, 64);
             for (int s = 0; ; s++) {
                 if (pg.rank() == 1 && s == 3) {
-                    ((TcpProcessGroup) pg).abandon(); // dies between steps, while rank 0's buckets are in flight
+                    ((TcpProcessGroup) pg).abandon(); // dies between steps: over TCP rank 0's buckets are in flight, over shared memory syncGradients all-reduces them
                     return null;
                 }
                 TrainingFixture.loss(ddp, TrainingFixture.batch(s, 0, 4)).backward();
-                ddp.syncGradients(); // rethrows the communication thread's failure here
+                ddp.syncGradients(); // rethrows the communication thread's failure, or fails itself
                 ddp.zeroGrad();
             }
         });

@@ -6,6 +6,7 @@ import dev.kindling.nn.Embedding;
 import dev.kindling.nn.Functional;
 import dev.kindling.nn.LayerNorm;
 import dev.kindling.nn.Module;
+import dev.kindling.tensor.ActivationArena;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
 import java.util.ArrayList;
@@ -240,6 +241,14 @@ public class Gpt extends Module {
             GptDecoder d = decoder();
             if (d != null) return d.step(ids.toLongArray()[0], cache);
         }
+        // training: the step's activations are reused by the next step's forward once backward has consumed them
+        if (cache == null) return ActivationArena.run(() -> logits(ids, null, 0));
+        return logits(ids, cache, past);
+    }
+
+    /** The forward itself: it keeps no intermediate tensor (see {@link ActivationArena}). */
+    private Tensor logits(Tensor ids, KVCache cache, int past) {
+        int t = ids.size(1);
         long[] pos = new long[t];
         for (int i = 0; i < t; i++) pos[i] = past + i;
         Tensor tok = transformer.wte.lookup(ids, "wte");                                    // (B, T, C)

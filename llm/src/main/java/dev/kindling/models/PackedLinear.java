@@ -1,5 +1,6 @@
 package dev.kindling.models;
 
+import dev.kindling.kernels.EncoderLayer;
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.HalfFloats;
 import dev.kindling.kernels.PackedMatrix;
@@ -15,10 +16,11 @@ import java.util.List;
  * weights' memory); quantized ones always run on their own kernels. {@link #forget} drops the panels when the
  * weights may have changed.
  */
-final class PackedLinear {
+final class PackedLinear implements EncoderLayer.Projection {
     final int in, out;
     private final List<WeightMatrix> parts;
     private volatile PackedMatrix packed;
+    private volatile PackedMatrix[] blocks; // column blocks for small batches split over the threads
 
     PackedLinear(List<WeightMatrix> parts) {
         this.parts = List.copyOf(parts);
@@ -33,11 +35,22 @@ final class PackedLinear {
         out = rows;
     }
 
+    @Override
+    public int in() {
+        return in;
+    }
+
+    @Override
+    public int out() {
+        return out;
+    }
+
     /**
      * c[r * out + j] = sum over p of x[r * in + p] * W[j][p] + beta * c[r * out + j] for r &lt; m: beta 1 adds onto a
      * bias (and residual) already in c.
      */
-    void apply(float[] x, int m, float[] c, float beta) {
+    @Override
+    public void apply(float[] x, int m, float[] c, float beta) {
         PackedMatrix p = packed;
         if (p == null && packs(m)) p = pack();
         if (p != null) {
@@ -54,9 +67,74 @@ final class PackedLinear {
         }
     }
 
+    /** Quantized weights run on their own kernels, which take whole matrices only. */
+    @Override
+    public boolean splitsColumns() {
+        for (WeightMatrix w : parts) if (w.codes != null) return false;
+        return true;
+    }
+
+    /**
+     * Columns [blockStart(out, part, parts), blockStart(out, part + 1, parts)) of {@link #apply}: bfloat16 weights
+     * of a small batch read in place (the block's rows of W), others from the block packed on its own, once.
+     */
+    @Override
+    public void applyBlock(float[] x, int m, float[] c, float beta, int part, int count) {
+        if (!splitsColumns()) throw new UnsupportedOperationException("PackedLinear: quantized weights do not split by columns");
+        int from = EncoderLayer.blockStart(out, part, count), to = EncoderLayer.blockStart(out, part + 1, count);
+        if (from >= to) return;
+        if (!packs(m)) {
+            int o = 0;
+            for (WeightMatrix w : parts) {
+                int lo = Math.max(from, o), hi = Math.min(to, o + w.rows);
+                if (lo >= hi) {
+                    // not in this part
+                } else if (w.f32 != null) {
+                    Gemm.sgemm(false, true, m, hi - lo, in, 1f, x, 0, in, w.f32.contiguous().toFloatArray(), (lo - o) * in, in, beta, c, lo, out);
+                } else if (w.dtype == DType.BF16) {
+                    Gemm.sgemmBf16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
+                } else {
+                    Gemm.sgemmF16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
+                }
+                o += w.rows;
+            }
+            return;
+        }
+        PackedMatrix[] b = blocks;
+        if (b == null || b.length != count) b = packBlocks(count);
+        Gemm.sgemmPacked(m, 1f, x, 0, in, b[part], beta, c, from, out);
+    }
+
     /** Drops the packed panels (the FLOAT32 weights may be trained); the next call packs them again. */
     void forget() {
         packed = null;
+        blocks = null;
+    }
+
+    private synchronized PackedMatrix[] packBlocks(int count) {
+        if (blocks != null && blocks.length == count) return blocks;
+        PackedMatrix[] b = new PackedMatrix[count];
+        for (int j = 0; j < count; j++) {
+            int from = EncoderLayer.blockStart(out, j, count), to = EncoderLayer.blockStart(out, j + 1, count);
+            if (from < to) b[j] = PackedMatrix.of(true, in, to - from, rows(from, to), 0, in);
+        }
+        blocks = b;
+        return b;
+    }
+
+    /** Rows [from, to) of the stacked weights as floats [to - from, in]. */
+    private float[] rows(int from, int to) {
+        float[] all = new float[Math.multiplyExact(to - from, in)];
+        int o = 0;
+        for (WeightMatrix w : parts) {
+            int lo = Math.max(from, o), hi = Math.min(to, o + w.rows);
+            if (lo < hi) {
+                if (w.f32 != null) System.arraycopy(w.f32.contiguous().toFloatArray(), (lo - o) * in, all, (lo - from) * in, (hi - lo) * in);
+                else for (int r = lo; r < hi; r++) HalfFloats.widen(w.dtype == DType.BF16, w.half, 2L * (r - o) * in, all, (r - from) * in, in);
+            }
+            o += w.rows;
+        }
+        return all;
     }
 
     /** Whether a call with m rows should run on packed panels. */

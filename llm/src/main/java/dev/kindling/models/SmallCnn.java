@@ -1,7 +1,6 @@
 package dev.kindling.models;
 
 import dev.kindling.nn.Conv2d;
-import dev.kindling.nn.Functional;
 import dev.kindling.nn.Linear;
 import dev.kindling.nn.Module;
 import dev.kindling.tensor.Generator;
@@ -42,10 +41,10 @@ public class SmallCnn extends Module {
         if (x.dim() != 4 || x.size(1) != channels || x.size(2) != height || x.size(3) != width)
             throw new IllegalArgumentException("SmallCnn: expects input [N, " + channels + ", " + height + ", " + width + "], got "
                     + Arrays.toString(x.shape()));
-        // conv + ReLU as one op each (Conv2d.forwardRelu): no pre-activation tensors, no separate ReLU passes
-        x = conv2.forwardRelu(conv1.forwardRelu(x));                    // (N, 64, H, W)
-        x = Functional.maxPool2d(x, 2, 2, 0);                           // (N, 64, H/2, W/2)
-        x = Functional.maxPool2d(conv3.forwardRelu(x), 2, 2, 0);        // (N, 128, H/4, W/4)
+        // conv + ReLU (+ 2x2 max-pool) as one op each (Conv2d.forwardRelu, forwardReluMaxPool): no pre-activation or
+        // pre-pooling tensors, no separate ReLU and pooling passes over them
+        x = conv2.forwardReluMaxPool(conv1.forwardRelu(x));              // (N, 64, H/2, W/2)
+        x = conv3.forwardReluMaxPool(x);                                 // (N, 128, H/4, W/4)
         return fc2.forward(fc1.forward(x.flatten(1, -1)).relu());       // (N, classes)
     }
 }

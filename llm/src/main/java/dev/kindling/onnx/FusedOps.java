@@ -2,6 +2,7 @@ package dev.kindling.onnx;
 
 import dev.kindling.kernels.DynamicQuantization;
 import dev.kindling.kernels.Elementwise;
+import dev.kindling.kernels.EncoderLayer;
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.MaskedAttention;
 import dev.kindling.kernels.PackedMatrix;
@@ -21,6 +22,7 @@ final class FusedOps {
             case "LinearGroup" -> linearGroup(n);
             case "MatMulIntegerToFloat" -> matmulIntegerToFloat(n);
             case "DynamicQuantizeShifted" -> dynamicQuantizeShifted(n);
+            case "EncoderLayer" -> encoderLayer(n);
             default -> null;
         };
     }
@@ -45,20 +47,94 @@ final class FusedOps {
                 || q.shape[2] != k.shape[2] || q.shape[3] != k.shape[3])
             throw new IllegalArgumentException("onnx: " + label + ": Q " + q + ", K " + k + ", V " + v + " are not [B, T, H, D] with matching B, H, D");
         int b = q.shape[0], tq = q.shape[1], h = q.shape[2], d = q.shape[3], tk = k.shape[1], ld = h * d;
-        int[] ms = new int[4];
-        if (mask != null) {
-            int[] full = {b, h, tq, tk};
-            if (!Arrays.equals(Broadcast.shape(label, mask.shape, full), full))
-                throw new IllegalArgumentException("onnx: " + label + ": mask " + mask + " does not broadcast to " + Arrays.toString(full));
-            int[] st = Value.strides(mask.shape);
-            for (int i = 0; i < mask.rank(); i++) {
-                int o = 4 - mask.rank() + i;
-                ms[o] = mask.shape[i] == 1 ? 0 : st[i];
-            }
-        }
+        int[] ms = maskStrides(label, mask, b, h, tq, tk);
         float[] out = new float[q.numel()];
         MaskedAttention.forward(b, h, tq, tk, d, scale, q.f, 0, ld, k.f, 0, ld, v.f, 0, ld, mask == null ? null : mask.f, 0, ms, out, 0, ld);
         return Value.floats(out, q.shape);
+    }
+
+    /** The strides over (batch, head, query, key) of an additive mask broadcast to [b, h, tq, tk]; zeros for none. */
+    private static int[] maskStrides(String label, Value mask, int b, int h, int tq, int tk) {
+        int[] ms = new int[4];
+        if (mask == null) return ms;
+        int[] full = {b, h, tq, tk};
+        if (mask.rank() > 4 || !Arrays.equals(Broadcast.shape(label, mask.shape, full), full))
+            throw new IllegalArgumentException("onnx: " + label + ": mask " + mask + " does not broadcast to " + Arrays.toString(full));
+        int[] st = Value.strides(mask.shape);
+        for (int i = 0; i < mask.rank(); i++) ms[4 - mask.rank() + i] = mask.shape[i] == 1 ? 0 : st[i];
+        return ms;
+    }
+
+    /**
+     * A BERT encoder layer ({@link Fusion}'s EncoderLayer pattern) on {@link EncoderLayer}: inputs X [B, T, H], the
+     * additive attention mask (or empty), then query, key and value weight [H, H] and bias pairs, the attention
+     * output's, norm 1's scale and bias, the up projection's [H, I] and bias, the down projection's [I, H] and bias,
+     * norm 2's scale and bias; attributes heads, epsilon1, epsilon2. Weights are packed once, here.
+     */
+    private static Op.Compiled encoderLayer(Node n) {
+        n.requireInputs(18, 18);
+        n.requireType(0, "X", DataType.FLOAT);
+        if (n.has(1)) n.requireType(1, "mask", DataType.FLOAT);
+        int heads = (int) n.attrInt("heads", 0);
+        Value[] qkv = {n.constant(2, "Wq"), n.constant(3, "bq"), n.constant(4, "Wk"), n.constant(5, "bk"), n.constant(6, "Wv"), n.constant(7, "bv")};
+        Value wq = qkv[0];
+        if (wq == null || wq.rank() != 2 || heads < 1 || wq.shape[1] % heads != 0)
+            throw n.fail("Wq " + wq + " is not [H, H] with H a multiple of heads " + heads);
+        int h = wq.shape[1];
+        float[] qkvBias = new float[3 * h];
+        float[] qkvWeights = sideBySide(n, new Value[] {qkv[0], qkv[2], qkv[4]}, new Value[] {qkv[1], qkv[3], qkv[5]}, qkvBias);
+        EncoderLayer layer = new EncoderLayer(heads, h / heads, EncoderLayer.Projection.packed(false, h, 3 * h, qkvWeights, 0, 3 * h), qkvBias,
+                projection(n, 8, "Wo"), floats(n, 9, "bo"), floats(n, 10, "norm 1 scale"), floats(n, 11, "norm 1 bias"),
+                n.attrFloat("epsilon1", 1e-5f), projection(n, 12, "Wi"), floats(n, 13, "bi"), Elementwise.Unary.GELU,
+                projection(n, 14, "Wd"), floats(n, 15, "bd"), floats(n, 16, "norm 2 scale"), floats(n, 17, "norm 2 bias"),
+                n.attrFloat("epsilon2", 1e-5f));
+        String label = n.label();
+        return new Op.Compiled(in -> {
+            Value x = in[0], mask = in.length > 1 ? in[1] : null;
+            if (x.rank() != 3 || x.shape[2] != h)
+                throw new IllegalArgumentException("onnx: " + label + ": X " + x + " is not [B, T, " + h + "]");
+            int b = x.shape[0], t = x.shape[1];
+            int[] ms = maskStrides(label, mask, b, heads, t, t);
+            float[] y = x.f.clone(); // values are never written once produced
+            layer.forward(y, b, t, mask == null ? null : mask.f, ms, EncoderLayer.Workspace.ofCurrentThread());
+            return new Value[] {Value.floats(y, x.shape)};
+        }, new Op.Type[] {n.types[0]});
+    }
+
+    private static EncoderLayer.Projection projection(Node n, int i, String role) {
+        Value w = n.constant(i, role);
+        if (w == null || w.rank() != 2 || w.type != DataType.FLOAT) throw n.fail(role + " " + w + " is not a 2-D FLOAT matrix");
+        return EncoderLayer.Projection.packed(false, w.shape[0], w.shape[1], w.f, 0, w.shape[1]);
+    }
+
+    private static float[] floats(Node n, int i, String role) {
+        Value v = n.constant(i, role);
+        if (v == null || v.type != DataType.FLOAT) throw n.fail(role + " " + v + " is not a FLOAT constant");
+        return v.f;
+    }
+
+    /**
+     * [W_1 W_2 ...] (each [K, N_i]) side by side as one row-major [K, sum N_i] matrix, with the biases (null entries:
+     * zeros) written side by side into {@code bias}.
+     */
+    private static float[] sideBySide(Node n, Value[] w, Value[] b, float[] bias) {
+        int[] cols = new int[w.length + 1];
+        for (int i = 0; i < w.length; i++) {
+            if (w[i] == null || w[i].rank() != 2 || w[i].type != DataType.FLOAT || w[i].shape[0] != w[0].shape[0])
+                throw n.fail("W" + i + " " + w[i] + " is not a FLOAT [" + w[0].shape[0] + ", N]");
+            cols[i + 1] = cols[i] + w[i].shape[1];
+        }
+        int kdim = w[0].shape[0], total = cols[w.length];
+        float[] all = new float[kdim * total];
+        for (int i = 0; i < w.length; i++) {
+            int ni = w[i].shape[1];
+            for (int p = 0; p < kdim; p++) System.arraycopy(w[i].f, p * ni, all, p * total + cols[i], ni);
+            if (b[i] != null) {
+                if (b[i].numel() != ni || b[i].type != DataType.FLOAT) throw n.fail("bias" + i + " " + b[i] + " does not have " + ni + " FLOAT values");
+                System.arraycopy(b[i].f, 0, bias, cols[i], ni);
+            }
+        }
+        return all;
     }
 
     /** Exact (erf) GELU on the SIMD kernel, split over the threads. */
@@ -137,26 +213,17 @@ final class FusedOps {
         int parts = (n.inputs() - 1) / 2;
         if (parts < 1 || n.inputs() != 1 + 2 * parts || n.outputs() != parts)
             throw n.fail("expects X and (W, bias) pairs for " + n.outputs() + " outputs, got " + n.inputs() + " inputs");
-        Value[] w = new Value[parts];
+        Value[] w = new Value[parts], b = new Value[parts];
         int[] cols = new int[parts + 1]; // running column offsets
         for (int i = 0; i < parts; i++) {
             w[i] = n.constant(1 + 2 * i, "W" + i);
-            if (w[i].rank() != 2 || w[i].shape[0] != w[0].shape[0])
-                throw n.fail("W" + i + " " + w[i] + " is not [" + w[0].shape[0] + ", N]");
+            b[i] = n.has(2 + 2 * i) ? n.constant(2 + 2 * i, "bias" + i) : null;
+            if (w[i] == null || w[i].rank() != 2) throw n.fail("W" + i + " " + w[i] + " is not 2-D");
             cols[i + 1] = cols[i] + w[i].shape[1];
         }
         int kdim = w[0].shape[0], total = cols[parts];
-        float[] all = new float[kdim * total], bias = new float[total];
-        for (int i = 0; i < parts; i++) {
-            int ni = w[i].shape[1];
-            for (int p = 0; p < kdim; p++) System.arraycopy(w[i].f, p * ni, all, p * total + cols[i], ni);
-            Value b = n.has(2 + 2 * i) ? n.constant(2 + 2 * i, "bias" + i) : null;
-            if (b != null) {
-                if (b.numel() != ni) throw n.fail("bias" + i + " " + b + " does not have " + ni + " values");
-                System.arraycopy(b.f, 0, bias, cols[i], ni);
-            }
-        }
-        PackedMatrix packed = PackedMatrix.of(false, kdim, total, all, 0, total);
+        float[] bias = new float[total];
+        PackedMatrix packed = PackedMatrix.of(false, kdim, total, sideBySide(n, w, b, bias), 0, total);
         String label = n.label();
         int[] x = n.dims(0);
         Op.Type[] types = new Op.Type[parts];

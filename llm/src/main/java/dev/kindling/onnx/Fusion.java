@@ -28,6 +28,11 @@ import java.util.Set;
  *       no integer tensor is written and converted again by each reader;</li>
  *   <li>Linears sharing their input (query, key and value) → one {@code LinearGroup}: one GEMM on the weights side by
  *       side, which a batch of a few tokens can split over the threads where three small ones could not.</li>
+ *   <li>A whole BERT encoder layer after the fusions above — LinearGroup(Q, K, V) → Reshapes → Attention → Reshape →
+ *       Linear → Add residual → LayerNorm → Linear → Gelu → Linear → Add residual → LayerNorm → {@code EncoderLayer},
+ *       the kernel {@code BertModel} runs ({@link dev.kindling.kernels.EncoderLayer}): one node instead of a dozen
+ *       each allocating its output, activations in buffers reused across layers; the shape subgraphs that only fed
+ *       the removed Reshapes are dropped.</li>
  * </ul>
  * A pattern is only replaced when its inner values have no other consumers and are not graph outputs; the fused
  * node takes the place of the pattern's last node and keeps its output names.
@@ -72,6 +77,11 @@ final class Fusion {
         f.groupLinears();
         for (int i = 0; i < f.nodes.size(); i++)
             if (!f.removed[i] && f.nodes.get(i).opType().equals("DynamicQuantizeLinear") && f.nodes.get(i).domain().isEmpty()) f.shiftedQuantize(i);
+        boolean layers = false;
+        f.relink();
+        for (int i = 0; i < f.nodes.size(); i++)
+            if (!f.removed[i] && f.isFused(f.nodes.get(i), "LinearGroup")) layers |= f.encoderLayer(i);
+        if (layers) f.dropDeadNodes();
         List<Proto.Node> kept = new ArrayList<>();
         for (int i = 0; i < f.nodes.size(); i++) if (!f.removed[i]) kept.add(f.nodes.get(i));
         return new Proto.Graph(g.name(), kept, g.initializers(), g.inputs(), g.outputs());
@@ -131,6 +141,44 @@ final class Fusion {
 
     private static Proto.Attribute floatAttr(String name, float v) {
         return new Proto.Attribute(name, Proto.Attribute.FLOAT, v, 0, null, null, new float[0], new long[0], List.of());
+    }
+
+    private boolean isFused(Proto.Node n, String op) {
+        return n.opType().equals(op) && n.domain().equals(DOMAIN);
+    }
+
+    /** The only consumer of internal {@code value} if it is a fused {@code op} node. */
+    private Proto.Node soleFusedConsumer(String value, String op) {
+        List<Integer> c = consumers.getOrDefault(value, List.of());
+        if (c.size() != 1 || outputs.contains(value) || removed[c.get(0)]) return null;
+        Proto.Node n = nodes.get(c.get(0));
+        return isFused(n, op) ? n : null;
+    }
+
+    /** Recomputes producers and consumers from the remaining nodes (the passes above leave them stale). */
+    private void relink() {
+        producer.clear();
+        consumers.clear();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (removed[i]) continue;
+            Proto.Node n = nodes.get(i);
+            for (String o : n.outputs()) producer.put(o, i);
+            for (String in : n.inputs()) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
+        }
+    }
+
+    /** Removes nodes none of whose outputs is read by a remaining node or is a graph output, until none is left. */
+    private void dropDeadNodes() {
+        for (boolean changed = true; changed; ) {
+            changed = false;
+            Set<String> used = new HashSet<>(outputs);
+            for (int i = 0; i < nodes.size(); i++) if (!removed[i]) used.addAll(nodes.get(i).inputs());
+            for (int i = 0; i < nodes.size(); i++) {
+                if (removed[i] || nodes.get(i).outputs().stream().anyMatch(used::contains)) continue;
+                removed[i] = true;
+                changed = true;
+            }
+        }
     }
 
     // ------------------------------------------------------------------ patterns
@@ -358,5 +406,167 @@ final class Fusion {
             }
         }
         replace(pattern, node(mm.name() + "/fused_to_float", "MatMulIntegerToFloat", in, out, Map.of()));
+    }
+
+    /**
+     * The encoder-layer pattern starting at the LinearGroup at index i (see the class comment); true if replaced.
+     * Every value inside the pattern must be read only inside it; the layer's input is read by the LinearGroup and
+     * the first residual Add, the first LayerNorm's output by the up projection and the second residual Add.
+     */
+    private boolean encoderLayer(int i) {
+        Proto.Node group = nodes.get(i);
+        if (group.outputs().size() != 3 || group.inputs().size() != 7) return false;
+        String x = group.inputs().get(0);
+        Proto.Node[] split = new Proto.Node[3];
+        for (int j = 0; j < 3; j++) if ((split[j] = reshapeOf(group.outputs().get(j))) == null) return false;
+        Proto.Node att = soleFusedConsumer(split[0].outputs().get(0), "Attention");
+        if (att == null || att.inputs().size() < 3) return false;
+        for (int j = 0; j < 3; j++)
+            if (!att.inputs().get(j).equals(split[j].outputs().get(0)) || soleFusedConsumer(split[j].outputs().get(0), "Attention") != att) return false;
+        Value wq = constants.get(group.inputs().get(1));
+        if (wq == null || wq.rank() != 2 || wq.type != DataType.FLOAT) return false;
+        int hidden = wq.shape[1], heads = heads(split[0].inputs().get(1), hidden);
+        if (heads < 1 || heads(split[1].inputs().get(1), hidden) != heads || heads(split[2].inputs().get(1), hidden) != heads) return false;
+        Proto.Attribute scale = att.attributes().get("scale");
+        double expected = 1 / Math.sqrt(hidden / heads);
+        if (scale == null || Math.abs(scale.f() - expected) > 1e-6 * expected) return false;
+        Proto.Node merge = reshapeOf(att.outputs().get(0));
+        if (merge == null) return false;
+        // the exporter reads the shapes of Q, K, V and the attention output for the Reshapes' targets: those reads
+        // may stay, as they die with the Reshapes
+        List<Proto.Node> reshapes = List.of(split[0], split[1], split[2], merge);
+        for (int j = 0; j < 3; j++) if (!readOnlyBy(group.outputs().get(j), split[j], reshapes)) return false;
+        if (!readOnlyBy(att.outputs().get(0), merge, reshapes)) return false;
+        Proto.Node attnOut = linearWithBias(merge.outputs().get(0), hidden, hidden);
+        if (attnOut == null) return false;
+        Proto.Node add1 = soleConsumer(attnOut.outputs().get(0), "Add");
+        if (add1 == null || !x.equals(other(add1, attnOut.outputs().get(0)))) return false;
+        Proto.Node norm1 = layerNormConsumer(add1.outputs().get(0), hidden);
+        if (norm1 == null) return false;
+        String a = norm1.outputs().get(0);
+        if (!internal(a, 2)) return false;
+        Proto.Node up = null, add2 = null;
+        for (int c : consumers.get(a)) {
+            Proto.Node n = nodes.get(c);
+            if (isFused(n, "Linear") && n.inputs().get(0).equals(a)) up = n;
+            else if (n.opType().equals("Add") && n.domain().isEmpty()) add2 = n;
+        }
+        if (up == null || add2 == null || removed[nodes.indexOf(up)]) return false;
+        Value wi = up.inputs().size() == 3 ? constants.get(up.inputs().get(1)) : null, bi = wi == null ? null : constants.get(up.inputs().get(2));
+        if (wi == null || wi.rank() != 2 || wi.shape[0] != hidden || bi == null || bi.numel() != wi.shape[1]) return false;
+        Proto.Node gelu = soleFusedConsumer(up.outputs().get(0), "Gelu");
+        if (gelu == null) return false;
+        Proto.Node down = linearWithBias(gelu.outputs().get(0), wi.shape[1], hidden);
+        if (down == null || !down.outputs().get(0).equals(other(add2, a)) || !internal(down.outputs().get(0), 1)) return false;
+        Proto.Node norm2 = layerNormConsumer(add2.outputs().get(0), hidden);
+        if (norm2 == null) return false;
+        for (int j = 1; j < 7; j += 2) {
+            Value w = constants.get(group.inputs().get(j)), b = constants.get(group.inputs().get(j + 1));
+            if (w == null || w.type != DataType.FLOAT || w.rank() != 2 || w.shape[0] != hidden || w.shape[1] != hidden || b == null || b.numel() != hidden)
+                return false;
+        }
+        List<String> in = new ArrayList<>(List.of(x, att.inputs().size() > 3 ? att.inputs().get(3) : ""));
+        in.addAll(group.inputs().subList(1, 7));
+        for (Proto.Node n : List.of(attnOut, norm1, up, down, norm2)) in.addAll(n.inputs().subList(1, 3));
+        Map<String, Proto.Attribute> attrs = new LinkedHashMap<>();
+        attrs.put("heads", new Proto.Attribute("heads", Proto.Attribute.INT, 0, heads, null, null, new float[0], new long[0], List.of()));
+        attrs.put("epsilon1", floatAttr("epsilon1", epsilon(norm1)));
+        attrs.put("epsilon2", floatAttr("epsilon2", epsilon(norm2)));
+        List<Proto.Node> pattern = List.of(group, split[0], split[1], split[2], att, merge, attnOut, add1, norm1, up, gelu, down, add2, norm2);
+        replace(pattern, node(group.name() + "/fused_encoder_layer", "EncoderLayer", in, norm2.outputs(), attrs));
+        return true;
+    }
+
+    /** The one Reshape of {@code value} (as its data), whatever else reads the value; null if none or several. */
+    private Proto.Node reshapeOf(String value) {
+        Proto.Node found = null;
+        for (int c : consumers.getOrDefault(value, List.of())) {
+            Proto.Node n = nodes.get(c);
+            if (removed[c] || !n.opType().equals("Reshape") || !n.domain().isEmpty() || !n.inputs().get(0).equals(value)) continue;
+            if (found != null) return null;
+            found = n;
+        }
+        return found;
+    }
+
+    private static final Set<String> SHAPE_ARITHMETIC = Set.of("Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast",
+            "Add", "Sub", "Mul", "Div");
+
+    /**
+     * Whether {@code value} is internal and read only by {@code reader} and by Shape nodes whose results flow, through
+     * shape arithmetic only, into nothing but the target shapes of {@code reshapes}: once those are replaced, all such
+     * readers are dead.
+     */
+    private boolean readOnlyBy(String value, Proto.Node reader, List<Proto.Node> reshapes) {
+        if (outputs.contains(value)) return false;
+        for (int c : consumers.getOrDefault(value, List.of())) {
+            Proto.Node n = nodes.get(c);
+            if (removed[c]) return false;
+            if (n != reader && !(n.opType().equals("Shape") && feedsOnlyShapes(n, reshapes, 0))) return false;
+        }
+        return true;
+    }
+
+    private boolean feedsOnlyShapes(Proto.Node n, List<Proto.Node> reshapes, int depth) {
+        if (depth > 8) return false;
+        for (String o : n.outputs()) {
+            if (outputs.contains(o)) return false;
+            for (int c : consumers.getOrDefault(o, List.of())) {
+                Proto.Node m = nodes.get(c);
+                if (removed[c]) return false;
+                if (reshapes.contains(m) && m.inputs().get(1).equals(o) && !m.inputs().get(0).equals(o)) continue;
+                if (!m.domain().isEmpty() || !SHAPE_ARITHMETIC.contains(m.opType()) || !feedsOnlyShapes(m, reshapes, depth + 1)) return false;
+            }
+        }
+        return true;
+    }
+
+    /** The head count from a [B, T, heads, size] Reshape target: a constant, or a Concat ending in two constants. */
+    private int heads(String shape, int hidden) {
+        Value v = constants.get(shape);
+        long h, d;
+        if (v != null) {
+            if (v.l == null || v.numel() != 4) return -1;
+            h = v.l[2];
+            d = v.l[3];
+        } else {
+            Proto.Node concat = producerOf(shape, "Concat");
+            if (concat == null || concat.inputs().size() != 4) return -1;
+            Value hv = constants.get(concat.inputs().get(2)), dv = constants.get(concat.inputs().get(3));
+            if (hv == null || dv == null || hv.l == null || dv.l == null || hv.numel() != 1 || dv.numel() != 1) return -1;
+            h = hv.l[0];
+            d = dv.l[0];
+        }
+        if (d == -1 && h > 0 && hidden % h == 0) d = hidden / h;
+        return h > 0 && h * d == hidden ? (int) h : -1;
+    }
+
+    /** The sole consumer of {@code value}: a fused Linear on it with a constant [in, out] weight and a bias. */
+    private Proto.Node linearWithBias(String value, int in, int out) {
+        Proto.Node n = soleFusedConsumer(value, "Linear");
+        if (n == null || n.inputs().size() != 3 || !n.inputs().get(0).equals(value)) return null;
+        Value w = constants.get(n.inputs().get(1)), b = constants.get(n.inputs().get(2));
+        if (w == null || w.rank() != 2 || w.shape[0] != in || w.shape[1] != out || b == null || b.numel() != out) return null;
+        return n;
+    }
+
+    /** The sole consumer of {@code value}: a layer norm over the last axis with constant [hidden] scale and bias. */
+    private Proto.Node layerNormConsumer(String value, int hidden) {
+        List<Integer> c = consumers.getOrDefault(value, List.of());
+        if (c.size() != 1 || outputs.contains(value) || removed[c.get(0)]) return null;
+        Proto.Node n = nodes.get(c.get(0));
+        if (!n.opType().equals("LayerNormalization") || !(n.domain().isEmpty() || n.domain().equals(DOMAIN))) return null;
+        if (n.inputs().size() != 3 || !n.inputs().get(0).equals(value) || n.outputs().size() != 1) return null;
+        Proto.Attribute axis = n.attributes().get("axis");
+        if (axis != null && axis.i() != -1) return null;
+        Value g = constants.get(n.inputs().get(1)), b = constants.get(n.inputs().get(2));
+        if (g == null || b == null || g.type != DataType.FLOAT || b.type != DataType.FLOAT || g.rank() != 1 || b.rank() != 1
+                || g.numel() != hidden || b.numel() != hidden) return null;
+        return n;
+    }
+
+    private static float epsilon(Proto.Node norm) {
+        Proto.Attribute e = norm.attributes().get("epsilon");
+        return e == null ? 1e-5f : e.f();
     }
 }

@@ -191,6 +191,39 @@ class GptTest {
         assertTrue(last < first / 3, "loss " + first + " -> " + last);
     }
 
+    /**
+     * Training steps whose activations are recycled for the next step (a backward that frees the graph) equal the
+     * same steps with every activation kept (a retained graph recycles nothing): losses, logits read after later
+     * steps, and weights. Sizes are chosen so every activation is pooled (at least 4096 floats).
+     */
+    @Test
+    void recycledActivationsGiveTheSameTrainingSteps() {
+        var cfg = new GptConfig(67, 32, 2, 2, 32, 0.0, true); // logits [4, 32, 67] too are pooled sizes
+        java.util.function.Function<Boolean, List<float[]>> run = retain -> {
+            var g = new Generator(11);
+            var model = new Gpt(cfg, g);
+            var opt = new AdamW(model.parameters(), 1e-2, 0.1);
+            List<float[]> seen = new java.util.ArrayList<>();
+            List<Tensor> logitsKept = new java.util.ArrayList<>();
+            for (int it = 0; it < 3; it++) {
+                Tensor x = Tensor.randint(g, 0, cfg.vocabSize(), 4, 32), y = Tensor.randint(g, 0, cfg.vocabSize(), 4, 32);
+                Tensor logits = model.forward(x);
+                logitsKept.add(logits);
+                Tensor loss = Functional.crossEntropy(logits.reshape(-1, cfg.vocabSize()), y.reshape(-1));
+                opt.zeroGrad();
+                loss.backward(null, retain);
+                opt.step();
+                seen.add(new float[] {loss.item()});
+            }
+            for (Tensor l : logitsKept) seen.add(l.toFloatArray());
+            for (Tensor p : model.parameters()) seen.add(p.toFloatArray());
+            return seen;
+        };
+        List<float[]> kept = run.apply(true), recycled = run.apply(false);
+        assertEquals(kept.size(), recycled.size());
+        for (int i = 0; i < kept.size(); i++) assertArrayEquals(kept.get(i), recycled.get(i), "value " + i);
+    }
+
     @Test
     void greedyGenerationIsDeterministicAndRespectsTheContextRule() {
         var model = new Gpt(TINY, new Generator(7));
