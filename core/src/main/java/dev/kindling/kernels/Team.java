@@ -12,8 +12,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * pool) costs a round trip of 10-30 us, as much as streaming a 768 x 768 FP32 matrix; a barrier between two threads
  * that are already running costs well under a microsecond.
  *
- * <p>Members spin while waiting (at a barrier, or for a next region that follows soon, as the next token does) and
- * park after about {@link #SPIN_NANOS} without work, so an idle team costs nothing. Size: {@link Parallel#threads()}.
+ * <p>Members spin while they wait, briefly at a barrier ({@link #BARRIER_SPIN_NANOS}) and longer for the next region
+ * ({@link #IDLE_SPIN_NANOS}: the next token follows soon), then park: an idle team costs nothing, and on a busy machine
+ * a member does not burn the CPU time that the member it waits for needs. Size: {@link Parallel#threads()}.
  * One region runs at a time; a region started from inside a region (or with one thread) runs on the caller alone.
  */
 public final class Team {
@@ -49,7 +50,7 @@ public final class Team {
          * Writes made before the barrier are visible to every member after it.
          */
         public void barrier() {
-            if (size > 1) team.barrier();
+            if (size > 1) team.barrier(index);
         }
 
         /** [from, to) of this member's share of n items: contiguous, in multiples of {@code align} except the last. */
@@ -69,8 +70,14 @@ public final class Team {
 
     private static final Member SOLO = new Member(null, 0, 1);
 
-    /** How long a member spins for work or at a barrier before it parks or yields the core. */
-    static final long SPIN_NANOS = 500_000;
+    /** How long a member spins for the next region before it parks (the next token follows within this when decoding). */
+    static final long IDLE_SPIN_NANOS = 200_000;
+    /**
+     * How long a member spins at a barrier before it parks until the last member arrives. Longer than the members'
+     * usual imbalance on a quiet machine; short, because on a busy one the member it waits for may have lost its core
+     * for a whole time slice, and spinning then only takes CPU from it.
+     */
+    static final long BARRIER_SPIN_NANOS = 20_000;
 
     private static Team shared;
 
@@ -78,6 +85,9 @@ public final class Team {
     private final Thread[] workers;
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicInteger arrived = new AtomicInteger(), running = new AtomicInteger();
+    /** Member i's thread (member 0: the thread running the current region), and whether it is parked at a barrier. */
+    private final Thread[] threads;
+    private final java.util.concurrent.atomic.AtomicIntegerArray sleeping;
     private final Member[] members;
     private volatile Body body;
     private volatile int epoch, phase;
@@ -87,6 +97,8 @@ public final class Team {
     private Team(int size) {
         this.size = size;
         workers = new Thread[size - 1];
+        threads = new Thread[size];
+        sleeping = new java.util.concurrent.atomic.AtomicIntegerArray(size);
         members = new Member[size];
         for (int i = 0; i < size; i++) members[i] = new Member(this, i, size);
         for (int i = 1; i < size; i++) {
@@ -94,6 +106,7 @@ public final class Team {
             Thread t = new Thread(() -> work(member), "kindling-team-" + i);
             t.setDaemon(true);
             workers[i - 1] = t;
+            threads[i] = t;
             t.start();
         }
     }
@@ -130,6 +143,7 @@ public final class Team {
         lock.lock();
         try {
             failure = null;
+            threads[0] = Thread.currentThread();
             arrived.set(0);
             running.set(size - 1);
             this.body = body;
@@ -138,12 +152,13 @@ public final class Team {
             for (Thread t : workers) LockSupport.unpark(t);
             try {
                 body.run(members[0]);
+                members[0].barrier(); // the end of the region: when it passes, every member has finished the body
             } catch (Aborted e) {
                 // another member failed; its exception is rethrown below
             } catch (Throwable e) {
                 fail(e);
             }
-            awaitZero(running);
+            awaitZero(running); // the workers leave right after the last barrier (at once when a member failed)
             this.body = null;
             Throwable f = failure;
             if (f instanceof RuntimeException r) throw r;
@@ -154,23 +169,28 @@ public final class Team {
         }
     }
 
-    private void barrier() {
+    private void barrier(int me) {
         int p = phase;
         if (arrived.incrementAndGet() == size) {
             arrived.set(0);
             phase = p + 1;
+            wakeSleepers();
             return;
         }
-        long start = 0;
-        for (int spins = 0; phase == p; spins++) {
+        long start = System.nanoTime();
+        while (phase == p) {
             if (failure != null) throw new Aborted();
-            if ((spins & 255) == 255) {
-                long now = System.nanoTime();
-                if (start == 0) start = now;
-                else if (now - start > SPIN_NANOS) Thread.yield(); // a member without a core: let it run
-            }
-            Thread.onSpinWait();
+            for (int i = 0; i < 64 && phase == p; i++) Thread.onSpinWait();
+            if (phase != p || System.nanoTime() - start < BARRIER_SPIN_NANOS) continue;
+            // Dekker-style with the releaser (it writes phase, then reads sleeping): one of the two sees the other
+            sleeping.set(me, 1);
+            while (phase == p && failure == null) LockSupport.park(this);
+            sleeping.set(me, 0);
         }
+    }
+
+    private void wakeSleepers() {
+        for (int i = 0; i < size; i++) if (sleeping.get(i) != 0) LockSupport.unpark(threads[i]);
     }
 
     private boolean isMember() {
@@ -183,6 +203,7 @@ public final class Team {
         synchronized (this) {
             if (failure == null) failure = e;
         }
+        for (Thread t : threads) if (t != null) LockSupport.unpark(t); // members parked at a barrier leave it
     }
 
     private void awaitZero(AtomicInteger count) {
@@ -191,7 +212,7 @@ public final class Team {
             if ((spins & 255) == 255) {
                 long now = System.nanoTime();
                 if (start == 0) start = now;
-                else if (now - start > SPIN_NANOS) Thread.yield();
+                else if (now - start > BARRIER_SPIN_NANOS) Thread.yield();
             }
             Thread.onSpinWait();
         }
@@ -207,7 +228,10 @@ public final class Team {
             seen = epoch;
             Body b = body;
             try {
-                if (b != null) b.run(members[member]);
+                if (b != null) {
+                    b.run(members[member]);
+                    members[member].barrier();
+                }
             } catch (Aborted e) {
                 // another member failed first
             } catch (Throwable e) {
@@ -223,7 +247,7 @@ public final class Team {
         long start = System.nanoTime();
         while (epoch == seen && !stopped) {
             for (int i = 0; i < 256 && epoch == seen; i++) Thread.onSpinWait();
-            if (System.nanoTime() - start > SPIN_NANOS) {
+            if (System.nanoTime() - start > IDLE_SPIN_NANOS) {
                 // run() increments epoch before it unparks: a park that starts after that returns at once
                 if (epoch == seen && !stopped) LockSupport.park(this);
                 start = System.nanoTime();

@@ -32,6 +32,27 @@ class TeamTest {
     }
 
     @Test
+    void aMemberParkedAtABarrierIsWokenByTheLastArrival() throws Exception {
+        int[] seen = new int[2];
+        for (int round = 0; round < 3; round++) {
+            int r = round;
+            Team.shared().run(m -> {
+                if (m.index() == 1) {
+                    try {
+                        Thread.sleep(5); // far past the barrier's spin: member 0 parks
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    seen[1] = r + 1;
+                }
+                m.barrier();
+                seen[0] = seen[1];
+            });
+            assertEquals(r + 1, seen[0]);
+        }
+    }
+
+    @Test
     void sharesCoverTheRangeInAlignedPieces() {
         AtomicInteger covered = new AtomicInteger();
         int[] from = new int[2], to = new int[2];
