@@ -69,15 +69,44 @@ public final class OptimKernels {
     private static void sgdRange(float[] p, float[] g, float[] buf, int from, int to, float lr, float wd, float mu,
                                  float keep, boolean nesterov, boolean first) {
         int i = from, bound = from + S.loopBound(to - from);
-        for (; i < bound; i += S.length()) {
-            var pv = FloatVector.fromArray(S, p, i);
-            var d = FloatVector.fromArray(S, g, i).add(pv.mul(wd));
-            if (buf != null) {
-                var b = first ? d : FloatVector.fromArray(S, buf, i).mul(mu).add(d.mul(keep));
-                b.intoArray(buf, i);
-                d = nesterov ? d.add(b.mul(mu)) : b;
+        // one loop per case, each without a choice between vectors: a vector that is one of two values at a merge
+        // point can be boxed by the JIT, which showed as allocation in steady-state profiles
+        if (buf == null) {
+            for (; i < bound; i += S.length()) {
+                var pv = FloatVector.fromArray(S, p, i);
+                var d = FloatVector.fromArray(S, g, i).add(pv.mul(wd));
+                pv.sub(d.mul(lr)).intoArray(p, i);
             }
-            pv.sub(d.mul(lr)).intoArray(p, i);
+        } else if (first && nesterov) {
+            for (; i < bound; i += S.length()) {
+                var pv = FloatVector.fromArray(S, p, i);
+                var d = FloatVector.fromArray(S, g, i).add(pv.mul(wd));
+                d.intoArray(buf, i);
+                pv.sub(d.add(d.mul(mu)).mul(lr)).intoArray(p, i);
+            }
+        } else if (first) {
+            for (; i < bound; i += S.length()) {
+                var pv = FloatVector.fromArray(S, p, i);
+                var d = FloatVector.fromArray(S, g, i).add(pv.mul(wd));
+                d.intoArray(buf, i);
+                pv.sub(d.mul(lr)).intoArray(p, i);
+            }
+        } else if (nesterov) {
+            for (; i < bound; i += S.length()) {
+                var pv = FloatVector.fromArray(S, p, i);
+                var d = FloatVector.fromArray(S, g, i).add(pv.mul(wd));
+                var b = FloatVector.fromArray(S, buf, i).mul(mu).add(d.mul(keep));
+                b.intoArray(buf, i);
+                pv.sub(d.add(b.mul(mu)).mul(lr)).intoArray(p, i);
+            }
+        } else {
+            for (; i < bound; i += S.length()) {
+                var pv = FloatVector.fromArray(S, p, i);
+                var d = FloatVector.fromArray(S, g, i).add(pv.mul(wd));
+                var b = FloatVector.fromArray(S, buf, i).mul(mu).add(d.mul(keep));
+                b.intoArray(buf, i);
+                pv.sub(b.mul(lr)).intoArray(p, i);
+            }
         }
         for (; i < to; i++) {
             float d = g[i] + wd * p[i];

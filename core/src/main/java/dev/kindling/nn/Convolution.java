@@ -1,9 +1,9 @@
 package dev.kindling.nn;
 
+import dev.kindling.kernels.ConvEpilogue;
 import dev.kindling.kernels.Gemm;
 import dev.kindling.kernels.Im2col;
 import dev.kindling.kernels.MaxPool;
-import dev.kindling.kernels.ConvEpilogue;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
@@ -18,7 +18,9 @@ import java.util.Arrays;
  * from the channels-last image ({@link Im2col#im2row}), so that the GEMM packs it by plain copies; its columns
  * run over (tap, channel), so dW' is permuted to [O, C/groups, kh, kw] once at the end. A 1x1 convolution with
  * stride 1 and no padding skips im2col (the input already is the column matrix). Column matrices live in
- * per-thread scratch ({@link ConvScratch}), so a step allocates only the tensors it returns.
+ * per-thread scratch ({@link ConvScratch}), so a step allocates only the tensors it returns. With a 2x2 max-pool
+ * after the ReLU ({@link #conv2dReluPool}), each image is pooled right after its GEMM and backward scatters the
+ * pooled gradient back into that image's scratch plane before masking it.
  */
 final class Convolution {
     /**
