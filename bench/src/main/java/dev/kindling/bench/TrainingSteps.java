@@ -80,8 +80,10 @@ final class TrainingSteps {
     /** One GPT iteration (forward, backward, clip, AdamW): ms/iter, median of reps. */
     static double gptMsPerIter(int nLayer, int nHead, int nEmbd, int block, int batch, int vocab, int iters, int reps) {
         Runnable step = gptStep(nLayer, nHead, nEmbd, block, batch, vocab);
+        // by time, not by count: 30 baby-GPT iterations (about 1.5 s) ended the warm-up while C2 was still compiling the
+        // Vector API kernels, and the timed rounds then paid for the compiles and the slower code before them
         long warmupEnd = System.nanoTime() + 10_000_000_000L;
-        for (int i = 0; i < 5 || (i < 30 && System.nanoTime() < warmupEnd); i++) step.run();
+        for (int i = 0; i < 5 || System.nanoTime() < warmupEnd; i++) step.run();
         double[] ms = new double[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();

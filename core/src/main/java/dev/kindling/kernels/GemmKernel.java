@@ -227,7 +227,7 @@ final class GemmKernel implements GemmEngine {
                 int slice = pc * nPad;
                 for (int ic = m0; ic < m1; ic += mcStep) {
                     int mc = Math.min(mcStep, m1 - ic);
-                    packA(false, a, aOff, lda, ic, mc, pc, kc, alpha, ap);
+                    packA(false, a, aOff, lda, ic, mc, pc, kc, alpha, ap, false);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr), bo = slice + (jc + jr) * kc;
                         for (int ir = 0; ir < mc; ir += MR) {
@@ -274,6 +274,9 @@ final class GemmKernel implements GemmEngine {
         float[] ap = buffer(bufs, 0, mcStep * kcMax + VL); // + VL: packA's masked vector stores stay inside
         float[] bp = buffer(bufs, 1, roundUp(Math.min(NC, n1 - n0), NR) * kcMax);
         float[] tile = buffer(bufs, 2, MR * NR);
+        // a non-transposed, unscaled A is read in place by the full tiles (kernelWideDirect) and only its last, partial
+        // row panel is packed; with a partial column tile the edge kernel needs every row panel packed
+        boolean direct = !transA && alpha == 1f && NV == 4 && (n1 - n0) % NR == 0;
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += kcStep) {
@@ -282,13 +285,15 @@ final class GemmKernel implements GemmEngine {
                 packB(transB, b, bOff, ldb, pc, kc, jc, nc, bp);
                 for (int ic = m0; ic < m1; ic += mcStep) {
                     int mc = Math.min(mcStep, m1 - ic);
-                    packA(transA, a, aOff, lda, ic, mc, pc, kc, alpha, ap);
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, alpha, ap, direct);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR) {
+                            if (mr == MR && nr == NR && direct) {
+                                kernelWideDirect(kc, a, aOff + (ic + ir) * lda + pc, lda, bp, jr * kc, c, co, ldc, betaHere);
+                            } else if (mr == MR && nr == NR) {
                                 kernel(kc, ap, ir * kc, bp, jr * kc, c, co, ldc, betaHere);
                             } else {
                                 edgeKernel(kc, ap, ir * kc, bp, jr * kc, tile, nr);
@@ -322,11 +327,12 @@ final class GemmKernel implements GemmEngine {
 
     /**
      * Packs alpha * op(A)[ic .. ic+mc) x [pc .. pc+kc) into MR-tall micro-panels: panel q holds, for each p,
-     * the MR values of rows ic + q*MR + (0..MR) at column pc + p, contiguously; rows past mc are zero.
+     * the MR values of rows ic + q*MR + (0..MR) at column pc + p, contiguously; rows past mc are zero. With
+     * {@code edgeOnly} only the last panel, when it is partial, is packed ({@link #kernelWideDirect} reads the others).
      */
     private static void packA(boolean transA, float[] a, int aOff, int lda, int ic, int mc, int pc, int kc,
-                              float alpha, float[] ap) {
-        for (int ir = 0; ir < mc; ir += MR) {
+                              float alpha, float[] ap, boolean edgeOnly) {
+        for (int ir = edgeOnly ? mc / MR * MR : 0; ir < mc; ir += MR) {
             int mr = Math.min(MR, mc - ir), base = ir * kc;
             if (transA && VL >= MR) {
                 // stored k x m: the MR values for one p are contiguous in A, one masked vector load and store each
@@ -484,6 +490,67 @@ final class GemmKernel implements GemmEngine {
             a = FloatVector.broadcast(S, ap[pa + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32); c33 = a.fma(b3, c33);
             a = FloatVector.broadcast(S, ap[pa + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41); c42 = a.fma(b2, c42); c43 = a.fma(b3, c43);
             a = FloatVector.broadcast(S, ap[pa + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51); c52 = a.fma(b2, c52); c53 = a.fma(b3, c53);
+        }
+        if (beta == 0f) {
+            c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);
+            c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL); c12.intoArray(d, dOff + 1 * ldd + 2 * VL); c13.intoArray(d, dOff + 1 * ldd + 3 * VL);
+            c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL); c22.intoArray(d, dOff + 2 * ldd + 2 * VL); c23.intoArray(d, dOff + 2 * ldd + 3 * VL);
+            c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL); c32.intoArray(d, dOff + 3 * ldd + 2 * VL); c33.intoArray(d, dOff + 3 * ldd + 3 * VL);
+            c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL); c42.intoArray(d, dOff + 4 * ldd + 2 * VL); c43.intoArray(d, dOff + 4 * ldd + 3 * VL);
+            c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL); c52.intoArray(d, dOff + 5 * ldd + 2 * VL); c53.intoArray(d, dOff + 5 * ldd + 3 * VL);
+        } else {
+            FloatVector bv = FloatVector.broadcast(S, beta);
+            FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
+            FloatVector.fromArray(S, d, dOff + 1 * VL).fma(bv, c01).intoArray(d, dOff + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * VL).fma(bv, c02).intoArray(d, dOff + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * VL).fma(bv, c03).intoArray(d, dOff + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd).fma(bv, c10).intoArray(d, dOff + 1 * ldd);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 1 * VL).fma(bv, c11).intoArray(d, dOff + 1 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 2 * VL).fma(bv, c12).intoArray(d, dOff + 1 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 1 * ldd + 3 * VL).fma(bv, c13).intoArray(d, dOff + 1 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd).fma(bv, c20).intoArray(d, dOff + 2 * ldd);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 1 * VL).fma(bv, c21).intoArray(d, dOff + 2 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 2 * VL).fma(bv, c22).intoArray(d, dOff + 2 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 2 * ldd + 3 * VL).fma(bv, c23).intoArray(d, dOff + 2 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd).fma(bv, c30).intoArray(d, dOff + 3 * ldd);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 1 * VL).fma(bv, c31).intoArray(d, dOff + 3 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 2 * VL).fma(bv, c32).intoArray(d, dOff + 3 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 3 * ldd + 3 * VL).fma(bv, c33).intoArray(d, dOff + 3 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd).fma(bv, c40).intoArray(d, dOff + 4 * ldd);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 2 * VL).fma(bv, c42).intoArray(d, dOff + 4 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 4 * ldd + 3 * VL).fma(bv, c43).intoArray(d, dOff + 4 * ldd + 3 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 2 * VL).fma(bv, c52).intoArray(d, dOff + 5 * ldd + 2 * VL);
+            FloatVector.fromArray(S, d, dOff + 5 * ldd + 3 * VL).fma(bv, c53).intoArray(d, dOff + 5 * ldd + 3 * VL);
+        }
+    }
+
+    /**
+     * {@link #kernelWide} reading A where it is stored, row-major with rows {@code lda} apart, instead of from a packed
+     * panel: packing a non-transposed A gathers MR rows per column, and for the GEMMs of a small GPT (n only 128-512
+     * columns to amortise it over) that gather took a tenth of the training step. Six row streams, each read in
+     * order, are as cheap for the kernel as the packed panel.
+     */
+    private static void kernelWideDirect(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S), c33 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c42 = FloatVector.zero(S), c43 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c52 = FloatVector.zero(S), c53 = FloatVector.zero(S);
+        int a0 = ao, a1 = ao + lda, a2 = ao + 2 * lda, a3 = ao + 3 * lda, a4 = ao + 4 * lda, a5 = ao + 5 * lda;
+        for (int p = 0; p < kc; p++) {
+            int pb = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, pb), b1 = FloatVector.fromArray(S, bp, pb + 1 * VL), b2 = FloatVector.fromArray(S, bp, pb + 2 * VL), b3 = FloatVector.fromArray(S, bp, pb + 3 * VL);
+            FloatVector av;
+            av = FloatVector.broadcast(S, a[a0 + p]); c00 = av.fma(b0, c00); c01 = av.fma(b1, c01); c02 = av.fma(b2, c02); c03 = av.fma(b3, c03);
+            av = FloatVector.broadcast(S, a[a1 + p]); c10 = av.fma(b0, c10); c11 = av.fma(b1, c11); c12 = av.fma(b2, c12); c13 = av.fma(b3, c13);
+            av = FloatVector.broadcast(S, a[a2 + p]); c20 = av.fma(b0, c20); c21 = av.fma(b1, c21); c22 = av.fma(b2, c22); c23 = av.fma(b3, c23);
+            av = FloatVector.broadcast(S, a[a3 + p]); c30 = av.fma(b0, c30); c31 = av.fma(b1, c31); c32 = av.fma(b2, c32); c33 = av.fma(b3, c33);
+            av = FloatVector.broadcast(S, a[a4 + p]); c40 = av.fma(b0, c40); c41 = av.fma(b1, c41); c42 = av.fma(b2, c42); c43 = av.fma(b3, c43);
+            av = FloatVector.broadcast(S, a[a5 + p]); c50 = av.fma(b0, c50); c51 = av.fma(b1, c51); c52 = av.fma(b2, c52); c53 = av.fma(b3, c53);
         }
         if (beta == 0f) {
             c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);

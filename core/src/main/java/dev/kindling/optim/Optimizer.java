@@ -74,7 +74,7 @@ public abstract class Optimizer {
     /** Updates one parameter's values in place from its gradient. */
     protected abstract void update(ParamGroup group, float[] param, float[] grad, Map<String, float[]> state);
 
-    private Map<String, float[]> state(Tensor p) {
+    Map<String, float[]> state(Tensor p) {
         return state.computeIfAbsent(p, k -> new LinkedHashMap<>());
     }
 

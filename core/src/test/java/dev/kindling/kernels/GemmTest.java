@@ -47,6 +47,21 @@ class GemmTest {
         }
     }
 
+    /**
+     * Unscaled, non-transposed A with whole column tiles: the full row panels are read in place, not packed. Rows not a
+     * multiple of the tile, several k slices, padded rows and offsets, both layouts of B, on one and two threads.
+     */
+    @ParameterizedTest(name = "{0}-bit vectors")
+    @ValueSource(ints = {0, 256, 512})
+    void unpackedRowMajorAMatchesReference(int bits) {
+        Gemm.setVectorBits(bits);
+        var rnd = new SplittableRandom(bits + 7);
+        for (int[] s : new int[][] {{47, 128, 700}, {13, 192, 129}, {6, 64, 5}, {301, 256, 40}})
+            for (boolean tB : new boolean[] {false, true})
+                for (float beta : new float[] {0f, 1f})
+                    check(rnd, false, tB, s[0], s[1], s[2], 1f, beta, rnd.nextInt(3), rnd.nextInt(4));
+    }
+
     @Test
     void betaZeroIgnoresNaNInC() {
         for (int[] s : new int[][] {{1, 20, 8}, {20, 1, 8}, {33, 40, 30}, {3, 4, 0}}) {

@@ -2,11 +2,16 @@ package dev.kindling.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+@ExtendWith(TwoKernelThreads.class)
 class OptimKernelsTest {
     private static float[] random(Random r, int n, double scale, boolean positive) {
         float[] a = new float[n];
@@ -75,5 +80,47 @@ class OptimKernelsTest {
         } finally {
             Parallel.setThreads(saved);
         }
+    }
+
+    /** All parameters in one pass, split by elements across parameters and threads: exactly adam's result for each. */
+    @ParameterizedTest
+    @CsvSource({"false", "true"})
+    void adamAllEqualsAdamPerParameter(boolean decoupled) {
+        Random r = new Random(decoupled ? 3 : 4);
+        int[] sizes = {5000, 3, 70001, 1024, 2049, 1};
+        int k = sizes.length;
+        float[][] p = new float[k][], g = new float[k][], m = new float[k][], v = new float[k][];
+        float[][] p1 = new float[k][], m1 = new float[k][], v1 = new float[k][];
+        double[] lr = new double[k], wd = new double[k];
+        for (int i = 0; i < k; i++) {
+            p[i] = random(r, sizes[i], 1, false);
+            g[i] = random(r, sizes[i], 0.1, false);
+            m[i] = random(r, sizes[i], 0.01, false);
+            v[i] = random(r, sizes[i], 1e-4, true);
+            p1[i] = p[i].clone();
+            m1[i] = m[i].clone();
+            v1[i] = v[i].clone();
+            lr[i] = i % 2 == 0 ? 1e-3 : 3e-4;
+            wd[i] = i % 3 == 0 ? 0 : 0.1;
+        }
+        double b1 = 0.9, b2 = 0.99, eps = 1e-8, bc1 = 1 - Math.pow(b1, 5), bc2 = 1 - Math.pow(b2, 5);
+        OptimKernels.adamAll(p, g, m, v, lr, wd, b1, b2, eps, decoupled, bc1, bc2);
+        for (int i = 0; i < k; i++) {
+            OptimKernels.adam(p1[i], g[i], m1[i], v1[i], sizes[i], lr[i], b1, b2, eps, wd[i], decoupled, bc1, bc2);
+            assertArrayEquals(p1[i], p[i], "param " + i);
+            assertArrayEquals(m1[i], m[i], "exp_avg " + i);
+            assertArrayEquals(v1[i], v[i], "exp_avg_sq " + i);
+        }
+    }
+
+    @Test
+    void adamAllRejectsMismatchedArraysNamingThem() {
+        float[][] one = {new float[4]}, shortGrad = {new float[3]};
+        var e = assertThrows(IllegalArgumentException.class, () -> OptimKernels.adamAll(one, shortGrad, one, one,
+                new double[] {1e-3}, new double[] {0}, 0.9, 0.999, 1e-8, true, 0.1, 0.001));
+        assertTrue(e.getMessage().contains("parameter 0 has 4 elements but its gradient 3"), e.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class, () -> OptimKernels.adamAll(one, one, one, one,
+                new double[0], new double[] {0}, 0.9, 0.999, 1e-8, true, 0.1, 0.001));
+        assertTrue(e2.getMessage().contains("0 learning rates"), e2.getMessage());
     }
 }
