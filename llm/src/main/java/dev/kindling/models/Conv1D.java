@@ -39,6 +39,11 @@ public class Conv1D extends Module {
         return x.linear(weight.t(), bias);
     }
 
+    /** The frozen weight [out, in], or null when the layer is trainable. */
+    WeightMatrix frozen() {
+        return frozen;
+    }
+
     /** Bytes of weights one forward pass over a single row reads. */
     long weightBytes() {
         return frozen != null ? frozen.byteSize() : 4L * weight.numel();
