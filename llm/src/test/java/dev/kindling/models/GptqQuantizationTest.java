@@ -63,8 +63,30 @@ class GptqQuantizationTest {
         }
         Tensor ids = Tensor.wrapLongs(new long[] {2, 5, 9, 33, 3, 1, 7, 12}, 2, 4);
         double cos = QuantizedModelsTest.cosine(hidden(fp32, ids), hidden(q, ids));
-        // measured 0.998
+        // measured 0.9986
         assertTrue(cos >= 0.99 && cos < 1, "cosine " + cos);
+    }
+
+    @Test
+    void aFolderMayMixFloatInt8AndInt4MatricesInOneProjection(@TempDir Path tmp) throws Exception {
+        // query int8, key kept FLOAT32, value int4: the fused QKV projection of the inference path runs each part
+        Path q = tmp.resolve("q");
+        ModelQuantizer.write(QuantizedModelsTest.TINY_BERT, q, new QuantizationConfig(4, 0), java.util.Map.of(),
+                name -> name.contains(".key.") ? 0 : name.contains(".query.") ? 8 : 4, Rounding.NEAREST, 0, null);
+        try (var f = SafetensorsFile.open(q.resolve("model.safetensors"))) {
+            assertEquals(DType.FLOAT32, f.info("bert.encoder.layer.0.attention.self.key.weight").dtype());
+            assertEquals(DType.INT8, f.info("bert.encoder.layer.0.attention.self.query.weight").dtype());
+        }
+        Tensor ids = Tensor.wrapLongs(new long[] {2, 5, 9, 33, 3, 1, 7, 12}, 2, 4);
+        float[] fast = hidden(q, ids), layered;
+        try (var auto = AutoModel.fromPretrained(q, DType.FLOAT32); var noGrad = Grad.disabled()) {
+            BertModel bert = auto.as(BertModel.class);
+            bert.train(true); // the layer-by-layer path, one WeightMatrix.linear per matrix
+            layered = bert.forward(ids).toFloatArray();
+        }
+        for (int i = 0; i < fast.length; i++) assertEquals(layered[i], fast[i], 1e-5, "hidden state " + i);
+        double cos = QuantizedModelsTest.cosine(hidden(QuantizedModelsTest.TINY_BERT, ids), fast);
+        assertTrue(cos >= 0.98 && cos < 1, "cosine " + cos); // measured 0.984 (all int4 per row: 0.990; errors cancel less here)
     }
 
     @Test
@@ -79,7 +101,7 @@ class GptqQuantizationTest {
         Tensor ids = Tensor.wrapLongs(new long[] {2, 4, 8, 12, 11, 7, 8, 3}, 1, 8);
         float[] ref = hidden(fp32, ids);
         double withGptq = 1 - QuantizedModelsTest.cosine(ref, hidden(gptq, ids)), withNearest = 1 - QuantizedModelsTest.cosine(ref, hidden(nearest, ids));
-        // measured 0.0076 and 0.0109
+        // measured 0.0017 and 0.0109
         assertTrue(withGptq < withNearest, "1 - cosine: GPTQ " + withGptq + ", round to nearest " + withNearest);
     }
 
