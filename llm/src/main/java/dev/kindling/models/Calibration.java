@@ -98,7 +98,7 @@ final class Calibration {
             }
         }
         if (samples.isEmpty()) throw new Unusable("calibration: the tokenizer of " + model + " encodes none of the " + texts.size() + " lines");
-        try (AutoModel auto = AutoModel.fromPretrained(model, DType.FLOAT32); var noGrad = Grad.disabled()) {
+        try (AutoModel auto = AutoModel.load(model, DType.FLOAT32, false); var noGrad = Grad.disabled()) {
             Module m = auto.module();
             Map<String, Accumulator> acc = new LinkedHashMap<>();
             for (var e : m.namedModules().entrySet()) {

@@ -114,6 +114,12 @@ class GptqQuantizationTest {
         var r = ModelQuantizer.quantize(fp32, q, new Options(4, 32, Rounding.GPTQ, cal, FeedForward.AUTO));
         assertEquals(Rounding.GPTQ, r.rounding());
         assertEquals(0, r.int8Matrices()); // AUTO keeps GPT-2 all int4: its decoding reads every matrix
+        Path nearest = tmp.resolve("nearest");
+        ModelQuantizer.quantize(fp32, nearest, 4, 32);
+        try (var g = SafetensorsFile.open(q.resolve("model.safetensors")); var n = SafetensorsFile.open(nearest.resolve("model.safetensors"))) {
+            for (String name : new String[] {"transformer.wte.weight", "transformer.h.1.attn.c_attn.weight", "transformer.h.1.mlp.c_proj.weight"})
+                assertTrue(!java.util.Arrays.equals(g.readBytes(name), n.readBytes(name)), name + ": GPTQ wrote the round-to-nearest codes");
+        }
         Tensor ids = Tensor.randint(new Generator(8), 0, 29, 2, 9);
         try (var a = AutoModel.fromPretrained(fp32, DType.FLOAT32); var b = AutoModel.fromPretrained(q, DType.FLOAT32); var noGrad = Grad.disabled()) {
             double cos = QuantizedModelsTest.cosine(a.as(Gpt.class).forward(ids).toFloatArray(), b.as(Gpt.class).forward(ids).toFloatArray());
