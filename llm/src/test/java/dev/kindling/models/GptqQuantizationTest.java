@@ -123,7 +123,7 @@ class GptqQuantizationTest {
         Tensor ids = Tensor.randint(new Generator(8), 0, 29, 2, 9);
         try (var a = AutoModel.fromPretrained(fp32, DType.FLOAT32); var b = AutoModel.fromPretrained(q, DType.FLOAT32); var noGrad = Grad.disabled()) {
             double cos = QuantizedModelsTest.cosine(a.as(Gpt.class).forward(ids).toFloatArray(), b.as(Gpt.class).forward(ids).toFloatArray());
-            assertTrue(cos >= 0.99 && cos < 1, "cosine " + cos); // measured 0.9946
+            assertTrue(cos >= 0.99 && cos < 1, "cosine " + cos); // measured 0.9969 (round to nearest: 0.9946)
         }
     }
 
