@@ -90,11 +90,6 @@ public final class ModelQuantizer {
         public static Options of(int bits) {
             return bits == 4 ? new Options(4, 32, Rounding.GPTQ, null, FeedForward.AUTO) : new Options(bits, 0, Rounding.NEAREST, null, FeedForward.SAME);
         }
-
-        /** These options with another group size. */
-        public Options withGroupSize(int groupSize) {
-            return new Options(bits, groupSize, rounding, calibration, feedForward);
-        }
     }
 
     /**
