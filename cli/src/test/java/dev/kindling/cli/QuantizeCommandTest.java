@@ -37,6 +37,9 @@ class QuantizeCommandTest {
             Path q = dir.resolve("q" + bits);
             String said = capture(null, () -> Main.run("quantize", "--model", out.toString(), "--out", q.toString(), "--bits", bits), 0);
             assertTrue(said.contains("quantized 5 matrices to " + bits + " bits"), said);
+            // the built-in English text has no line this digits-and-signs tokenizer encodes: GPTQ falls back, and says so
+            assertTrue(bits.equals("8") ? said.contains("round to nearest") && !said.contains("note:")
+                    : said.contains("note: calibration: the tokenizer of") && said.contains("; rounded to nearest"), said);
             assertTrue(Files.readString(q.resolve("config.json")).contains("\"quantization_config\""));
             String text = capture(null, () -> Main.run("generate", "--model", q.toString(), "--prompt", "12+34=", "--temperature", "0",
                     "--max-new-tokens", "3", "--threads", "1"), 0);
@@ -52,8 +55,35 @@ class QuantizeCommandTest {
         e = capture(err, () -> Main.run("quantize", "--model", out.toString(), "--out", dir.resolve("x").toString(), "--bits", "4",
                 "--group-size", "40"), 2);
         assertTrue(e.contains("group_size must be 0 (per row) or a positive multiple of 32, got 40"), e);
+        e = capture(err, () -> Main.run("quantize", "--model", out.toString(), "--out", dir.resolve("x").toString(), "--bits", "4",
+                "--rounding", "stochastic"), 2);
+        assertTrue(e.strip().equals("kindling quantize: --rounding must be nearest or gptq, got 'stochastic'"), e);
+        e = capture(err, () -> Main.run("quantize", "--model", out.toString(), "--out", dir.resolve("x").toString(), "--bits", "4",
+                "--ffn-int8", "maybe"), 2);
+        assertTrue(e.strip().equals("kindling quantize: --ffn-int8 must be auto, yes or no, got 'maybe'"), e);
+        e = capture(err, () -> Main.run("quantize", "--model", out.toString(), "--out", dir.resolve("x").toString(), "--bits", "4",
+                "--calibration", dir.resolve("none.txt").toString()), 2);
+        assertTrue(e.contains("--calibration " + dir.resolve("none.txt") + " is not a file"), e);
+        e = capture(err, () -> Main.run("quantize", "--model", out.toString(), "--out", dir.resolve("x").toString(), "--bits", "8",
+                "--ffn-int8", "yes"), 2);
+        assertTrue(e.contains("it applies to 4 bits"), e);
         e = capture(err, () -> Main.run("generate", "--model", out.toString(), "--dtype", "int3"), 2);
         assertTrue(e.contains("--dtype must be f32, bf16 or f16, got 'int3'"), e);
+    }
+
+    @Test
+    void int4BertDefaultsToGptqWithFeedForwardInInt8AndEmbeds(@TempDir Path dir) throws Exception {
+        Path m = EmbedCommandTest.model(dir), q = dir.resolve("q4"), cal = dir.resolve("cal.txt");
+        String said = capture(null, () -> Main.run("quantize", "--model", m.toString(), "--out", q.toString(), "--bits", "4"), 0);
+        assertTrue(said.contains("quantized 13 matrices to 4 bits (groups of 32, 4 feed-forward matrices in int8; GPTQ on "), said);
+        Files.writeString(cal, "a cafe, unaffable\nrun!\n");
+        said = capture(null, () -> Main.run("quantize", "--model", m.toString(), "--out", dir.resolve("q4b").toString(), "--bits", "4",
+                "--calibration", cal.toString(), "--ffn-int8", "no"), 0);
+        assertTrue(said.contains("(groups of 32; GPTQ on 12 calibration tokens)"), said);
+        Path in = dir.resolve("in.txt"), out = dir.resolve("out.jsonl");
+        Files.writeString(in, "a cafe, unaffable\n");
+        assertEquals(0, Main.run("embed", "--model", q.toString(), "--input", in.toString(), "--output", out.toString(), "--threads", "1"));
+        assertTrue(Files.readString(out).startsWith("{\"index\":0,\"embedding\":["));
     }
 
     @Test

@@ -99,7 +99,7 @@ public final class Quantization {
      * the other sign's values near |extreme| to 7; |extreme| / 7 clamps nothing but has a coarser step. The one
      * with the smaller squared error over the group wins.
      */
-    private static float int4Scale(float[] w, int from, int to, float extreme) {
+    static float int4Scale(float[] w, int from, int to, float extreme) {
         if (extreme == 0f) return 0f; // not -0f
         float best = extreme / -8f, alt = Math.abs(extreme) / 7f;
         return squaredError(w, from, to, alt) < squaredError(w, from, to, best) ? alt : best;
@@ -115,7 +115,7 @@ public final class Quantization {
         return sum;
     }
 
-    private static void setNibble(byte[] codes, int rowByte, int j, int q) {
+    static void setNibble(byte[] codes, int rowByte, int j, int q) {
         int at = rowByte + j / INT4_BLOCK * (INT4_BLOCK / 2) + j % (INT4_BLOCK / 2);
         int code = q & 0xF; // 4-bit two's complement
         codes[at] = (byte) (j % INT4_BLOCK < INT4_BLOCK / 2 ? (codes[at] & 0xF0) | code : (codes[at] & 0x0F) | code << 4);

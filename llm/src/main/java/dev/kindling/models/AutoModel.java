@@ -52,12 +52,21 @@ public final class AutoModel implements AutoCloseable {
      *     missing or has the wrong shape (each named)
      */
     public static AutoModel fromPretrained(Path dir, DType dtype) throws IOException {
+        return load(dir, dtype, true);
+    }
+
+    /**
+     * {@link #fromPretrained}; with {@code trainableGpt} false an FP32 GPT-2 is built on frozen matrices as the
+     * other dtypes are, so that every projection runs through {@link WeightMatrix#linear} (what {@link Calibration}
+     * observes).
+     */
+    static AutoModel load(Path dir, DType dtype, boolean trainableGpt) throws IOException {
         if (dtype != DType.FLOAT32 && dtype != DType.BF16 && dtype != DType.F16)
             throw new IllegalArgumentException("AutoModel: dtype " + dtype + " is not supported (FLOAT32, BF16 or F16)");
         Map<String, Object> config = readConfig(dir);
         String type = modelType(config, dir);
         QuantizationConfig quant = QuantizationConfig.of(config);
-        if (type.equals("gpt2") && dtype == DType.FLOAT32 && quant == null)
+        if (type.equals("gpt2") && dtype == DType.FLOAT32 && quant == null && trainableGpt)
             return new AutoModel(type, GptLoader.load(dir), null, null); // trainable, as train gpt writes it
         SafetensorsIndex index = SafetensorsIndex.open(dir);
         Arena arena = Arena.ofShared();

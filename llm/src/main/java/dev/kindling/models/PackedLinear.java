@@ -61,7 +61,10 @@ final class PackedLinear implements EncoderLayer.Projection {
         for (WeightMatrix w : parts) {
             if (w.codes != null)
                 QuantizedGemm.matmul(w.bits, w.groupSize, m, w.rows, in, x, 0, in, w.codes, 0, w.scales, 0, beta, c, o, out);
-            else if (w.dtype == DType.BF16) Gemm.sgemmBf16B(m, w.rows, in, x, 0, in, w.half, 0, in, beta, c, o, out);
+            else if (w.f32 != null) { // a matrix a quantized folder kept in float, next to quantized ones
+                dev.kindling.tensor.Tensor f = w.f32.contiguous();
+                Gemm.sgemm(false, true, m, w.rows, in, 1f, x, 0, in, (float[]) f.storageArray(), f.storageOffset(), in, beta, c, o, out);
+            } else if (w.dtype == DType.BF16) Gemm.sgemmBf16B(m, w.rows, in, x, 0, in, w.half, 0, in, beta, c, o, out);
             else Gemm.sgemmF16B(m, w.rows, in, x, 0, in, w.half, 0, in, beta, c, o, out);
             o += w.rows;
         }

@@ -7,7 +7,8 @@ import java.util.Map;
  * How a quantized model folder's matrices are stored, as config.json's {@code quantization_config} says:
  * {@code {"quant_method": "kindling", "bits": 8|4, "group_size": G}} where G 0 means one scale per row.
  * Quantized matrices are stored [out, in] (also GPT-2's Conv1D weights), groups along "in"; see
- * {@link dev.kindling.kernels.Quantization} for the codes.
+ * {@link dev.kindling.kernels.Quantization} for the codes. A 4-bit folder may hold some matrices as 8-bit codes
+ * (I8 instead of U8, same group size): their dtype says so.
  */
 record QuantizationConfig(int bits, int groupSize) {
     static final String KEY = "quantization_config", METHOD = "kindling", SCALE_SUFFIX = "_scale";

@@ -24,6 +24,8 @@ final class WeightMatrix {
     final int bits, groupSize;   // quantized only
     final MemorySegment codes;   // quantized: rows * Quantization.rowBytes(bits, cols) bytes, or null
     final float[] scales;        // quantized: rows * Quantization.groups(cols, groupSize) floats, or null
+    /** Sees every input of {@link #linear} while set: how {@link Calibration} collects a layer's activations. */
+    java.util.function.Consumer<Tensor> inputObserver;
 
     private WeightMatrix(int rows, int cols, Tensor f32, MemorySegment half, DType dtype, int bits, int groupSize,
                          MemorySegment codes, float[] scales) {
@@ -79,6 +81,7 @@ final class WeightMatrix {
 
     /** x [*, cols] → x W^T + bias [*, rows]. */
     Tensor linear(Tensor x, Tensor bias) {
+        if (inputObserver != null) inputObserver.accept(x);
         if (f32 != null) return x.linear(f32, bias);
         int[] xs = x.shape();
         if (xs.length == 0 || xs[xs.length - 1] != cols)

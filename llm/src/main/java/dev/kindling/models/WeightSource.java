@@ -83,8 +83,9 @@ final class WeightSource {
     /** Codes mapped in place (I8 [rows, cols] or U8 [rows, rowBytes]) and scales F32 [rows, groups] on the heap. */
     private WeightMatrix quantized(String name, int rows, int cols) {
         String full = prefix + name, scaleName = full + QuantizationConfig.SCALE_SUFFIX;
-        int bits = quant.bits(), gs = quant.groupSize(cols);
         TensorInfo info = index.info(full), scaleInfo = index.info(scaleName);
+        // a 4-bit folder may keep sensitive matrices in int8: the codes' dtype says which (I8 codes, U8 nibbles)
+        int bits = info.dtype() == DType.INT8 ? 8 : quant.bits(), gs = quant.groupSize(cols);
         DType want = bits == 8 ? DType.INT8 : DType.UINT8;
         long[] shape = {rows, dev.kindling.kernels.Quantization.rowBytes(bits, cols)};
         long[] scaleShape = {rows, dev.kindling.kernels.Quantization.groups(cols, gs)};
