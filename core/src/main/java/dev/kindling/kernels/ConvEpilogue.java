@@ -46,7 +46,7 @@ public final class ConvEpilogue {
     /**
      * out[oo + i] = g[go + i] where y[yo + i] &gt; 0, else 0 (ReLU's gradient given its output y, a select as in
      * PyTorch's threshold_backward), for i &lt; n; returns the sum of what was written (the bias gradient's share of
-     * this plane), summed in vector lanes and then across them. With {@code y} null nothing is masked; with
+     * this plane), summed in vector lanes and then across them in lane order, so the bits do not depend on the JIT. With {@code y} null nothing is masked; with
      * {@code out} null nothing is written, only summed.
      */
     public static float maskSum(float[] y, int yo, float[] g, int go, float[] out, int oo, int n) {
@@ -66,7 +66,7 @@ public final class ConvEpilogue {
                 acc = acc.add(v);
             }
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sumLanes(acc); // in lane order: reduceLanes(ADD) may change its order once C2 compiles it
         for (; i < n; i++) {
             float v = y == null || y[yo + i] > 0f ? g[go + i] : 0f;
             if (out != null) out[oo + i] = v;
