@@ -61,12 +61,23 @@ final class PackedLinear implements EncoderLayer.Projection {
         for (WeightMatrix w : parts) {
             if (w.codes != null)
                 QuantizedGemm.matmul(w.bits, w.groupSize, m, w.rows, in, x, 0, in, w.codes, 0, w.scales, 0, beta, c, o, out);
-            else if (w.f32 != null) { // a matrix a quantized folder kept in float, next to quantized ones
-                dev.kindling.tensor.Tensor f = w.f32.contiguous();
-                Gemm.sgemm(false, true, m, w.rows, in, 1f, x, 0, in, (float[]) f.storageArray(), f.storageOffset(), in, beta, c, o, out);
-            } else if (w.dtype == DType.BF16) Gemm.sgemmBf16B(m, w.rows, in, x, 0, in, w.half, 0, in, beta, c, o, out);
-            else Gemm.sgemmF16B(m, w.rows, in, x, 0, in, w.half, 0, in, beta, c, o, out);
+            else floatRows(w, o, o, o + w.rows, x, m, c, beta); // a matrix a quantized folder kept in float, or half weights
             o += w.rows;
+        }
+    }
+
+    /**
+     * Output columns [lo, hi) of part w (whose first row is output column o) from its float or half weights, read in
+     * place: c[r * out + j] = x[r] . W[j - o] + beta * c[r * out + j].
+     */
+    private void floatRows(WeightMatrix w, int o, int lo, int hi, float[] x, int m, float[] c, float beta) {
+        if (w.f32 != null) {
+            dev.kindling.tensor.Tensor f = w.f32.contiguous();
+            Gemm.sgemm(false, true, m, hi - lo, in, 1f, x, 0, in, (float[]) f.storageArray(), f.storageOffset() + (lo - o) * in, in, beta, c, lo, out);
+        } else if (w.dtype == DType.BF16) {
+            Gemm.sgemmBf16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
+        } else {
+            Gemm.sgemmF16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
         }
     }
 
@@ -90,15 +101,7 @@ final class PackedLinear implements EncoderLayer.Projection {
             int o = 0;
             for (WeightMatrix w : parts) {
                 int lo = Math.max(from, o), hi = Math.min(to, o + w.rows);
-                if (lo >= hi) {
-                    // not in this part
-                } else if (w.f32 != null) {
-                    Gemm.sgemm(false, true, m, hi - lo, in, 1f, x, 0, in, w.f32.contiguous().toFloatArray(), (lo - o) * in, in, beta, c, lo, out);
-                } else if (w.dtype == DType.BF16) {
-                    Gemm.sgemmBf16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
-                } else {
-                    Gemm.sgemmF16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
-                }
+                if (lo < hi) floatRows(w, o, lo, hi, x, m, c, beta);
                 o += w.rows;
             }
             return;
