@@ -234,7 +234,9 @@ final class GemmKernel implements GemmEngine {
                             int mr = Math.min(MR, mc - ir);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
                             if (mr == MR && nr == NR) {
-                                kernel(kc, ap, ir * kc, bp, bo, c, co, ldc, betaHere);
+                                boolean into = betaHere == 0f;
+                                kernel(kc, ap, ir * kc, bp, bo, into ? c : tile, into ? co : 0, into ? ldc : NR);
+                                if (!into) mergeFull(tile, betaHere, c, co, ldc);
                             } else {
                                 edgeKernel(kc, ap, ir * kc, bp, bo, tile, nr);
                                 mergeTile(tile, mr, nr, betaHere, c, co, ldc);
@@ -291,10 +293,14 @@ final class GemmKernel implements GemmEngine {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR && direct) {
-                                kernelWideDirect(kc, a, aOff + (ic + ir) * lda + pc, lda, bp, jr * kc, c, co, ldc, betaHere);
-                            } else if (mr == MR && nr == NR) {
-                                kernel(kc, ap, ir * kc, bp, jr * kc, c, co, ldc, betaHere);
+                            if (mr == MR && nr == NR) {
+                                // beta 0: straight into C; otherwise into the tile, then merged (see kernel's comment)
+                                boolean into = betaHere == 0f;
+                                float[] d = into ? c : tile;
+                                int dOff = into ? co : 0, ldd = into ? ldc : NR;
+                                if (direct) kernelWideDirect(kc, a, aOff + (ic + ir) * lda + pc, lda, bp, jr * kc, d, dOff, ldd);
+                                else kernel(kc, ap, ir * kc, bp, jr * kc, d, dOff, ldd);
+                                if (!into) mergeFull(tile, betaHere, c, co, ldc);
                             } else {
                                 edgeKernel(kc, ap, ir * kc, bp, jr * kc, tile, nr);
                                 mergeTile(tile, mr, nr, betaHere, c, co, ldc);
@@ -314,6 +320,20 @@ final class GemmKernel implements GemmEngine {
 
     private static int roundUp(int x, int to) {
         return (x + to - 1) / to * to;
+    }
+
+    /**
+     * C[i][j] = C[i][j] * beta + tile[i][j] over a whole MR x NR tile, rounded once (a fused multiply-add, as the
+     * micro-kernels computed it when they merged with beta themselves). The loops have constant trip counts, so
+     * the JIT unrolls them and there is no branch whose profile could later fail.
+     */
+    private static void mergeFull(float[] tile, float beta, float[] c, int co, int ldc) {
+        FloatVector bv = FloatVector.broadcast(S, beta);
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < NR; v += VL) {
+                int o = co + i * ldc + v;
+                FloatVector.fromArray(S, c, o).fma(bv, FloatVector.fromArray(S, tile, i * NR + v)).intoArray(c, o);
+            }
     }
 
     /** C[i][j] = tile[i][j] + beta * C[i][j] for the valid mr x nr corner of an edge tile. */
@@ -439,8 +459,8 @@ final class GemmKernel implements GemmEngine {
     /** An MR x usedWidth(nr) tile of an edge panel into tile (row stride NR), with the narrowest kernel that covers nr. */
     private static void edgeKernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile, int nr) {
         if (nr <= VL) kernelSingle(kc, ap, ao, bp, bo, tile);
-        else if (NV == 4 && nr <= 2 * VL) kernelNarrow(kc, ap, ao, bp, bo, tile, 0, NR, 0f);
-        else kernel(kc, ap, ao, bp, bo, tile, 0, NR, 0f);
+        else if (NV == 4 && nr <= 2 * VL) kernelNarrow(kc, ap, ao, bp, bo, tile, 0, NR);
+        else kernel(kc, ap, ao, bp, bo, tile, 0, NR);
     }
 
     /** The 6 x 1-vector tile, for edge panels one vector wide: writes d[i * NR + j] for j &lt; VL (beta 0). */
@@ -463,17 +483,24 @@ final class GemmKernel implements GemmEngine {
 
     /**
      * The register tile: d[i * ldd + j] (i &lt; MR, j &lt; NR) = sum over p &lt; kc of ap[ao + p*MR + i] * bp[bo + p*NR + j],
-     * plus beta * d when beta != 0 (d is not read when beta == 0, so NaN garbage there is ignored). NV is a
-     * constant, so the JIT keeps one branch. Each tile routine is one method with its vectors in locals: a vector
-     * handed to a method the JIT does not inline is boxed, which costs 10x.
+     * overwriting d (never read, so NaN garbage there is ignored). NV is a constant, so the JIT keeps one branch.
+     * Each tile routine is one method with its vectors in locals: a vector handed to a method the JIT does not
+     * inline is boxed, which costs 10x.
+     *
+     * <p>The tile routines have no data-dependent branch (beta is merged by the caller, {@link #mergeFull}): C2 drops
+     * a branch its profile never saw taken and deoptimizes the whole method when it is first taken (an
+     * {@code unstable_if} trap). A micro-kernel sent back to the interpreter runs every vector operation through
+     * the Vector API's Java fall-backs ({@code VectorSupport.ternaryOp}, boxed vectors) for the seconds until C2
+     * has compiled its 2 KB of bytecode again; a GEMM whose first calls all had beta 0 (or all 1) made one JVM
+     * run 2-4x slower than the next.
      */
-    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
-        if (NV == 4) kernelWide(kc, ap, ao, bp, bo, d, dOff, ldd, beta);
-        else kernelNarrow(kc, ap, ao, bp, bo, d, dOff, ldd, beta);
+    private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd) {
+        if (NV == 4) kernelWide(kc, ap, ao, bp, bo, d, dOff, ldd);
+        else kernelNarrow(kc, ap, ao, bp, bo, d, dOff, ldd);
     }
 
     /** The 6 x 4-vector tile: 24 accumulators + 4 B vectors + 1 broadcast = 29 registers. */
-    private static void kernelWide(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+    private static void kernelWide(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
@@ -491,40 +518,13 @@ final class GemmKernel implements GemmEngine {
             a = FloatVector.broadcast(S, ap[pa + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41); c42 = a.fma(b2, c42); c43 = a.fma(b3, c43);
             a = FloatVector.broadcast(S, ap[pa + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51); c52 = a.fma(b2, c52); c53 = a.fma(b3, c53);
         }
-        if (beta == 0f) {
-            c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);
-            c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL); c12.intoArray(d, dOff + 1 * ldd + 2 * VL); c13.intoArray(d, dOff + 1 * ldd + 3 * VL);
-            c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL); c22.intoArray(d, dOff + 2 * ldd + 2 * VL); c23.intoArray(d, dOff + 2 * ldd + 3 * VL);
-            c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL); c32.intoArray(d, dOff + 3 * ldd + 2 * VL); c33.intoArray(d, dOff + 3 * ldd + 3 * VL);
-            c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL); c42.intoArray(d, dOff + 4 * ldd + 2 * VL); c43.intoArray(d, dOff + 4 * ldd + 3 * VL);
-            c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL); c52.intoArray(d, dOff + 5 * ldd + 2 * VL); c53.intoArray(d, dOff + 5 * ldd + 3 * VL);
-        } else {
-            FloatVector bv = FloatVector.broadcast(S, beta);
-            FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
-            FloatVector.fromArray(S, d, dOff + 1 * VL).fma(bv, c01).intoArray(d, dOff + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * VL).fma(bv, c02).intoArray(d, dOff + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * VL).fma(bv, c03).intoArray(d, dOff + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd).fma(bv, c10).intoArray(d, dOff + 1 * ldd);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 1 * VL).fma(bv, c11).intoArray(d, dOff + 1 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 2 * VL).fma(bv, c12).intoArray(d, dOff + 1 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 3 * VL).fma(bv, c13).intoArray(d, dOff + 1 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd).fma(bv, c20).intoArray(d, dOff + 2 * ldd);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 1 * VL).fma(bv, c21).intoArray(d, dOff + 2 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 2 * VL).fma(bv, c22).intoArray(d, dOff + 2 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 3 * VL).fma(bv, c23).intoArray(d, dOff + 2 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd).fma(bv, c30).intoArray(d, dOff + 3 * ldd);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 1 * VL).fma(bv, c31).intoArray(d, dOff + 3 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 2 * VL).fma(bv, c32).intoArray(d, dOff + 3 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 3 * VL).fma(bv, c33).intoArray(d, dOff + 3 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd).fma(bv, c40).intoArray(d, dOff + 4 * ldd);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 2 * VL).fma(bv, c42).intoArray(d, dOff + 4 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 3 * VL).fma(bv, c43).intoArray(d, dOff + 4 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 2 * VL).fma(bv, c52).intoArray(d, dOff + 5 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 3 * VL).fma(bv, c53).intoArray(d, dOff + 5 * ldd + 3 * VL);
-        }
+        c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);
+        c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL); c12.intoArray(d, dOff + 1 * ldd + 2 * VL); c13.intoArray(d, dOff + 1 * ldd + 3 * VL);
+        c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL); c22.intoArray(d, dOff + 2 * ldd + 2 * VL); c23.intoArray(d, dOff + 2 * ldd + 3 * VL);
+        c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL); c32.intoArray(d, dOff + 3 * ldd + 2 * VL); c33.intoArray(d, dOff + 3 * ldd + 3 * VL);
+        c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL); c42.intoArray(d, dOff + 4 * ldd + 2 * VL); c43.intoArray(d, dOff + 4 * ldd + 3 * VL);
+        c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL); c52.intoArray(d, dOff + 5 * ldd + 2 * VL); c53.intoArray(d, dOff + 5 * ldd + 3 * VL);
+
     }
 
     /**
@@ -533,7 +533,7 @@ final class GemmKernel implements GemmEngine {
      * columns to amortise it over) that gather took a tenth of the training step. Six row streams, each read in
      * order, are as cheap for the kernel as the packed panel.
      */
-    private static void kernelWideDirect(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+    private static void kernelWideDirect(int kc, float[] a, int ao, int lda, float[] bp, int bo, float[] d, int dOff, int ldd) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
@@ -552,44 +552,17 @@ final class GemmKernel implements GemmEngine {
             av = FloatVector.broadcast(S, a[a4 + p]); c40 = av.fma(b0, c40); c41 = av.fma(b1, c41); c42 = av.fma(b2, c42); c43 = av.fma(b3, c43);
             av = FloatVector.broadcast(S, a[a5 + p]); c50 = av.fma(b0, c50); c51 = av.fma(b1, c51); c52 = av.fma(b2, c52); c53 = av.fma(b3, c53);
         }
-        if (beta == 0f) {
-            c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);
-            c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL); c12.intoArray(d, dOff + 1 * ldd + 2 * VL); c13.intoArray(d, dOff + 1 * ldd + 3 * VL);
-            c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL); c22.intoArray(d, dOff + 2 * ldd + 2 * VL); c23.intoArray(d, dOff + 2 * ldd + 3 * VL);
-            c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL); c32.intoArray(d, dOff + 3 * ldd + 2 * VL); c33.intoArray(d, dOff + 3 * ldd + 3 * VL);
-            c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL); c42.intoArray(d, dOff + 4 * ldd + 2 * VL); c43.intoArray(d, dOff + 4 * ldd + 3 * VL);
-            c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL); c52.intoArray(d, dOff + 5 * ldd + 2 * VL); c53.intoArray(d, dOff + 5 * ldd + 3 * VL);
-        } else {
-            FloatVector bv = FloatVector.broadcast(S, beta);
-            FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
-            FloatVector.fromArray(S, d, dOff + 1 * VL).fma(bv, c01).intoArray(d, dOff + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * VL).fma(bv, c02).intoArray(d, dOff + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * VL).fma(bv, c03).intoArray(d, dOff + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd).fma(bv, c10).intoArray(d, dOff + 1 * ldd);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 1 * VL).fma(bv, c11).intoArray(d, dOff + 1 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 2 * VL).fma(bv, c12).intoArray(d, dOff + 1 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 3 * VL).fma(bv, c13).intoArray(d, dOff + 1 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd).fma(bv, c20).intoArray(d, dOff + 2 * ldd);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 1 * VL).fma(bv, c21).intoArray(d, dOff + 2 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 2 * VL).fma(bv, c22).intoArray(d, dOff + 2 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 3 * VL).fma(bv, c23).intoArray(d, dOff + 2 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd).fma(bv, c30).intoArray(d, dOff + 3 * ldd);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 1 * VL).fma(bv, c31).intoArray(d, dOff + 3 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 2 * VL).fma(bv, c32).intoArray(d, dOff + 3 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 3 * VL).fma(bv, c33).intoArray(d, dOff + 3 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd).fma(bv, c40).intoArray(d, dOff + 4 * ldd);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 2 * VL).fma(bv, c42).intoArray(d, dOff + 4 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 3 * VL).fma(bv, c43).intoArray(d, dOff + 4 * ldd + 3 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 2 * VL).fma(bv, c52).intoArray(d, dOff + 5 * ldd + 2 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 3 * VL).fma(bv, c53).intoArray(d, dOff + 5 * ldd + 3 * VL);
-        }
+        c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL); c02.intoArray(d, dOff + 2 * VL); c03.intoArray(d, dOff + 3 * VL);
+        c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL); c12.intoArray(d, dOff + 1 * ldd + 2 * VL); c13.intoArray(d, dOff + 1 * ldd + 3 * VL);
+        c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL); c22.intoArray(d, dOff + 2 * ldd + 2 * VL); c23.intoArray(d, dOff + 2 * ldd + 3 * VL);
+        c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL); c32.intoArray(d, dOff + 3 * ldd + 2 * VL); c33.intoArray(d, dOff + 3 * ldd + 3 * VL);
+        c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL); c42.intoArray(d, dOff + 4 * ldd + 2 * VL); c43.intoArray(d, dOff + 4 * ldd + 3 * VL);
+        c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL); c52.intoArray(d, dOff + 5 * ldd + 2 * VL); c53.intoArray(d, dOff + 5 * ldd + 3 * VL);
+
     }
 
     /** The 6 x 2-vector tile: 12 accumulators + 2 B vectors + 1 broadcast = 15 registers. */
-    private static void kernelNarrow(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd, float beta) {
+    private static void kernelNarrow(int kc, float[] ap, int ao, float[] bp, int bo, float[] d, int dOff, int ldd) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -607,28 +580,13 @@ final class GemmKernel implements GemmEngine {
             a = FloatVector.broadcast(S, ap[pa + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
             a = FloatVector.broadcast(S, ap[pa + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
         }
-        if (beta == 0f) {
-            c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL);
-            c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL);
-            c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL);
-            c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL);
-            c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL);
-            c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL);
-        } else {
-            FloatVector bv = FloatVector.broadcast(S, beta);
-            FloatVector.fromArray(S, d, dOff).fma(bv, c00).intoArray(d, dOff);
-            FloatVector.fromArray(S, d, dOff + 1 * VL).fma(bv, c01).intoArray(d, dOff + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd).fma(bv, c10).intoArray(d, dOff + 1 * ldd);
-            FloatVector.fromArray(S, d, dOff + 1 * ldd + 1 * VL).fma(bv, c11).intoArray(d, dOff + 1 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd).fma(bv, c20).intoArray(d, dOff + 2 * ldd);
-            FloatVector.fromArray(S, d, dOff + 2 * ldd + 1 * VL).fma(bv, c21).intoArray(d, dOff + 2 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd).fma(bv, c30).intoArray(d, dOff + 3 * ldd);
-            FloatVector.fromArray(S, d, dOff + 3 * ldd + 1 * VL).fma(bv, c31).intoArray(d, dOff + 3 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd).fma(bv, c40).intoArray(d, dOff + 4 * ldd);
-            FloatVector.fromArray(S, d, dOff + 4 * ldd + 1 * VL).fma(bv, c41).intoArray(d, dOff + 4 * ldd + 1 * VL);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd).fma(bv, c50).intoArray(d, dOff + 5 * ldd);
-            FloatVector.fromArray(S, d, dOff + 5 * ldd + 1 * VL).fma(bv, c51).intoArray(d, dOff + 5 * ldd + 1 * VL);
-        }
+        c00.intoArray(d, dOff); c01.intoArray(d, dOff + 1 * VL);
+        c10.intoArray(d, dOff + 1 * ldd); c11.intoArray(d, dOff + 1 * ldd + 1 * VL);
+        c20.intoArray(d, dOff + 2 * ldd); c21.intoArray(d, dOff + 2 * ldd + 1 * VL);
+        c30.intoArray(d, dOff + 3 * ldd); c31.intoArray(d, dOff + 3 * ldd + 1 * VL);
+        c40.intoArray(d, dOff + 4 * ldd); c41.intoArray(d, dOff + 4 * ldd + 1 * VL);
+        c50.intoArray(d, dOff + 5 * ldd); c51.intoArray(d, dOff + 5 * ldd + 1 * VL);
+
     }
 
     /**

@@ -48,6 +48,31 @@ class GemmTest {
     }
 
     /**
+     * Whole register tiles with beta != 0: the micro-kernel writes A B to a tile and {@code mergeFull} adds beta C
+     * with one rounding, so the result is bit for bit fma(C, beta, A B) as when the kernels merged beta themselves.
+     * k fits one slice; 12 x 128 is whole tiles on every width; both the packed and the in-place (direct) A paths.
+     */
+    @ParameterizedTest(name = "{0}-bit vectors")
+    @ValueSource(ints = {0, 128, 256, 512})
+    void wholeTilesMergeBetaWithOneRounding(int bits) {
+        Gemm.setVectorBits(bits);
+        var rnd = new SplittableRandom(bits + 3);
+        int m = 12, n = 128, k = 37;
+        float[] a = random(rnd, m * k), b = random(rnd, n * k), c0 = random(rnd, m * n), product = new float[m * n];
+        for (float alpha : new float[] {1f, 0.5f}) { // alpha 1: A read in place (512-bit); 0.5: packed
+            Gemm.sgemm(false, true, m, n, k, alpha, a, 0, k, b, 0, k, 0f, product, 0, n);
+            for (float beta : new float[] {1f, -0.375f}) {
+                float[] c = c0.clone();
+                Gemm.sgemm(false, true, m, n, k, alpha, a, 0, k, b, 0, k, beta, c, 0, n);
+                for (int i = 0; i < c.length; i++)
+                    if (Float.floatToRawIntBits(c[i]) != Float.floatToRawIntBits(Math.fma(c0[i], beta, product[i])))
+                        fail("alpha " + alpha + " beta " + beta + " element " + i + ": " + c[i] + " != fma "
+                                + Math.fma(c0[i], beta, product[i]));
+            }
+        }
+    }
+
+    /**
      * Unscaled, non-transposed A with whole column tiles: the full row panels are read in place, not packed. Rows not a
      * multiple of the tile, several k slices, padded rows and offsets, both layouts of B, on one and two threads.
      */
