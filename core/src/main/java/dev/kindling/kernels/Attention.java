@@ -82,14 +82,15 @@ public final class Attention {
                     Gemm.sgemm(false, true, rows, keys, d, scale, q, qo + i0 * ldi, ldi, k, ko, ldi, 0f, s, 0, keys);
                     for (int i = 0; i < rows; i++) {
                         int vis = visible(i0 + i, tq, tk, causal), r = i * keys;
-                        if (vis < keys) Arrays.fill(s, r + vis, r + keys, 0f);
                         if (vis == 0) {
+                            Arrays.fill(s, r, r + keys, 0f);
                             lse[b * tq + i0 + i] = Float.NEGATIVE_INFINITY;
                             continue;
                         }
-                        float lg = Softmax.logSumExp(s, r, vis);
+                        int vr = maskToVector(s, r, vis, keys);
+                        float lg = Softmax.logSumExp(s, r, vr);
                         lse[b * tq + i0 + i] = lg;
-                        Softmax.expShifted(s, r, vis, lg);
+                        Softmax.expShifted(s, r, vr, lg);
                     }
                     Gemm.sgemm(false, false, rows, d, keys, 1f, s, 0, keys, v, vo, ldi, 0f, out, oo + i0 * ldo, ldo);
                 }
@@ -134,8 +135,8 @@ public final class Attention {
                     Gemm.sgemm(false, true, rows, keys, d, scale, q, qb, ldi, k, ko, ldi, 0f, p, 0, keys);
                     for (int i = 0; i < rows; i++) {
                         int vis = visible(i0 + i, tq, tk, causal), r = i * keys;
-                        if (vis > 0) Softmax.expShifted(p, r, vis, lse[b * tq + i0 + i]);
-                        Arrays.fill(p, r + vis, r + keys, 0f);
+                        if (vis > 0) Softmax.expShifted(p, r, maskToVector(p, r, vis, keys), lse[b * tq + i0 + i]);
+                        else Arrays.fill(p, r, r + keys, 0f);
                     }
                     // dv += p^T dout
                     Gemm.sgemm(true, false, keys, d, rows, 1f, p, 0, keys, dout, ob, ldo, 1f, dv, vo, ldi);
@@ -157,6 +158,19 @@ public final class Attention {
     }
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * Prepares score row s[r, r + keys) whose first vis entries are visible for an exp pass over whole vectors:
+     * the hidden scores up to the next multiple of the vector length (within the row) become -inf, whose exp is 0,
+     * and the rest 0. Returns the length to run the exp kernels over. Short causal rows otherwise spent a third of
+     * their exp time in the scalar tail.
+     */
+    static int maskToVector(float[] s, int r, int vis, int keys) {
+        int vr = Math.min(keys, (vis + S.length() - 1) / S.length() * S.length());
+        Arrays.fill(s, r + vis, r + vr, Float.NEGATIVE_INFINITY);
+        Arrays.fill(s, r + vr, r + keys, 0f);
+        return vr;
+    }
 
     /** dp[r..r+n) = p * (dp - delta) * scale: the softmax backward of one score row. */
     private static void scoreGrad(float[] p, float[] dp, int r, int n, float delta, float scale) {

@@ -32,6 +32,11 @@ public final class Functional {
         return (float[]) Tensor.zeros(n).storageArray();
     }
 
+    /** A float array for a kernel that writes every element (no zero fill). */
+    private static float[] emptyFloats(int n) {
+        return (float[]) Tensor.empty(n).storageArray();
+    }
+
     /** A contiguous FLOAT32 view and its array/offset. */
     private record Raw(Tensor t, float[] a, int o) {
         static Raw of(Tensor x) {
@@ -195,12 +200,12 @@ public final class Functional {
         Raw rx = Raw.of(x);
         float[] w = weight == null ? null : weight.contiguous().toFloatArray();
         float[] b = bias == null ? null : bias.contiguous().toFloatArray();
-        float[] y = newFloats(x.numel()), mean = new float[rows], rstd = new float[rows];
+        float[] y = emptyFloats(x.numel()), mean = new float[rows], rstd = new float[rows];
         Norms.layerNormForward(rx.a, rx.o, y, 0, rows, n, w, b, (float) eps, mean, rstd);
         int nn = n;
         return Tensor.customOp("layerNorm", Tensor.wrap(y, xs), g -> {
             Raw rg = Raw.of(g);
-            float[] dx = x.requiresGrad() ? newFloats(x.numel()) : null;
+            float[] dx = x.requiresGrad() ? emptyFloats(x.numel()) : null;
             float[] dw = weight != null && weight.requiresGrad() ? new float[nn] : null;
             float[] db = bias != null && bias.requiresGrad() ? new float[nn] : null;
             Norms.layerNormBackward(rg.a, rg.o, rx.a, rx.o, rows, nn, w, mean, rstd, dx, dw, db);

@@ -100,6 +100,14 @@ public final class Tensor {
         return wrap(FloatPool.uninitialized(Shapes.numel(shape)), shape.clone());
     }
 
+    /**
+     * A FLOAT32 tensor whose contents are unspecified, like PyTorch's {@code torch.empty}: for kernels that write
+     * every element, which then skip the zero fill (the array may come from the training step's pool).
+     */
+    public static Tensor empty(int... shape) {
+        return uninitialized(shape);
+    }
+
     public static Tensor ones(int... shape) {
         return full(1f, shape);
     }

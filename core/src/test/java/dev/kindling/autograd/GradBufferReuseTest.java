@@ -70,4 +70,24 @@ class GradBufferReuseTest {
         assertFalse(w.grad().sharesStorageWith(mine));
         assertArrayEquals(values(Tensor.ones(4, 3)), values(mine));
     }
+
+    @Test
+    void gradientsOfATensorUsedSeveralTimesAreSummedWithoutTouchingSharedOnes() {
+        // y feeds three consumers: y * 3 and y * y give fresh gradients (summed in place), y + y hands one gradient
+        // to both of its inputs (shared: never summed into); h and g must come out unchanged
+        Tensor x = Tensor.wrap(new float[] {1, -2, 0.5f, 4}, 4).requiresGrad(true);
+        Tensor y = x.mul(2f);
+        Tensor h = y.mul(3f);
+        Tensor z = h.add(y.mul(y)).add(y.add(y));
+        Tensor g = Tensor.wrap(new float[] {1, 2, 3, 4}, 4);
+        z.backward(g, true);
+        float[] xs = {1, -2, 0.5f, 4}, gs = {1, 2, 3, 4}, want = new float[4];
+        for (int i = 0; i < 4; i++) want[i] = gs[i] * (3 + 2 * (2 * xs[i]) + 2) * 2;
+        assertArrayEquals(want, values(x.grad()));
+        z.backward(g); // the retained graph gives the same gradient again, accumulated
+        for (int i = 0; i < 4; i++) want[i] *= 2;
+        assertArrayEquals(want, values(x.grad()));
+        assertArrayEquals(new float[] {1, 2, 3, 4}, values(g));
+        assertArrayEquals(new float[] {6, -12, 3, 24}, values(h));
+    }
 }
