@@ -17,34 +17,53 @@ final class AttentionTiles {
     private AttentionTiles() {}
 
     /**
-     * The head's output rows out[oo + i * ldo ..+ d) for i &lt; tq. Scratch s holds the scores [tq][tkPad] from 0
-     * and K^T [d][tkPad] after them (tkPad: tk rounded up to whole vectors, the padding keys zero).
+     * Queries per block: a block's scores (QUERY_BLOCK x tkPad) go from the score tiles through the softmax to the
+     * weighted sums while in L1. Scores for all 128 queries of a 128-token head (64 KB) did not fit L1, so each of
+     * the three passes over them ran from L2.
+     */
+    static final int QUERY_BLOCK = 16;
+
+    /** Floats of scratch that {@link #head} needs: K^T [d][tkPad] and one block of scores [QUERY_BLOCK][tkPad]. */
+    static int scratch(int tq, int tkPad, int d) {
+        return (d + Math.min(tq, QUERY_BLOCK)) * tkPad;
+    }
+
+    /**
+     * The head's output rows out[oo + i * ldo ..+ d) for i &lt; tq. Scratch s ({@link #scratch} floats) holds K^T
+     * [d][tkPad] from 0 (tkPad: tk rounded up to whole vectors, the padding keys zero), then the scores of one block
+     * of queries.
      */
     static void head(int tq, int tk, int tkPad, int d, float scale, float[] q, int qo, int ldq, float[] k, int ko, int ldk,
                      float[] v, int vo, int ldv, float[] mask, int mo, int[] ms, float[] s, float[] out, int oo, int ldo) {
-        int kt = tq * tkPad;
-        for (int j = 0; j < tk; j++) {
-            int src = ko + j * ldk;
-            for (int c = 0; c < d; c++) s[kt + c * tkPad + j] = k[src + c];
+        int kt = 0, sb = d * tkPad;
+        // K^T row by row: the stores run in order and the loads stride over K's rows (which stay in L1 for the d
+        // passes). Row-major order the other way (stores d rows apart) ran at about 3 ns per element, a quarter of
+        // the head's time: stores 512 bytes apart against loads 4 bytes apart alias in the low address bits.
+        for (int c = 0; c < d; c++) {
+            int dst = kt + c * tkPad, src = ko + c;
+            for (int j = 0; j < tk; j++) s[dst + j] = k[src + j * ldk];
         }
         for (int c = 0; c < d; c++) java.util.Arrays.fill(s, kt + c * tkPad + tk, kt + (c + 1) * tkPad, 0f);
-        int i = 0;
-        for (; i + 4 <= tq; i += 4) scores4(i, tkPad, d, scale, q, qo, ldq, s, kt);
-        for (; i < tq; i++) scores1(i, tkPad, d, scale, q, qo, ldq, s, kt);
         float[] lanes = new float[VL];
-        for (i = 0; i < tq; i++) {
-            int r = i * tkPad;
-            if (mask != null) {
-                int m = mo + i * ms[2];
-                if (ms[3] == 1) Elementwise.addInto(mask, m, 1, s, r, tk);
-                else for (int j = 0; j < tk; j++) s[r + j] += mask[m + j * ms[3]];
+        for (int i0 = 0; i0 < tq; i0 += QUERY_BLOCK) {
+            int n = Math.min(QUERY_BLOCK, tq - i0), qb = qo + i0 * ldq, ob = oo + i0 * ldo;
+            int i = 0;
+            for (; i + 4 <= n; i += 4) scores4(i, tkPad, d, scale, q, qb, ldq, s, kt, sb);
+            for (; i < n; i++) scores1(i, tkPad, d, scale, q, qb, ldq, s, kt, sb);
+            for (i = 0; i < n; i++) {
+                int r = sb + i * tkPad;
+                if (mask != null) {
+                    int m = mo + (i0 + i) * ms[2];
+                    if (ms[3] == 1) Elementwise.addInto(mask, m, 1, s, r, tk);
+                    else for (int j = 0; j < tk; j++) s[r + j] += mask[m + j * ms[3]];
+                }
+                softmax(s, r, tk, lanes);
             }
-            softmax(s, r, tk, lanes);
+            i = 0;
+            if (d == 2 * VL) for (; i + 4 <= n; i += 4) weighted4x2(i, tk, tkPad, s, sb, v, vo, ldv, out, ob, ldo);
+            else for (; i + 4 <= n; i += 4) weighted4x1(i, tk, tkPad, d, s, sb, v, vo, ldv, out, ob, ldo);
+            for (; i < n; i++) weighted1(i, tk, tkPad, d, s, sb, v, vo, ldv, out, ob, ldo);
         }
-        i = 0;
-        if (d == 2 * VL) for (; i + 4 <= tq; i += 4) weighted4x2(i, tk, tkPad, s, v, vo, ldv, out, oo, ldo);
-        else for (; i + 4 <= tq; i += 4) weighted4x1(i, tk, tkPad, d, s, v, vo, ldv, out, oo, ldo);
-        for (; i < tq; i++) weighted1(i, tk, tkPad, d, s, v, vo, ldv, out, oo, ldo);
     }
 
     /**
@@ -81,9 +100,9 @@ final class AttentionTiles {
     }
 
     /** Score rows i..i+3: scale * Q(i..i+3) . K^T, 4 vectors of keys per tile. */
-    private static void scores4(int i, int tkPad, int d, float scale, float[] q, int qo, int ldq, float[] s, int kt) {
+    private static void scores4(int i, int tkPad, int d, float scale, float[] q, int qo, int ldq, float[] s, int kt, int sb) {
         int q0 = qo + i * ldq, q1 = q0 + ldq, q2 = q1 + ldq, q3 = q2 + ldq;
-        int s0 = i * tkPad, s1 = s0 + tkPad, s2 = s1 + tkPad, s3 = s2 + tkPad;
+        int s0 = sb + i * tkPad, s1 = s0 + tkPad, s2 = s1 + tkPad, s3 = s2 + tkPad;
         int j = 0;
         for (; j + 4 * VL <= tkPad; j += 4 * VL) {
             FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
@@ -128,8 +147,8 @@ final class AttentionTiles {
         }
     }
 
-    private static void scores1(int i, int tkPad, int d, float scale, float[] q, int qo, int ldq, float[] s, int kt) {
-        int q0 = qo + i * ldq, s0 = i * tkPad;
+    private static void scores1(int i, int tkPad, int d, float scale, float[] q, int qo, int ldq, float[] s, int kt, int sb) {
+        int q0 = qo + i * ldq, s0 = sb + i * tkPad;
         for (int j = 0; j < tkPad; j += VL) {
             FloatVector c0 = FloatVector.zero(S);
             for (int c = 0; c < d; c++) c0 = FloatVector.broadcast(S, q[q0 + c]).fma(FloatVector.fromArray(S, s, kt + c * tkPad + j), c0);
@@ -138,8 +157,8 @@ final class AttentionTiles {
     }
 
     /** Output rows i..i+3 for a head of exactly two vectors: sum over keys of p(i, j) V(j). */
-    private static void weighted4x2(int i, int tk, int tkPad, float[] s, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
-        int p0 = i * tkPad, p1 = p0 + tkPad, p2 = p1 + tkPad, p3 = p2 + tkPad;
+    private static void weighted4x2(int i, int tk, int tkPad, float[] s, int sb, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
+        int p0 = sb + i * tkPad, p1 = p0 + tkPad, p2 = p1 + tkPad, p3 = p2 + tkPad;
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         for (int j = 0; j < tk; j++) {
@@ -162,8 +181,8 @@ final class AttentionTiles {
     }
 
     /** Output rows i..i+3, one vector of the head at a time. */
-    private static void weighted4x1(int i, int tk, int tkPad, int d, float[] s, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
-        int p0 = i * tkPad, p1 = p0 + tkPad, p2 = p1 + tkPad, p3 = p2 + tkPad;
+    private static void weighted4x1(int i, int tk, int tkPad, int d, float[] s, int sb, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
+        int p0 = sb + i * tkPad, p1 = p0 + tkPad, p2 = p1 + tkPad, p3 = p2 + tkPad;
         for (int c = 0; c < d; c += VL) {
             FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S), c3 = FloatVector.zero(S);
             for (int j = 0; j < tk; j++) {
@@ -182,8 +201,8 @@ final class AttentionTiles {
     }
 
     /** Output row i, one vector of the head at a time. */
-    private static void weighted1(int i, int tk, int tkPad, int d, float[] s, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
-        int p0 = i * tkPad;
+    private static void weighted1(int i, int tk, int tkPad, int d, float[] s, int sb, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
+        int p0 = sb + i * tkPad;
         for (int c = 0; c < d; c += VL) {
             FloatVector acc = FloatVector.zero(S);
             for (int j = 0; j < tk; j++) acc = FloatVector.broadcast(S, s[p0 + j]).fma(FloatVector.fromArray(S, v, vo + j * ldv + c), acc);

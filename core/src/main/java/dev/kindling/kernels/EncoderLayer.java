@@ -207,7 +207,7 @@ public final class EncoderLayer {
         fillRows(qkvBuf, rows, qkvBias);
         qkv.apply(x, rows, qkvBuf, 1f);                                                 // (B*T, 3H)
         MaskedAttention.forward(batch, heads, tokens, tokens, headSize, (float) (1 / Math.sqrt(headSize)),
-                qkvBuf, 0, 3 * h, qkvBuf, h, 3 * h, qkvBuf, 2 * h, 3 * h, mask, 0, maskStrides, ctx, 0, h); // (B*T, H)
+                qkvBuf, 0, 3 * h, qkvBuf, h, 3 * h, qkvBuf, 2 * h, 3 * h, mask, 0, maskStrides, ctx, 0, h, true); // (B*T, H), register tiles
         attnOut.apply(ctx, rows, a, 0f);
         addNorm(a, attnOutBias, x, norm1Weight, norm1Bias, eps1, rows, h);               // a = LN(x + a + bo)
         up.apply(a, rows, ff, 0f);                                                       // (B*T, I)

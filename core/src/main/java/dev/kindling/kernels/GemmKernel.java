@@ -216,9 +216,13 @@ final class GemmKernel implements GemmEngine {
         float[][] bufs = BUFFERS.get();
         int k = b.k, kcStep = b.sliceDepth, nPad = b.paddedCols;
         int mcStep = roundUp(evenSplit(m1 - m0, MC), MR);
-        float[] ap = buffer(bufs, 0, mcStep * kcStep);
+        float[] ap = buffer(bufs, 0, mcStep * kcStep + VL); // + VL: packA's masked vector stores stay inside
         float[] tile = buffer(bufs, 2, MR * NR);
         float[] bp = b.panels;
+        // as in blocked(): full tiles read an unscaled A in place, only its partial last row panel is packed (packing A
+        // was a tenth of a 32 x 128 MiniLM forward, whose weights are all pre-packed); the edge kernel of a partial
+        // column tile needs every row panel packed
+        boolean direct = alpha == 1f && NV == 4 && (n1 - n0) % NR == 0;
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += kcStep) {
@@ -227,7 +231,7 @@ final class GemmKernel implements GemmEngine {
                 int slice = pc * nPad;
                 for (int ic = m0; ic < m1; ic += mcStep) {
                     int mc = Math.min(mcStep, m1 - ic);
-                    packA(false, a, aOff, lda, ic, mc, pc, kc, alpha, ap, false);
+                    packA(false, a, aOff, lda, ic, mc, pc, kc, alpha, ap, direct);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr), bo = slice + (jc + jr) * kc;
                         for (int ir = 0; ir < mc; ir += MR) {
@@ -235,7 +239,10 @@ final class GemmKernel implements GemmEngine {
                             int co = cOff + (ic + ir) * ldc + jc + jr;
                             if (mr == MR && nr == NR) {
                                 boolean into = betaHere == 0f;
-                                kernel(kc, ap, ir * kc, bp, bo, into ? c : tile, into ? co : 0, into ? ldc : NR);
+                                float[] d = into ? c : tile;
+                                int dOff = into ? co : 0, ldd = into ? ldc : NR;
+                                if (direct) kernelWideDirect(kc, a, aOff + (ic + ir) * lda + pc, lda, bp, bo, d, dOff, ldd);
+                                else kernel(kc, ap, ir * kc, bp, bo, d, dOff, ldd);
                                 if (!into) mergeFull(tile, betaHere, c, co, ldc);
                             } else {
                                 edgeKernel(kc, ap, ir * kc, bp, bo, tile, nr);

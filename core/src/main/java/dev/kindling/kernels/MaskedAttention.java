@@ -70,7 +70,7 @@ public final class MaskedAttention {
             float[][] holder = SCORES.get();
             boolean tiled = tiles && d % VL == 0;
             int tkPad = (tk + VL - 1) / VL * VL;
-            int need = tiled ? tq * tkPad + d * tkPad : tq * tk;
+            int need = tiled ? AttentionTiles.scratch(tq, tkPad, d) : tq * tk;
             if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
             float[] s = holder[0];
             for (int bh = from; bh < to; bh++) {

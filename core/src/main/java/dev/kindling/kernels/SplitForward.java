@@ -81,7 +81,7 @@ final class SplitForward {
     private void head(int bh) {
         int b = bh / l.heads, hd = bh % l.heads, d = l.headSize, h = l.hidden, ld = 3 * h, o = b * tokens * ld + hd * d;
         MaskedAttention.forward(1, 1, tokens, tokens, d, (float) (1 / Math.sqrt(d)), qkv, o, ld, qkv, o + h, ld, qkv, o + 2 * h, ld,
-                mask, b * ms[0] + hd * ms[1], ms, ctx, b * tokens * h + hd * d, h);
+                mask, b * ms[0] + hd * ms[1], ms, ctx, b * tokens * h + hd * d, h, true);
     }
 
     private void upBlock(int j) {

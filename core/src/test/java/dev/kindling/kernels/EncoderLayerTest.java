@@ -15,16 +15,27 @@ class EncoderLayerTest {
     static final int HEADS = 3, HS = 5, H = HEADS * HS, I = 37;
 
     record Weights(float[] wqkv, float[] bqkv, float[] wo, float[] bo, float[] g1, float[] b1, float[] wi, float[] bi,
-                   float[] wd, float[] bd, float[] g2, float[] b2) {
+                   float[] wd, float[] bd, float[] g2, float[] b2, int heads, int hs, int inner) {
         static Weights random(SplittableRandom rnd) {
-            return new Weights(rand(rnd, 3 * H * H, 0.5), rand(rnd, 3 * H, 0.2), rand(rnd, H * H, 0.5), rand(rnd, H, 0.2),
-                    around1(rnd, H), rand(rnd, H, 0.2), rand(rnd, I * H, 0.5), rand(rnd, I, 0.2), rand(rnd, H * I, 0.3),
-                    rand(rnd, H, 0.2), around1(rnd, H), rand(rnd, H, 0.2));
+            return random(rnd, HEADS, HS, I);
+        }
+
+        static Weights random(SplittableRandom rnd, int heads, int hs, int inner) {
+            int h = heads * hs;
+            double s = 2 / Math.sqrt(h); // keeps the activations of wider layers in the range of the narrow one
+            return new Weights(rand(rnd, 3 * h * h, s), rand(rnd, 3 * h, 0.2), rand(rnd, h * h, s), rand(rnd, h, 0.2),
+                    around1(rnd, h), rand(rnd, h, 0.2), rand(rnd, inner * h, s), rand(rnd, inner, 0.2), rand(rnd, h * inner, s * 0.6),
+                    rand(rnd, h, 0.2), around1(rnd, h), rand(rnd, h, 0.2), heads, hs, inner);
+        }
+
+        int hidden() {
+            return heads * hs;
         }
 
         EncoderLayer layer(Elementwise.Unary act) {
-            return new EncoderLayer(HEADS, HS, proj(wqkv, 3 * H, H), bqkv, proj(wo, H, H), bo, g1, b1, 1e-5f, proj(wi, I, H), bi, act,
-                    proj(wd, H, I), bd, g2, b2, 1e-6f);
+            int h = hidden();
+            return new EncoderLayer(heads, hs, proj(wqkv, 3 * h, h), bqkv, proj(wo, h, h), bo, g1, b1, 1e-5f, proj(wi, inner, h), bi, act,
+                    proj(wd, h, inner), bd, g2, b2, 1e-6f);
         }
     }
 
@@ -66,6 +77,24 @@ class EncoderLayerTest {
         w.layer(Elementwise.Unary.GELU).forward(y, b, t, null, null, EncoderLayer.Workspace.ofCurrentThread());
         double[] expected = reference(w, Elementwise.Unary.GELU, x, b, t, null);
         for (int i = 0; i < y.length; i++) assertEquals(expected[i], y[i], 2e-4, "element " + i);
+    }
+
+    @Test
+    void headsOfWholeVectorsRunOnAttentionTiles() {
+        // head size 32 is a whole number of vectors at every width, so attention takes AttentionTiles' register
+        // tiles; 19 tokens leave query rows past the 4-row tiles and keys past whole vectors (padded), and 3 x 19 =
+        // 57 rows take the split path on two threads while 4 x 19 = 76 take the step-by-step one
+        var rnd = new SplittableRandom(11);
+        Weights w = Weights.random(rnd, 2, 32, 96);
+        int t = 19, h = w.hidden();
+        for (int b : new int[] {3, 4}) {
+            float[] x = rand(rnd, b * t * h, 1.0), mask = new float[b * t];
+            for (int i = 0; i < b; i++) for (int j = t - 3 * i; j < t; j++) mask[i * t + j] = -1e30f;
+            float[] y = x.clone();
+            w.layer(Elementwise.Unary.GELU).forward(y, b, t, mask, new int[] {t, 0, 0, 1}, new EncoderLayer.Workspace());
+            double[] expected = reference(w, Elementwise.Unary.GELU, x, b, t, mask);
+            for (int i = 0; i < y.length; i++) assertEquals(expected[i], y[i], 2e-4, "batch " + b + " element " + i);
+        }
     }
 
     @Test
@@ -117,7 +146,7 @@ class EncoderLayerTest {
 
     /** The layer as plain loops in double: y = x W^T + b with W [out, in] row-major. */
     static double[] reference(Weights w, Elementwise.Unary act, float[] x, int b, int t, float[] mask) {
-        int rows = b * t;
+        int rows = b * t, H = w.hidden(), HS = w.hs, HEADS = w.heads, I = w.inner;
         double[] xd = new double[x.length];
         for (int i = 0; i < x.length; i++) xd[i] = x[i];
         double[] qkv = linear(xd, rows, H, w.wqkv, w.bqkv, 3 * H);

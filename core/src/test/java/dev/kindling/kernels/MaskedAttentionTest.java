@@ -58,6 +58,13 @@ class MaskedAttentionTest {
                 MaskedAttention.forward(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, out, 0, w, true);
                 float[] expected = reference(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, mask, 0, strides, w);
                 for (int i = 0; i < expected.length; i++) assertEquals(expected[i], out[i], 1e-5, "d " + d + " tq " + tq + " tk " + tk + " at " + i);
+                // a mask that differs per query (strides {0, 0, tk, 1}): each block of queries reads its own rows
+                float[] causal = new float[tq * tk];
+                for (int i = 0; i < tq; i++) for (int j = i + 1; j < tk; j++) causal[i * tk + j] = -1e30f;
+                int[] perQuery = {0, 0, tk, 1};
+                MaskedAttention.forward(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, causal, 0, perQuery, out, 0, w, true);
+                expected = reference(b, h, tq, tk, d, 0.3f, q, 0, w, kv, 0, 2 * w, kv, w, 2 * w, causal, 0, perQuery, w);
+                for (int i = 0; i < expected.length; i++) assertEquals(expected[i], out[i], 1e-5, "causal d " + d + " tq " + tq + " tk " + tk + " at " + i);
             }
     }
 

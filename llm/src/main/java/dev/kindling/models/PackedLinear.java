@@ -75,7 +75,7 @@ final class PackedLinear implements EncoderLayer.Projection {
             dev.kindling.tensor.Tensor f = w.f32.contiguous();
             Gemm.sgemm(false, true, m, hi - lo, in, 1f, x, 0, in, (float[]) f.storageArray(), f.storageOffset() + (lo - o) * in, in, beta, c, lo, out);
         } else if (w.dtype == DType.BF16) {
-            Gemm.sgemmBf16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
+            Bf16Tiles.matmul(m, in, x, 0, in, w.half, 0, in, o, lo, hi, beta, c, 0, out);
         } else {
             Gemm.sgemmF16B(m, hi - lo, in, x, 0, in, w.half, 2L * (lo - o) * in, in, beta, c, lo, out);
         }
