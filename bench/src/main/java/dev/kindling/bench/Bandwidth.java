@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Memory bandwidth measured the way STREAM measures it, on the decoder's own {@link Team} (every thread of the run):
  * arrays of 128 MB each, four times a 32 MB last-level cache, so no pass is served from cache; several timed passes
- * (STREAM's NTIMES, 10), the first untimed; each pass one team region over the whole arrays, each member its
+ * (STREAM's NTIMES, 10) after three untimed ones (the first runs before the JIT has compiled the loop); each pass one team region over the whole arrays, each member its
  * contiguous share. Two kernels:
  * <ul>
  *   <li>triad {@code a = b + s c}: 12 bytes per element (two reads and a write), STREAM's count (a write-allocate
@@ -25,6 +25,8 @@ final class Bandwidth {
     static final int N = 32 << 20;
     /** Timed passes per measurement (STREAM's NTIMES). */
     static final int PASSES = 10;
+    /** Untimed passes before them: the first runs before the JIT has compiled the loop. */
+    static final int WARMUP = 3;
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     /** One measurement's passes in bytes per second: the best (STREAM's figure), the median and the worst. */
@@ -59,10 +61,10 @@ final class Bandwidth {
             System.out.printf("%d threads: triad %s; read %s%n", Parallel.threads(), memory.triad().gbs(), memory.read().gbs());
     }
 
-    /** {@link #PASSES} timed passes of the triad after an untimed one. */
+    /** {@link #PASSES} timed passes of the triad after {@link #WARMUP} untimed ones. */
     Figure triad() {
         double[] rates = new double[PASSES];
-        for (int pass = -1; pass < PASSES; pass++) {
+        for (int pass = -WARMUP; pass < PASSES; pass++) {
             long t0 = System.nanoTime();
             team.run(m -> triad(m.from(N, S.length()), m.to(N, S.length())));
             long t = System.nanoTime() - t0;
@@ -72,10 +74,10 @@ final class Bandwidth {
         return Figure.of(rates);
     }
 
-    /** {@link #PASSES} timed passes summing b after an untimed one. */
+    /** {@link #PASSES} timed passes summing b after {@link #WARMUP} untimed ones. */
     Figure read() {
         double[] rates = new double[PASSES];
-        for (int pass = -1; pass < PASSES; pass++) {
+        for (int pass = -WARMUP; pass < PASSES; pass++) {
             long t0 = System.nanoTime();
             team.run(m -> partial[m.index()] = sum(m.from(N, S.length()), m.to(N, S.length())));
             long t = System.nanoTime() - t0;
