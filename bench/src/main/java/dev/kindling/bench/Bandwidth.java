@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Memory bandwidth measured the way STREAM measures it, on the decoder's own {@link Team} (every thread of the run):
- * arrays of 128 MB each, four times a 32 MB last-level cache, so no pass is served from cache; several timed passes
- * (STREAM's NTIMES, 10) after three untimed ones (the first runs before the JIT has compiled the loop); each pass one team region over the whole arrays, each member its
+ * arrays of 128 MB each, four times a 32 MB last-level cache, so no pass is served from cache; 10 timed passes
+ * (STREAM's NTIMES) after three untimed ones; each pass one team region over the whole arrays, each member its
  * contiguous share. Two kernels:
  * <ul>
  *   <li>triad {@code a = b + s c}: 12 bytes per element (two reads and a write), STREAM's count (a write-allocate
