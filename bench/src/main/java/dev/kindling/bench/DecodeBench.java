@@ -3,7 +3,6 @@ package dev.kindling.bench;
 import dev.kindling.autograd.Grad;
 import dev.kindling.io.Json;
 import dev.kindling.io.StateDicts;
-import dev.kindling.kernels.Parallel;
 import dev.kindling.models.AutoModel;
 import dev.kindling.models.Gpt;
 import dev.kindling.models.GptConfig;
@@ -20,15 +19,15 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code bench/run decode}: batch-1 decoding of a GPT-2-small-shaped model (12 layers, 768 wide, 12 heads, vocab
  * 50257, random weights) in FP32, BF16, int8 and int4, next to PyTorch (FP32, hand-written KV cache,
  * bench/reference/gpt_decode.py) and next to the memory-bandwidth bound: weight bytes read per token divided by
- * the bandwidth of a STREAM triad measured in the same run. Each round measures the triad, every precision and
- * the reference; the table has medians over rounds.
+ * the bandwidth of a STREAM triad ({@link Bandwidth}) measured in the same run, before every round and after the
+ * last. The bound uses the best triad pass of the run (STREAM's figure: what the machine can do); the spread of the
+ * passes and a read-only bandwidth are printed next to it. Each round measures every precision and the reference;
+ * the table has medians over rounds.
  */
 final class DecodeBench {
     static final GptConfig GPT2_SMALL = new GptConfig(50257, 1024, 12, 12, 768, 0.0, true);
@@ -55,10 +54,12 @@ final class DecodeBench {
                     new Precision("int4 (groups of 32)", tmp.resolve("int4"), DType.FLOAT32));
             int p = precisions.size();
             double[][] prefill = new double[p][rounds], decode = new double[p][rounds], cpuPrefill = new double[p][rounds], cpuDecode = new double[p][rounds];
-            double[] triad = new double[rounds], torchPrefill = new double[rounds], torchDecode = new double[rounds];
+            Bandwidth memory = new Bandwidth();
+            List<Bandwidth.Figure> triads = new ArrayList<>(), reads = new ArrayList<>();
+            double[] torchPrefill = new double[rounds], torchDecode = new double[rounds];
             long[] bytes = new long[p];
             for (int r = 0; r < rounds; r++) {
-                triad[r] = triadBytesPerSecond(threads);
+                measureBandwidth(memory, triads, reads, "before round " + r);
                 for (int i = 0; i < p; i++) {
                     Precision pr = precisions.get(i);
                     try (AutoModel auto = AutoModel.fromPretrained(pr.dir(), pr.dtype())) {
@@ -76,12 +77,18 @@ final class DecodeBench {
                 double[] torch = SideBySide.reference("gpt_decode.py", new String[] {"prefill_tokens_per_s", "decode_tokens_per_s"}, threads);
                 torchPrefill[r] = torch[0];
                 torchDecode[r] = torch[1];
-                System.err.printf("round %d: triad %.1f GB/s, PyTorch prefill %.0f, decode %.1f tok/s%n", r, triad[r] / 1e9,
-                        torchPrefill[r], torchDecode[r]);
+                System.err.printf("round %d: PyTorch prefill %.0f, decode %.1f tok/s%n", r, torchPrefill[r], torchDecode[r]);
             }
-            double bw = TrainingSteps.median(triad), tDecode = TrainingSteps.median(torchDecode);
-            System.out.printf("%nTriad bandwidth (median of %d rounds, %d threads): %.1f GB/s. PyTorch FP32: prefill %.0f tokens/s, decode %.1f tokens/s.%n%n",
-                    rounds, threads, bw / 1e9, TrainingSteps.median(torchPrefill), tDecode);
+            measureBandwidth(memory, triads, reads, "after the rounds");
+            double bw = triads.stream().mapToDouble(Bandwidth.Figure::best).max().orElseThrow();
+            double readBest = reads.stream().mapToDouble(Bandwidth.Figure::best).max().orElseThrow();
+            double tDecode = TrainingSteps.median(torchDecode);
+            System.out.printf("%nBandwidth, %d threads, %d measurements of %d passes over 128 MB arrays (before each round and after the last):%n",
+                    threads, triads.size(), Bandwidth.PASSES);
+            for (int i = 0; i < triads.size(); i++)
+                System.out.printf("  triad %s; read %s%n", triads.get(i).gbs(), reads.get(i).gbs());
+            System.out.printf("Bound: the best triad pass, %.1f GB/s (best read-only pass %.1f GB/s). PyTorch FP32: prefill %.0f tokens/s, decode %.1f tokens/s.%n%n",
+                    bw / 1e9, readBest / 1e9, TrainingSteps.median(torchPrefill), tDecode);
             System.out.println("| precision | weight MB read per token | prefill 128 tokens (tokens/s) | decode (tokens/s) | bandwidth bound (tokens/s) | % of bound | decode vs PyTorch FP32 | CPU ms/token prefill / decode |");
             System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
             for (int i = 0; i < p; i++) {
@@ -138,30 +145,9 @@ final class DecodeBench {
         return best;
     }
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-
-    /**
-     * STREAM's triad a = b + s * c over three 80 MB arrays on the kernel pool, counted as STREAM counts it (12 bytes
-     * per element: two reads and a write); best of 10 passes.
-     */
-    static double triadBytesPerSecond(int threads) {
-        int n = 20 << 20;
-        float[] a = new float[n], b = new float[n], c = new float[n];
-        java.util.Arrays.fill(b, 1f);
-        java.util.Arrays.fill(c, 2f);
-        double best = 0;
-        for (int rep = 0; rep < 10; rep++) {
-            long t0 = System.nanoTime();
-            Parallel.forChunks(n, threads, (from, to) -> {
-                FloatVector s = FloatVector.broadcast(S, 3f);
-                int i = from;
-                for (int bound = from + S.loopBound(to - from); i < bound; i += S.length())
-                    FloatVector.fromArray(S, c, i).fma(s, FloatVector.fromArray(S, b, i)).intoArray(a, i);
-                for (; i < to; i++) a[i] = b[i] + 3f * c[i];
-            });
-            best = Math.max(best, 12.0 * n / ((System.nanoTime() - t0) / 1e9));
-        }
-        if (a[n / 2] != 7f) throw new IllegalStateException("triad: wrong result " + a[n / 2]);
-        return best;
+    private static void measureBandwidth(Bandwidth memory, List<Bandwidth.Figure> triads, List<Bandwidth.Figure> reads, String when) {
+        triads.add(memory.triad());
+        reads.add(memory.read());
+        System.err.printf("bandwidth %s: triad %s; read %s%n", when, triads.getLast().gbs(), reads.getLast().gbs());
     }
 }
