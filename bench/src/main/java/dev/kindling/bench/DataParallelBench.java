@@ -52,7 +52,10 @@ import java.util.Map;
  * single-rank JVMs training at the same time on the rows one rank of the DDP run trains on, whose summed
  * tokens/s is what that split of the work can reach on this machine with no communication at all (the
  * summary's {@code ceiling_speedup}). Every DDP run checks at the end that all ranks hold bit-identical
- * parameters ({@code replicas_identical} in rank 0's line) and fails otherwise.
+ * parameters ({@code replicas_identical} in rank 0's line) and fails otherwise. Next to each wall-clock
+ * speed-up the summary gives its CPU-time form ({@code cpu_speedup}, {@code ceiling_cpu_speedup}): rows of the
+ * group per row of the 1-rank run, times the 1-rank process's CPU per iteration over a rank's — the speed-up
+ * if every rank had a core to itself and never waited, which a shared machine distorts far less.
  * {@code --jvm-arg ARG} passes an option to every rank's JVM ({@code {rank}} and {@code {n}} in it are replaced),
  * e.g. a flight recording per rank.
  * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--scaling strong|weak] [--iters 30] [--warmup 300] [--max-warmup 1500] [--batch 12] [--rounds 3] [--ceiling] [--jvm-arg ARG]</pre>
@@ -102,21 +105,37 @@ public final class DataParallelBench {
         }
         // the global batch of the DDP run, and the rows of one of its ranks (what each independent JVM trains on)
         int global = weak ? batch * ranks : batch, perRank = global / ranks;
-        double[] single = new double[rounds], multi = new double[rounds], apart = new double[rounds];
+        // per configuration and round: tokens/s of the group, and a rank's process CPU ms per iteration
+        double[][] single = new double[2][rounds], multi = new double[2][rounds], apart = new double[2][rounds];
         for (int r = 0; r < rounds; r++) { // alternate, so that all see the same background load
-            single[r] = run(1, false, warmup, maxWarmup, iters, batch, jvmArgs);
-            multi[r] = run(ranks, false, warmup, maxWarmup, iters, global, jvmArgs);
-            if (ceiling) apart[r] = run(ranks, true, warmup, maxWarmup, iters, perRank, jvmArgs);
+            store(single, r, run(1, false, warmup, maxWarmup, iters, batch, jvmArgs));
+            store(multi, r, run(ranks, false, warmup, maxWarmup, iters, global, jvmArgs));
+            if (ceiling) store(apart, r, run(ranks, true, warmup, maxWarmup, iters, perRank, jvmArgs));
         }
-        Arrays.sort(single);
-        Arrays.sort(multi);
-        Arrays.sort(apart);
-        String ceilingPart = ceiling ? String.format(Locale.ROOT, ",\"median_tokens_per_s_independent\":%.0f,\"ceiling_speedup\":%.2f",
-                apart[rounds / 2], apart[rounds / 2] / single[rounds / 2]) : "";
+        // The CPU speed-up is what the group would reach if every rank had a core to itself and never waited:
+        // (rows of the group / rows of one rank alone) x (one rank's CPU per iteration / a DDP rank's). It uses
+        // CPU time, which background load distorts far less than wall time, and still counts what two ranks
+        // running at once cost each other (shared caches and memory make each one's iteration take more CPU).
+        double rowsRatio = (double) global / batch, cpu1 = median(single[1]);
+        String ceilingPart = ceiling ? String.format(Locale.ROOT, ",\"median_tokens_per_s_independent\":%.0f,\"ceiling_speedup\":%.2f,"
+                        + "\"median_cpu_ms_per_iter_independent\":%.1f,\"ceiling_cpu_speedup\":%.2f",
+                median(apart[0]), median(apart[0]) / median(single[0]), median(apart[1]), rowsRatio * cpu1 / median(apart[1])) : "";
         System.out.printf(Locale.ROOT, "{\"summary\":true,\"scaling\":\"%s\",\"ranks\":%d,\"batch_1_rank\":%d,\"global_batch_%d\":%d,\"rows_per_rank\":%d,"
-                        + "\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f%s}%n",
-                weak ? "weak" : "strong", ranks, batch, ranks, global, perRank, single[rounds / 2], ranks, multi[rounds / 2],
-                multi[rounds / 2] / single[rounds / 2], ceilingPart);
+                        + "\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f,"
+                        + "\"median_cpu_ms_per_iter_1\":%.1f,\"median_cpu_ms_per_iter_%d\":%.1f,\"cpu_speedup\":%.2f%s}%n",
+                weak ? "weak" : "strong", ranks, batch, ranks, global, perRank, median(single[0]), ranks, median(multi[0]),
+                median(multi[0]) / median(single[0]), cpu1, ranks, median(multi[1]), rowsRatio * cpu1 / median(multi[1]), ceilingPart);
+    }
+
+    private static void store(double[][] into, int round, double[] result) {
+        into[0][round] = result[0];
+        into[1][round] = result[1];
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     static GptConfig config() {
@@ -125,11 +144,11 @@ public final class DataParallelBench {
 
     /**
      * Starts {@code n} rank JVMs with one kernel thread each, splitting a global batch of {@code batch} rows,
-     * and returns the group's tokens/s; with {@code independent}, {@code n} single-rank JVMs that each train
-     * on {@code batch} rows at the same time, and the sum of their tokens/s: what the machine gives for that
-     * split with no communication at all.
+     * and returns the group's tokens/s and rank 0's process CPU ms per iteration; with {@code independent},
+     * {@code n} single-rank JVMs that each train on {@code batch} rows at the same time, the sum of their
+     * tokens/s (what the machine gives for that split with no communication at all) and their mean CPU ms.
      */
-    private static double run(int n, boolean independent, int warmup, int maxWarmup, int iters, int batch, List<String> jvmArgs)
+    private static double[] run(int n, boolean independent, int warmup, int maxWarmup, int iters, int batch, List<String> jvmArgs)
             throws Exception {
         List<Process> procs = new ArrayList<>();
         int port = freePort();
@@ -147,21 +166,31 @@ public final class DataParallelBench {
             pb.redirectError(ProcessBuilder.Redirect.DISCARD); // the incubator-module warning
             procs.add(pb.start());
         }
-        double tokensPerS = 0;
-        for (int r = 0; r < (independent ? n : 1); r++) {
+        double tokensPerS = 0, cpuMs = 0;
+        int reporting = independent ? n : 1;
+        for (int r = 0; r < reporting; r++) {
             String line = null;
             try (var in = new BufferedReader(new InputStreamReader(procs.get(r).getInputStream()))) {
                 for (String l; (l = in.readLine()) != null; ) line = l;
             }
             if (line == null) throw new IllegalStateException("DataParallelBench: rank " + r + " of " + n + " printed nothing");
             System.out.println(independent ? "{\"independent\":" + r + "," + line.substring(1) : line);
-            String key = "\"tokens_per_s\":";
-            int at = line.indexOf(key);
-            tokensPerS += Double.parseDouble(line.substring(at + key.length(), line.indexOf(',', at)));
+            tokensPerS += field(line, "tokens_per_s");
+            cpuMs += field(line, "process_cpu_ms_per_iter") / reporting;
         }
         for (Process p : procs)
             if (p.waitFor() != 0) throw new IllegalStateException("DataParallelBench: a rank of " + n + " failed with code " + p.exitValue());
-        return tokensPerS;
+        return new double[] {tokensPerS, cpuMs};
+    }
+
+    /** The number after {@code "key":} in a rank's JSON line. */
+    private static double field(String line, String key) {
+        int at = line.indexOf("\"" + key + "\":");
+        if (at < 0) throw new IllegalStateException("DataParallelBench: no " + key + " in a rank's line: " + line);
+        int from = at + key.length() + 3;
+        int to = from;
+        while (to < line.length() && ",}".indexOf(line.charAt(to)) < 0) to++;
+        return Double.parseDouble(line.substring(from, to));
     }
 
     private static int freePort() throws java.io.IOException {
