@@ -36,14 +36,29 @@ import java.util.Map;
  * iterations, at most {@code --max-warmup}, default 1500; the line says how many it took). With 40, the
  * compilers still took 3-10 ms per iteration on each rank, on the core the other rank needs: the methods
  * called once per step (forward, backward's driver, the optimizer step) reach their first compiled tier
- * only after 200 calls, and a quiet stretch of 20 steps before that is no sign of steady state. {@code --batch N} sets the global batch (12), e.g. 6 on one rank to compare with one rank's
+ * only after 200 calls, and a quiet stretch of 20 steps before that is no sign of steady state.
+ *
+ * <p>Two definitions of the speed-up, chosen by {@code --scaling}:
+ * <ul>
+ * <li>{@code strong} (the default): the global batch stays {@code --batch} (12) and N ranks split it, each
+ * training on batch / N rows; the speed-up is how much faster the same optimisation runs.
+ * <li>{@code weak}: every rank trains on {@code --batch} rows, so the global batch grows to N × batch —
+ * nanoGPT's DDP recipe (the micro-batch per rank stays {@code batch_size}; gradient accumulation steps are
+ * divided by the world size, and the baby GPT has none), and how PyTorch DDP throughput is usually reported.
+ * The 1-rank baseline trains on {@code --batch} rows.
+ * </ul>
+ * {@code --batch N} with strong scaling sets the global batch, e.g. 6 on one rank to compare with one rank's
  * share of a 2-rank run. {@code --ceiling} adds a third configuration to every round: N independent
- * single-rank JVMs, each training on batch / N rows at the same time, whose summed tokens/s is what this
- * split of the work can reach on this machine with no communication at all (the summary's
- * {@code ceiling_speedup}).
+ * single-rank JVMs training at the same time on the rows one rank of the DDP run trains on, whose summed
+ * tokens/s is what that split of the work can reach on this machine with no communication at all (the
+ * summary's {@code ceiling_speedup}). Every DDP run checks at the end that all ranks hold bit-identical
+ * parameters ({@code replicas_identical} in rank 0's line) and fails otherwise. Next to each wall-clock
+ * speed-up the summary gives its CPU-time form ({@code cpu_speedup}, {@code ceiling_cpu_speedup}): rows of the
+ * group per row of the 1-rank run, times the 1-rank process's CPU per iteration over a rank's — the speed-up
+ * if every rank had a core to itself and never waited, which a shared machine distorts far less.
  * {@code --jvm-arg ARG} passes an option to every rank's JVM ({@code {rank}} and {@code {n}} in it are replaced),
  * e.g. a flight recording per rank.
- * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--iters 30] [--warmup 300] [--max-warmup 1500] [--batch 12] [--rounds 3] [--ceiling] [--jvm-arg ARG]</pre>
+ * <pre>java ... dev.kindling.bench.DataParallelBench [--ranks 2] [--scaling strong|weak] [--iters 30] [--warmup 300] [--max-warmup 1500] [--batch 12] [--rounds 3] [--ceiling] [--jvm-arg ARG]</pre>
  * Also the ZeRO memory figure: {@code --zero-state} prints the AdamW state each rank holds at world sizes
  * 1, 2, 4 and 8 (ranks as threads), for the baby GPT.
  */
@@ -59,7 +74,7 @@ public final class DataParallelBench {
             return;
         }
         int ranks = 2, iters = 30, rounds = 3, warmup = 300, maxWarmup = 1500, batch = 12;
-        boolean zeroState = false, ceiling = false;
+        boolean zeroState = false, ceiling = false, weak = false;
         List<String> jvmArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -72,27 +87,55 @@ public final class DataParallelBench {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--zero-state" -> zeroState = true;
                 case "--ceiling" -> ceiling = true;
+                case "--scaling" -> weak = switch (args[++i]) {
+                    case "weak" -> true;
+                    case "strong" -> false;
+                    default -> throw new IllegalArgumentException("DataParallelBench: --scaling must be strong or weak, got " + args[i]);
+                };
                 default -> throw new IllegalArgumentException("DataParallelBench: unknown option " + args[i]
-                        + " (use --ranks N, --iters N, --warmup N, --max-warmup N, --batch N, --rounds N, --jvm-arg ARG, --ceiling, --zero-state)");
+                        + " (use --ranks N, --scaling strong|weak, --iters N, --warmup N, --max-warmup N, --batch N, --rounds N, --jvm-arg ARG, --ceiling, --zero-state)");
             }
         }
+        if (ranks < 1 || batch < 1 || (!weak && batch % ranks != 0))
+            throw new IllegalArgumentException("DataParallelBench: with " + (weak ? "weak" : "strong") + " scaling --batch " + batch
+                    + " must be positive" + (weak ? "" : " and divisible by --ranks " + ranks) + ", and --ranks " + ranks + " positive");
         if (zeroState) {
             ZeroState.print(config());
             return;
         }
-        double[] single = new double[rounds], multi = new double[rounds], apart = new double[rounds];
+        // the global batch of the DDP run, and the rows of one of its ranks (what each independent JVM trains on)
+        int global = weak ? batch * ranks : batch, perRank = global / ranks;
+        // per configuration and round: tokens/s of the group, and a rank's process CPU ms per iteration
+        double[][] single = new double[2][rounds], multi = new double[2][rounds], apart = new double[2][rounds];
         for (int r = 0; r < rounds; r++) { // alternate, so that all see the same background load
-            single[r] = run(1, false, warmup, maxWarmup, iters, batch, jvmArgs);
-            multi[r] = run(ranks, false, warmup, maxWarmup, iters, batch, jvmArgs);
-            if (ceiling) apart[r] = run(ranks, true, warmup, maxWarmup, iters, batch, jvmArgs);
+            store(single, r, run(1, false, warmup, maxWarmup, iters, batch, jvmArgs));
+            store(multi, r, run(ranks, false, warmup, maxWarmup, iters, global, jvmArgs));
+            if (ceiling) store(apart, r, run(ranks, true, warmup, maxWarmup, iters, perRank, jvmArgs));
         }
-        Arrays.sort(single);
-        Arrays.sort(multi);
-        Arrays.sort(apart);
-        String ceilingPart = ceiling ? String.format(Locale.ROOT, ",\"median_tokens_per_s_independent\":%.0f,\"ceiling_speedup\":%.2f",
-                apart[rounds / 2], apart[rounds / 2] / single[rounds / 2]) : "";
-        System.out.printf(Locale.ROOT, "{\"summary\":true,\"ranks\":%d,\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f%s}%n",
-                ranks, single[rounds / 2], ranks, multi[rounds / 2], multi[rounds / 2] / single[rounds / 2], ceilingPart);
+        // The CPU speed-up is what the group would reach if every rank had a core to itself and never waited:
+        // (rows of the group / rows of one rank alone) x (one rank's CPU per iteration / a DDP rank's). It uses
+        // CPU time, which background load distorts far less than wall time, and still counts what two ranks
+        // running at once cost each other (shared caches and memory make each one's iteration take more CPU).
+        double rowsRatio = (double) global / batch, cpu1 = median(single[1]);
+        String ceilingPart = ceiling ? String.format(Locale.ROOT, ",\"median_tokens_per_s_independent\":%.0f,\"ceiling_speedup\":%.2f,"
+                        + "\"median_cpu_ms_per_iter_independent\":%.1f,\"ceiling_cpu_speedup\":%.2f",
+                median(apart[0]), median(apart[0]) / median(single[0]), median(apart[1]), rowsRatio * cpu1 / median(apart[1])) : "";
+        System.out.printf(Locale.ROOT, "{\"summary\":true,\"scaling\":\"%s\",\"ranks\":%d,\"batch_1_rank\":%d,\"global_batch_%d\":%d,\"rows_per_rank\":%d,"
+                        + "\"median_tokens_per_s_1\":%.0f,\"median_tokens_per_s_%d\":%.0f,\"speedup\":%.2f,"
+                        + "\"median_cpu_ms_per_iter_1\":%.1f,\"median_cpu_ms_per_iter_%d\":%.1f,\"cpu_speedup\":%.2f%s}%n",
+                weak ? "weak" : "strong", ranks, batch, ranks, global, perRank, median(single[0]), ranks, median(multi[0]),
+                median(multi[0]) / median(single[0]), cpu1, ranks, median(multi[1]), rowsRatio * cpu1 / median(multi[1]), ceilingPart);
+    }
+
+    private static void store(double[][] into, int round, double[] result) {
+        into[0][round] = result[0];
+        into[1][round] = result[1];
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     static GptConfig config() {
@@ -100,11 +143,12 @@ public final class DataParallelBench {
     }
 
     /**
-     * Starts {@code n} rank JVMs with one kernel thread each and returns the group's tokens/s; with
-     * {@code independent}, {@code n} single-rank JVMs that each train on {@code batch / n} rows at the same
-     * time, and the sum of their tokens/s: what the machine gives for that split with no communication at all.
+     * Starts {@code n} rank JVMs with one kernel thread each, splitting a global batch of {@code batch} rows,
+     * and returns the group's tokens/s and rank 0's process CPU ms per iteration; with {@code independent},
+     * {@code n} single-rank JVMs that each train on {@code batch} rows at the same time, the sum of their
+     * tokens/s (what the machine gives for that split with no communication at all) and their mean CPU ms.
      */
-    private static double run(int n, boolean independent, int warmup, int maxWarmup, int iters, int batch, List<String> jvmArgs)
+    private static double[] run(int n, boolean independent, int warmup, int maxWarmup, int iters, int batch, List<String> jvmArgs)
             throws Exception {
         List<Process> procs = new ArrayList<>();
         int port = freePort();
@@ -113,7 +157,7 @@ public final class DataParallelBench {
                     "--add-modules", "jdk.incubator.vector", "-Xmx1g", "-XX:+UseParallelGC", "-Dkindling.threads=1"));
             for (String a : jvmArgs) cmd.add(a.replace("{rank}", Integer.toString(r)).replace("{n}", Integer.toString(n)));
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), DataParallelBench.class.getName(),
-                    Integer.toString(warmup), Integer.toString(maxWarmup), Integer.toString(iters), Integer.toString(independent ? batch / n : batch)));
+                    Integer.toString(warmup), Integer.toString(maxWarmup), Integer.toString(iters), Integer.toString(batch)));
             ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.environment().put("MASTER_ADDR", "127.0.0.1");
             pb.environment().put("MASTER_PORT", Integer.toString(independent && r > 0 ? freePort() : port));
@@ -122,21 +166,31 @@ public final class DataParallelBench {
             pb.redirectError(ProcessBuilder.Redirect.DISCARD); // the incubator-module warning
             procs.add(pb.start());
         }
-        double tokensPerS = 0;
-        for (int r = 0; r < (independent ? n : 1); r++) {
+        double tokensPerS = 0, cpuMs = 0;
+        int reporting = independent ? n : 1;
+        for (int r = 0; r < reporting; r++) {
             String line = null;
             try (var in = new BufferedReader(new InputStreamReader(procs.get(r).getInputStream()))) {
                 for (String l; (l = in.readLine()) != null; ) line = l;
             }
             if (line == null) throw new IllegalStateException("DataParallelBench: rank " + r + " of " + n + " printed nothing");
             System.out.println(independent ? "{\"independent\":" + r + "," + line.substring(1) : line);
-            String key = "\"tokens_per_s\":";
-            int at = line.indexOf(key);
-            tokensPerS += Double.parseDouble(line.substring(at + key.length(), line.indexOf(',', at)));
+            tokensPerS += field(line, "tokens_per_s");
+            cpuMs += field(line, "process_cpu_ms_per_iter") / reporting;
         }
         for (Process p : procs)
             if (p.waitFor() != 0) throw new IllegalStateException("DataParallelBench: a rank of " + n + " failed with code " + p.exitValue());
-        return tokensPerS;
+        return new double[] {tokensPerS, cpuMs};
+    }
+
+    /** The number after {@code "key":} in a rank's JSON line. */
+    private static double field(String line, String key) {
+        int at = line.indexOf("\"" + key + "\":");
+        if (at < 0) throw new IllegalStateException("DataParallelBench: no " + key + " in a rank's line: " + line);
+        int from = at + key.length() + 3;
+        int to = from;
+        while (to < line.length() && ",}".indexOf(line.charAt(to)) < 0) to++;
+        return Double.parseDouble(line.substring(from, to));
     }
 
     private static int freePort() throws java.io.IOException {
@@ -209,14 +263,38 @@ public final class DataParallelBench {
             StringBuilder roles = new StringBuilder();
             ThreadCpu.byRole(threads0, ThreadCpu.snapshot(), mainName, iters)
                     .forEach((role, ms) -> roles.append(String.format(Locale.ROOT, ",\"%s\":%.2f", role, ms)));
-            pg.barrier();
+            boolean identical = replicasIdentical(model.parameters(), pg);
+            if (!identical)
+                throw new IllegalStateException("DataParallelBench: rank " + r + " of " + n + " holds parameters that differ from rank 0's after "
+                        + (warmed + iters) + " DDP steps");
             if (r == 0)
-                System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"global_batch\":%d,\"warmup_iters\":%d,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,"
+                System.out.printf(Locale.ROOT, "{\"ranks\":%d,\"threads_per_rank\":1,\"global_batch\":%d,\"rows_per_rank\":%d,\"replicas_identical\":%b,\"warmup_iters\":%d,\"tokens_per_s\":%.0f,\"ms_per_iter\":%.1f,"
                                 + "\"sync_wait_ms_per_iter\":%.2f,\"train_thread_cpu_ms_per_iter\":%.1f,\"process_cpu_ms_per_iter\":%.1f,\"buckets\":%d,"
                                 + "\"transport\":\"%s\",\"cpu_ms_per_iter_by_thread\":{%s}}%n",
-                        n, batch, warmed, (double) iters * batch * BLOCK / secs, secs * 1e3 / iters, syncNanos[0] / 1e6 / iters, cpuMs, procMs,
+                        n, batch, to - from, identical, warmed, (double) iters * batch * BLOCK / secs, secs * 1e3 / iters, syncNanos[0] / 1e6 / iters, cpuMs, procMs,
                         ddp == null ? 0 : ddp.bucketCount(), n == 1 ? "none" : pg.sharedMemory() ? "shm" : "tcp", roles.substring(1));
         }
+    }
+
+    /**
+     * Whether every rank holds bit for bit rank 0's parameters (a collective: every rank calls it): DDP keeps the
+     * replicas identical, whatever rows each rank trained on.
+     */
+    private static boolean replicasIdentical(List<Tensor> params, ProcessGroup pg) {
+        int total = 0;
+        for (Tensor p : params) total += p.numel();
+        float[] mine = new float[total];
+        int o = 0;
+        for (Tensor p : params) {
+            float[] v = p.toFloatArray();
+            System.arraycopy(v, 0, mine, o, v.length);
+            o += v.length;
+        }
+        float[] rank0 = mine.clone();
+        pg.broadcast(rank0, 0, total, 0);
+        float[] differs = {Arrays.equals(mine, rank0) ? 0f : 1f};
+        pg.allReduce(differs, ReduceOp.MAX);
+        return differs[0] == 0f;
     }
 
     /** AdamW state per rank under ZeRO at several world sizes, ranks as threads of this JVM. */

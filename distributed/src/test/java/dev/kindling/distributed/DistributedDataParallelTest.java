@@ -37,6 +37,28 @@ class DistributedDataParallelTest {
         assertEquals(Arrays.toString(ranks.get(0)), Arrays.toString(ranks.get(1)), "replicas must stay bit-identical");
     }
 
+    /**
+     * Weak scaling, nanoGPT's DDP recipe: every rank keeps the whole per-rank batch, so the run is one process
+     * training on the doubled batch (the mean loss of each rank, averaged, is the mean over both ranks' rows).
+     */
+    @Test
+    void twoRanksWithAWholeBatchEachMatchOneProcessWithTheDoubledBatch() throws Exception {
+        float[] reference = TrainingFixture.trainSingle("adamw", 2 * BATCH);
+        List<float[]> ranks = LocalCluster.run(2, pg -> {
+            var ddp = new DistributedDataParallel(TrainingFixture.mlp(1), pg);
+            Optimizer opt = TrainingFixture.optimizer("adamw", ddp.parameters());
+            for (int s = 0; s < STEPS; s++) {
+                opt.zeroGrad();
+                TrainingFixture.loss(ddp, TrainingFixture.batch(s, 2 * BATCH, pg.rank() * BATCH, (pg.rank() + 1) * BATCH)).backward();
+                ddp.syncGradients();
+                opt.step();
+            }
+            return TrainingFixture.flatten(ddp.module());
+        });
+        TrainingFixture.assertClose(reference, ranks.get(0), 1e-5, "weak scaling rank 0");
+        assertEquals(Arrays.toString(ranks.get(0)), Arrays.toString(ranks.get(1)), "replicas must stay bit-identical");
+    }
+
     @Test
     void noSyncAccumulatesMicroBatchesAndSyncsOnce() throws Exception {
         float[] reference = TrainingFixture.trainSingle("adamw");

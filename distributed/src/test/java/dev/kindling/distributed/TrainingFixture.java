@@ -32,8 +32,13 @@ final class TrainingFixture {
 
     /** Rows [from, to) of step {@code step}'s batch: inputs and targets. */
     static Tensor[] batch(int step, int from, int to) {
+        return batch(step, BATCH, from, to);
+    }
+
+    /** Rows [from, to) of step {@code step}'s batch of {@code rows} rows: inputs and targets. */
+    static Tensor[] batch(int step, int rows, int from, int to) {
         Random r = new Random(1000 + step);
-        float[] x = new float[BATCH * IN], y = new float[BATCH * OUT];
+        float[] x = new float[rows * IN], y = new float[rows * OUT];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         for (int i = 0; i < y.length; i++) y[i] = (float) r.nextGaussian();
         float[] xs = new float[(to - from) * IN], ys = new float[(to - from) * OUT];
@@ -48,11 +53,16 @@ final class TrainingFixture {
 
     /** The reference: one process, the whole batch each step. Returns the final parameters, flattened. */
     static float[] trainSingle(String optimizer) {
+        return trainSingle(optimizer, BATCH);
+    }
+
+    /** The reference: one process, batches of {@code rows} rows. Returns the final parameters, flattened. */
+    static float[] trainSingle(String optimizer, int rows) {
         Module m = mlp(1);
         Optimizer opt = optimizer(optimizer, m.parameters());
         for (int s = 0; s < STEPS; s++) {
             opt.zeroGrad();
-            loss(m, batch(s, 0, BATCH)).backward();
+            loss(m, batch(s, rows, 0, rows)).backward();
             opt.step();
         }
         return flatten(m);
