@@ -183,6 +183,22 @@ class OptimizerTest {
     }
 
     @Test
+    void sumOfSquaresMatchesTheScalarLoopOnOddLengths() {
+        java.util.Random r = new java.util.Random(7);
+        for (int n : new int[] {0, 1, 7, 15, 16, 17, 31, 33, 1001}) {
+            float[] g = new float[n];
+            double want = 0;
+            for (int i = 0; i < n; i++) {
+                g[i] = (float) (r.nextGaussian() * 3);
+                want += (double) g[i] * g[i];
+            }
+            assertEquals(want, GradClip.sumOfSquares(g), 1e-12 * Math.max(1, want), "length " + n);
+        }
+        assertTrue(Double.isNaN(GradClip.sumOfSquares(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, Float.NaN})));
+        assertTrue(Double.isInfinite(GradClip.sumOfSquares(new float[] {Float.POSITIVE_INFINITY, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})));
+    }
+
+    @Test
     void gradientsThatAreViewsOfABiggerTensorWork() {
         // p.setGrad(view) is legal; step and clipGradNorm used to refuse such gradients (floatData needs an owned array)
         Tensor all = Tensor.fromArray(new float[] {9, 9, 3, 4}, 2, 2);
