@@ -106,18 +106,25 @@ final class DecodeBench {
         }
     }
 
+    /** Least warm-up per model: C2 compiles the Vector API kernels in seconds (10-15 s under heavy load). */
+    static final long WARMUP_NANOS = 5_000_000_000L;
+
     /**
      * {prefill tokens/s, decode tokens/s, prefill and decode CPU ms per token of the calling thread}: a 128-token
-     * prompt, then 32 greedy tokens through the cache; best of reps after warm-up. With {@code --threads 1} every
-     * kernel runs on the calling thread, so its CPU time is the whole work: the figure to compare builds by on a
-     * shared machine, where wall-clock rates depend on the other jobs.
+     * prompt, then 32 greedy tokens through the cache; best of 2 reps after warm-up ({@code warmups} reps and at
+     * least {@link #WARMUP_NANOS}: a fast format's first reps take well under a second, and until C2 has compiled
+     * the kernels they run the Vector API's Java fallback). With {@code --threads 1} every kernel runs on the
+     * calling thread, so its CPU time is the whole work: the figure to compare builds by on a shared machine, where
+     * wall-clock rates depend on the other jobs.
      */
     static double[] measure(Gpt model, int warmups) {
         double bestPrefill = 0, bestDecode = 0, cpuPrefill = Double.MAX_VALUE, cpuDecode = Double.MAX_VALUE;
         var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         var g = new Generator(2);
         try (var noGrad = Grad.disabled()) {
-            for (int rep = 0; rep < warmups + 2; rep++) {
+            long start = System.nanoTime();
+            for (int rep = 0, measured = 0; measured < 2; rep++) {
+                boolean warm = rep >= warmups && System.nanoTime() - start >= WARMUP_NANOS;
                 Tensor prompt = Tensor.randint(g, 0, GPT2_SMALL.vocabSize(), 1, PROMPT);
                 var cache = new KVCache(GPT2_SMALL, 1, PROMPT + NEW_TOKENS);
                 long c0 = cpu.getCurrentThreadCpuTime(), t0 = System.nanoTime();
@@ -126,7 +133,8 @@ final class DecodeBench {
                 int next = argmaxLast(logits);
                 for (int i = 0; i < NEW_TOKENS; i++) next = argmaxLast(model.forward(Tensor.wrapLongs(new long[] {next}, 1, 1), cache));
                 long c2 = cpu.getCurrentThreadCpuTime(), t2 = System.nanoTime();
-                if (rep >= warmups) {
+                if (warm) {
+                    measured++;
                     bestPrefill = Math.max(bestPrefill, PROMPT / ((t1 - t0) / 1e9));
                     bestDecode = Math.max(bestDecode, NEW_TOKENS / ((t2 - t1) / 1e9));
                     cpuPrefill = Math.min(cpuPrefill, (c1 - c0) / 1e6 / PROMPT);

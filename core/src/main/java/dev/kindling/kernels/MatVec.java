@@ -125,38 +125,33 @@ public final class MatVec {
         // bytes each would be four streams too short to train them on.
         int q = (r1 - r0) / 4;
         if (q > 0) {
-            boolean perBlock = bits == 4 && groupSize == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
-            float[] scratch = scratch(perBlock ? 4 + k : 4); // [0, 4): the four results; then x in int4 form
-            if (perBlock) WeightDot.int4Activations(x, xOff, k, scratch, 4);
+            float[] four = FOUR.get();
             for (int i = 0; i < q; i++) {
                 int r = r0 + i;
                 long o = wOff + r * rb;
-                int s = scalesOff + r * groups;
-                switch (bits) {
-                    case 8 -> WeightDot.int8x4(x, xOff, k, groupSize, w, o, q * rb, scales, s, q * groups, scratch, 0, 0f);
-                    case 4 -> {
-                        if (perBlock) WeightDot.int4x4PerBlock(scratch, 4, k, w, o, q * rb, scales, s, q * groups, scratch, 0, 0f);
-                        else WeightDot.int4x4(x, xOff, k, groupSize, w, o, q * rb, scales, s, q * groups, scratch, 0, 0f);
-                    }
-                    default -> WeightDot.bf16x4(x, xOff, k, w, o, q * rb, scratch, 0, 0f);
-                }
-                y[yOff + r] = scratch[0]; y[yOff + r + q] = scratch[1]; y[yOff + r + 2 * q] = scratch[2]; y[yOff + r + 3 * q] = scratch[3];
+                four(bits, groupSize, k, x, xOff, w, o, q * rb, scales, scalesOff + r * groups, q * groups, four);
+                y[yOff + r] = four[0]; y[yOff + r + q] = four[1]; y[yOff + r + 2 * q] = four[2]; y[yOff + r + 3 * q] = four[3];
             }
         }
         for (int r = r0 + 4 * q; r < r1; r++)
             WeightDot.rowDot(bits, x, xOff, k, groupSize, w, wOff + r * rb, scales, scalesOff + r * groups, y, yOff + r, 0f);
     }
 
-    /**
-     * Per-thread scratch, grown on demand: decoding calls this a hundred times per token on every member of the
-     * team, and it then allocates nothing.
-     */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][]);
+    /** Per-thread result buffer of {@link #four}: decoding calls this a hundred times per token on every member. */
+    private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
 
-    private static float[] scratch(int floats) {
-        float[][] holder = SCRATCH.get();
-        if (holder[0] == null || holder[0].length < floats) holder[0] = new float[floats];
-        return holder[0];
+    /** The dot products of four rows rb bytes apart from byte o (their scales {@code groups} apart from s) into out[0..4). */
+    private static void four(int bits, int gs, int k, float[] x, int xOff, MemorySegment w, long o, long rb, float[] scales, int s,
+                             int groups, float[] out) {
+        switch (bits) {
+            case 8 -> WeightDot.int8x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
+            case 4 -> {
+                if (gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0)
+                    WeightDot.int4x4PerBlock(x, xOff, k, w, o, rb, scales, s, groups, out, 0, 0f);
+                else WeightDot.int4x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
+            }
+            default -> WeightDot.bf16x4(x, xOff, k, w, o, rb, out, 0, 0f);
+        }
     }
 
     // the checks build their messages only on failure: these kernels run a hundred times per decoded token

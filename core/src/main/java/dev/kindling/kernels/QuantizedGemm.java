@@ -68,11 +68,7 @@ public final class QuantizedGemm {
             return;
         }
         int blocks = (n + ROWS - 1) / ROWS;
-        boolean perBlock = bits == 4 && gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
-        // the per-block int4 kernel reads its input rows in WeightDot.int4Activations' form: made once here (m < 8
-        // rows), read by every block of W
-        float[] xs = perBlock ? new float[m * k] : null;
-        if (perBlock) for (int i = 0; i < m; i++) WeightDot.int4Activations(a, aOff + i * lda, k, xs, i * k);
+        boolean perBlock = gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
         long cost = shared ? ROWS * Math.max(rb, 1) * m / 4 : 0;
         Parallel.forRange(blocks, cost, (from, to) -> {
             // W block outside, input rows inside: a block of W is read from memory once and stays in L1 for all rows
@@ -86,7 +82,7 @@ public final class QuantizedGemm {
                         switch (bits) {
                             case 8 -> WeightDot.int8x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
                             case 4 -> {
-                                if (perBlock) WeightDot.int4x4PerBlock(xs, i * k, k, w, o, rb, sc, s, groups, c, co, beta);
+                                if (perBlock) WeightDot.int4x4PerBlock(a, xo, k, w, o, rb, sc, s, groups, c, co, beta);
                                 else WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
                             }
                             default -> WeightDot.bf16x4(a, xo, k, w, o, rb, c, co, beta);

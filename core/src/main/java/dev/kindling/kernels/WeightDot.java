@@ -187,41 +187,11 @@ final class WeightDot {
                 t2.reduceLanes(VectorOperators.ADD) + r2, t3.reduceLanes(VectorOperators.ADD) + r3);
     }
 
-    /** 2^-24: the factor {@link #int4Activations} gives the low halves of the blocks (see {@link #int4x4PerBlock}). */
-    private static final float LOW_SCALE = 0x1p-24f;
-
-    /**
-     * xs[xsOff + j] = x[xo + j] for j in [0, k) (k a multiple of 32), times 2^-24 for the first 16 elements of each
-     * 32-element block: the form of the input {@link #int4x4PerBlock} reads, made once per input row for all the
-     * weight rows it meets. Exact (a power of two) unless an input is below 2^-102 in magnitude.
-     */
-    static void int4Activations(float[] x, int xo, int k, float[] xs, int xsOff) {
-        for (int j = 0; j < k; j += Quantization.INT4_BLOCK)
-            for (int p = 0; p < BLOCK_BYTES; p += VL) {
-                FloatVector.fromArray(S, x, xo + j + p).mul(LOW_SCALE).intoArray(xs, xsOff + j + p);
-                FloatVector.fromArray(S, x, xo + j + BLOCK_BYTES + p).intoArray(xs, xsOff + j + BLOCK_BYTES + p);
-            }
-    }
-
-    /** A low nibble times 2^28 as a float: the shift puts it in the top bits, signed; exact. */
-    private static FloatVector low28(IntVector i) {
-        return (FloatVector) i.lanewise(VectorOperators.LSHL, 28).convert(VectorOperators.I2F, 0);
-    }
-
-    /** A high nibble times 16 as a float: a sign-extended byte without its low four bits; exact. */
-    private static FloatVector high16(IntVector i) {
-        return (FloatVector) i.lanewise(VectorOperators.AND, -16).convert(VectorOperators.I2F, 0);
-    }
-
     /**
      * {@link #int4x4} for the common format of one scale per block (group size 32, k a multiple of 32): each block's
-     * products are scaled and added as they come, without a group loop around them. The input is
-     * {@link #int4Activations}' form of x (xs from xso): a low nibble is decoded as 2^28 q (one shift and a
-     * conversion) and a high one as 16 q (an AND and a conversion), one vector operation fewer per 16 weights than
-     * decoding q itself; the 2^-24 on the low halves of xs brings both to 16 q x, and the sums are scaled by 1/16 at
-     * the end. Every step is exact, so the result equals decoding q directly.
+     * products are scaled and added as they come, without a group loop around them.
      */
-    static void int4x4PerBlock(float[] xs, int xso, int k, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
+    static void int4x4PerBlock(float[] x, int xo, int k, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
                                float[] c, int co, float beta) {
         long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
         int sc1 = s0 + groups, sc2 = sc1 + groups, sc3 = sc2 + groups;
@@ -230,26 +200,26 @@ final class WeightDot {
             for (int p = 0; p < BLOCK_BYTES; p += BL) {
                 long at = (j >> 1) + p;
                 ByteVector b0 = codes(w, o0 + at), b1 = codes(w, o1 + at), b2 = codes(w, o2 + at), b3 = codes(w, o3 + at);
-                int xl = xso + j + p, xh = xl + BLOCK_BYTES;
-                FloatVector vl = FloatVector.fromArray(S, xs, xl), vh = FloatVector.fromArray(S, xs, xh);
+                int xl = xo + j + p, xh = xl + BLOCK_BYTES;
+                FloatVector vl = FloatVector.fromArray(S, x, xl), vh = FloatVector.fromArray(S, x, xh);
                 IntVector i0 = ints(b0), i1 = ints(b1), i2 = ints(b2), i3 = ints(b3);
-                t0 = high16(i0).fma(vh, low28(i0).mul(vl)).fma(FloatVector.broadcast(S, sc[s0 + g]), t0);
-                t1 = high16(i1).fma(vh, low28(i1).mul(vl)).fma(FloatVector.broadcast(S, sc[sc1 + g]), t1);
-                t2 = high16(i2).fma(vh, low28(i2).mul(vl)).fma(FloatVector.broadcast(S, sc[sc2 + g]), t2);
-                t3 = high16(i3).fma(vh, low28(i3).mul(vl)).fma(FloatVector.broadcast(S, sc[sc3 + g]), t3);
+                t0 = high(i0).fma(vh, low(i0).mul(vl)).fma(FloatVector.broadcast(S, sc[s0 + g]), t0);
+                t1 = high(i1).fma(vh, low(i1).mul(vl)).fma(FloatVector.broadcast(S, sc[sc1 + g]), t1);
+                t2 = high(i2).fma(vh, low(i2).mul(vl)).fma(FloatVector.broadcast(S, sc[sc2 + g]), t2);
+                t3 = high(i3).fma(vh, low(i3).mul(vl)).fma(FloatVector.broadcast(S, sc[sc3 + g]), t3);
                 if (TWO) {
-                    vl = FloatVector.fromArray(S, xs, xl + VL);
-                    vh = FloatVector.fromArray(S, xs, xh + VL);
+                    vl = FloatVector.fromArray(S, x, xl + VL);
+                    vh = FloatVector.fromArray(S, x, xh + VL);
                     i0 = intsPart1(b0); i1 = intsPart1(b1); i2 = intsPart1(b2); i3 = intsPart1(b3);
-                    t0 = high16(i0).fma(vh, low28(i0).mul(vl)).fma(FloatVector.broadcast(S, sc[s0 + g]), t0);
-                    t1 = high16(i1).fma(vh, low28(i1).mul(vl)).fma(FloatVector.broadcast(S, sc[sc1 + g]), t1);
-                    t2 = high16(i2).fma(vh, low28(i2).mul(vl)).fma(FloatVector.broadcast(S, sc[sc2 + g]), t2);
-                    t3 = high16(i3).fma(vh, low28(i3).mul(vl)).fma(FloatVector.broadcast(S, sc[sc3 + g]), t3);
+                    t0 = high(i0).fma(vh, low(i0).mul(vl)).fma(FloatVector.broadcast(S, sc[s0 + g]), t0);
+                    t1 = high(i1).fma(vh, low(i1).mul(vl)).fma(FloatVector.broadcast(S, sc[sc1 + g]), t1);
+                    t2 = high(i2).fma(vh, low(i2).mul(vl)).fma(FloatVector.broadcast(S, sc[sc2 + g]), t2);
+                    t3 = high(i3).fma(vh, low(i3).mul(vl)).fma(FloatVector.broadcast(S, sc[sc3 + g]), t3);
                 }
             }
         }
-        store(c, co, beta, t0.reduceLanes(VectorOperators.ADD) * 0.0625f, t1.reduceLanes(VectorOperators.ADD) * 0.0625f,
-                t2.reduceLanes(VectorOperators.ADD) * 0.0625f, t3.reduceLanes(VectorOperators.ADD) * 0.0625f);
+        store(c, co, beta, t0.reduceLanes(VectorOperators.ADD), t1.reduceLanes(VectorOperators.ADD),
+                t2.reduceLanes(VectorOperators.ADD), t3.reduceLanes(VectorOperators.ADD));
     }
 
     /** {@link #int8x4} for bfloat16 rows (no scales): rows rb bytes apart from byte o0. */
