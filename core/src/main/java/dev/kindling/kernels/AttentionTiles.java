@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
  * register tiles instead of two general GEMM calls. A general GEMM packs both operands on every call, and for the
  * second product (n = head size, narrower than its micro-tile) runs edge tiles only; here K is transposed once into
  * the scratch, score tiles of 4 queries x 4 vectors of keys accumulate over the head size in registers, and the
- * probability-weighted sum of V reads V's rows in place (4 queries x 2 vectors of the head per pass).
+ * probability-weighted sum of V reads V's rows in place (8 or 4 queries x 2 vectors of the head per pass).
  */
 final class AttentionTiles {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -60,8 +60,10 @@ final class AttentionTiles {
                 softmax(s, r, tk, lanes);
             }
             i = 0;
-            if (d == 2 * VL) for (; i + 4 <= n; i += 4) weighted4x2(i, tk, tkPad, s, sb, v, vo, ldv, out, ob, ldo);
-            else for (; i + 4 <= n; i += 4) weighted4x1(i, tk, tkPad, d, s, sb, v, vo, ldv, out, ob, ldo);
+            if (d == 2 * VL) {
+                for (; i + 8 <= n; i += 8) weighted8x2(i, tk, tkPad, s, sb, v, vo, ldv, out, ob, ldo);
+                for (; i + 4 <= n; i += 4) weighted4x2(i, tk, tkPad, s, sb, v, vo, ldv, out, ob, ldo);
+            } else for (; i + 4 <= n; i += 4) weighted4x1(i, tk, tkPad, d, s, sb, v, vo, ldv, out, ob, ldo);
             for (; i < n; i++) weighted1(i, tk, tkPad, d, s, sb, v, vo, ldv, out, ob, ldo);
         }
     }
@@ -154,6 +156,45 @@ final class AttentionTiles {
             for (int c = 0; c < d; c++) c0 = FloatVector.broadcast(S, q[q0 + c]).fma(FloatVector.fromArray(S, s, kt + c * tkPad + j), c0);
             c0.mul(scale).intoArray(s, s0 + j);
         }
+    }
+
+    /**
+     * Output rows i..i+7 for a head of exactly two vectors: 16 accumulators, so each pair of V vectors loaded serves
+     * 16 multiply-adds (the 4-row form spent as many loads on V and the probabilities as on its 8 multiply-adds).
+     */
+    private static void weighted8x2(int i, int tk, int tkPad, float[] s, int sb, float[] v, int vo, int ldv, float[] out, int oo, int ldo) {
+        int p0 = sb + i * tkPad;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int j = 0; j < tk; j++) {
+            int b = vo + j * ldv, pj = p0 + j;
+            FloatVector v0 = FloatVector.fromArray(S, v, b), v1 = FloatVector.fromArray(S, v, b + VL);
+            FloatVector a = FloatVector.broadcast(S, s[pj]);
+            c00 = a.fma(v0, c00); c01 = a.fma(v1, c01);
+            a = FloatVector.broadcast(S, s[pj + tkPad]);
+            c10 = a.fma(v0, c10); c11 = a.fma(v1, c11);
+            a = FloatVector.broadcast(S, s[pj + 2 * tkPad]);
+            c20 = a.fma(v0, c20); c21 = a.fma(v1, c21);
+            a = FloatVector.broadcast(S, s[pj + 3 * tkPad]);
+            c30 = a.fma(v0, c30); c31 = a.fma(v1, c31);
+            a = FloatVector.broadcast(S, s[pj + 4 * tkPad]);
+            c40 = a.fma(v0, c40); c41 = a.fma(v1, c41);
+            a = FloatVector.broadcast(S, s[pj + 5 * tkPad]);
+            c50 = a.fma(v0, c50); c51 = a.fma(v1, c51);
+            a = FloatVector.broadcast(S, s[pj + 6 * tkPad]);
+            c60 = a.fma(v0, c60); c61 = a.fma(v1, c61);
+            a = FloatVector.broadcast(S, s[pj + 7 * tkPad]);
+            c70 = a.fma(v0, c70); c71 = a.fma(v1, c71);
+        }
+        int o = oo + i * ldo;
+        c00.intoArray(out, o); c01.intoArray(out, o + VL); o += ldo;
+        c10.intoArray(out, o); c11.intoArray(out, o + VL); o += ldo;
+        c20.intoArray(out, o); c21.intoArray(out, o + VL); o += ldo;
+        c30.intoArray(out, o); c31.intoArray(out, o + VL); o += ldo;
+        c40.intoArray(out, o); c41.intoArray(out, o + VL); o += ldo;
+        c50.intoArray(out, o); c51.intoArray(out, o + VL); o += ldo;
+        c60.intoArray(out, o); c61.intoArray(out, o + VL); o += ldo;
+        c70.intoArray(out, o); c71.intoArray(out, o + VL);
     }
 
     /** Output rows i..i+3 for a head of exactly two vectors: sum over keys of p(i, j) V(j). */

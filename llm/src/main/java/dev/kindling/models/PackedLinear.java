@@ -12,7 +12,7 @@ import java.util.List;
  * y = x [W1; W2; ...]^T for one or more weight matrices of the same input width stacked along their outputs (query,
  * key and value as one projection), on float arrays, for the inference forward of {@link BertModel}. FLOAT32
  * and F16 weights are packed into GEMM panels at the first call; BF16 ones too, but only once a call has more rows
- * than the bfloat16 dot kernels serve well (below that they are read in place, so small batches never double the
+ * than {@link Bf16Tiles} serves well (below that they are read in place by it, so small batches never double the
  * weights' memory); quantized ones always run on their own kernels. {@link #forget} drops the panels when the
  * weights may have changed.
  */
@@ -152,7 +152,7 @@ final class PackedLinear implements EncoderLayer.Projection {
         return true;
     }
 
-    /** Up to this many rows bfloat16 weights are read in place (Gemm's dot-kernel range for bfloat16). */
+    /** Up to this many rows bfloat16 weights are read in place ({@link Bf16Tiles}); more rows amortise packed panels. */
     static final int HALF_IN_PLACE_MAX_ROWS = 256;
 
     private synchronized PackedMatrix pack() {
