@@ -88,9 +88,7 @@ public final class Attention {
                             continue;
                         }
                         int vr = maskToVector(s, r, vis, keys);
-                        float lg = Softmax.logSumExp(s, r, vr);
-                        lse[b * tq + i0 + i] = lg;
-                        Softmax.expShifted(s, r, vr, lg);
+                        lse[b * tq + i0 + i] = softmaxRow(s, r, vr);
                     }
                     Gemm.sgemm(false, false, rows, d, keys, 1f, s, 0, keys, v, vo, ldi, 0f, out, oo + i0 * ldo, ldo);
                 }
@@ -170,6 +168,25 @@ public final class Attention {
         Arrays.fill(s, r + vis, r + vr, Float.NEGATIVE_INFINITY);
         Arrays.fill(s, r + vr, r + keys, 0f);
         return vr;
+    }
+
+    /**
+     * Softmax of score row s[r, r + n) in place; returns its log-sum-exp. One exp pass (exp(x - max), then a
+     * multiply by 1 / sum) instead of a log-sum-exp pass and an exp pass: exp was most of the row work.
+     */
+    static float softmaxRow(float[] s, int r, int n) {
+        float m = Softmax.max(s, r, n);
+        if (Float.isInfinite(m)) { // all hidden (or an infinite score): as exp(x - lse) gives it
+            Softmax.expShifted(s, r, n, m);
+            return m;
+        }
+        Softmax.expShifted(s, r, n, m);
+        float sum = Elementwise.sum(s, r, 1, n);
+        float inv = 1f / sum;
+        int j = 0, bound = S.loopBound(n);
+        for (; j < bound; j += S.length()) FloatVector.fromArray(S, s, r + j).mul(inv).intoArray(s, r + j);
+        for (; j < n; j++) s[r + j] *= inv;
+        return (float) (m + Math.log(sum));
     }
 
     /** dp[r..r+n) = p * (dp - delta) * scale: the softmax backward of one score row. */
