@@ -62,11 +62,15 @@ public final class GemmJitRepro {
         return v;
     }
 
-    /** Median thread CPU ms per call after two warm-up calls (the JIT's own threads are not counted). */
+    /**
+     * Median thread CPU ms per call (the JIT's own threads are not counted) after a warm-up of at least two calls
+     * and half a second of CPU: long enough for C2's first compile of a kernel on a loaded machine, so that a slow
+     * figure means compiled code was lost (a deoptimization), not that it had not been made yet.
+     */
     private static double cpuMedian(Runnable r, int rounds) {
         var bean = ManagementFactory.getThreadMXBean();
-        r.run();
-        r.run();
+        long start = bean.getCurrentThreadCpuTime();
+        for (int i = 0; i < 2 || bean.getCurrentThreadCpuTime() - start < 500_000_000L; i++) r.run();
         double[] ms = new double[rounds];
         for (int i = 0; i < rounds; i++) {
             long t0 = bean.getCurrentThreadCpuTime();

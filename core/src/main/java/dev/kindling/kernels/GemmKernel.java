@@ -364,19 +364,13 @@ final class GemmKernel implements GemmEngine {
             if (transA && VL >= MR) {
                 // stored k x m: the MR values for one p are contiguous in A, one masked vector load and store each
                 // (a scalar copy of 6 floats per p made this packing a fifth of a small GPT's training step)
-                var load = S.indexInRange(0, mr);
-                var store = S.indexInRange(0, MR);
                 int src = aOff + pc * lda + ic + ir;
                 // A masked access whose full vector would overhang the array takes the JDK's checked slow path,
                 // which boxes vectors (and showed as a tenth of a GPT step): the last rows of A, whose vector
                 // would reach past its end, are copied by scalar code; ap has VL floats of slack for the stores.
                 int slack = a.length - VL - src;
                 int vectorRows = slack < 0 ? 0 : Math.min(kc, slack / lda + 1);
-                for (int p = 0; p < vectorRows; p++) {
-                    var v = FloatVector.fromArray(S, a, src + p * lda, load);
-                    if (alpha != 1f) v = v.mul(alpha);
-                    v.intoArray(ap, base + p * MR, store);
-                }
+                if (vectorRows > 0) packColumnsMasked(a, src, lda, vectorRows, mr, alpha, ap, base);
                 for (int p = vectorRows; p < kc; p++) {
                     int s = src + p * lda, dst = base + p * MR;
                     for (int r = 0; r < mr; r++) ap[dst + r] = alpha * a[s + r];
@@ -405,6 +399,19 @@ final class GemmKernel implements GemmEngine {
                     for (int p = 0; p < kc; p++) ap[base + p * MR + r] = 0f;
             }
         }
+    }
+
+    /**
+     * packA's vector copy of a stored-transposed A: for p &lt; rows, ap[base + p*MR ..] = alpha * a[src + p*lda ..] on
+     * mr lanes, zeros up to MR. Its own small method with no data-dependent branch (alpha 1 multiplies exactly): a
+     * profile trap elsewhere in packA then sends only scalar code back to the interpreter, where a vector op costs
+     * a thousand times its compiled self, and this method stays compiled.
+     */
+    private static void packColumnsMasked(float[] a, int src, int lda, int rows, int mr, float alpha, float[] ap, int base) {
+        var load = S.indexInRange(0, mr);
+        var store = S.indexInRange(0, MR);
+        for (int p = 0; p < rows; p++)
+            FloatVector.fromArray(S, a, src + p * lda, load).mul(alpha).intoArray(ap, base + p * MR, store);
     }
 
     /**
