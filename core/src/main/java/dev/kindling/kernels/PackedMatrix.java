@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
  * ONNX Runtime does, removes that pass. Half-precision weights are widened once into the packed floats, so a packed
  * matrix takes 4 bytes per element whatever it was stored in.
  *
- * <p>Layout: for each slice of at most {@code KC} rows of B (depth {@link #sliceDepth}), the slice's columns in
+ * <p>Layout: for each slice of {@link #sliceDepth} rows of B (at most about KC: {@code GemmKernel.sliceDepth}), the slice's columns in
  * micro-panels of {@code NR}; the panels of slice s start at {@code s * sliceDepth * paddedCols} and panel j of it
  * holds its kc x NR values row by row. Columns past n are zero.
  */

@@ -22,7 +22,7 @@ class GemmTest {
     private static final int[][] SHAPES = {
             {1, 1, 1}, {1, 9, 17}, {13, 1, 7}, {1, 40, 3}, {37, 1, 33}, {2, 2, 1}, {3, 5, 0},
             {8, 32, 16}, {9, 33, 17}, {17, 15, 31}, {31, 70, 5}, {5, 130, 19}, {65, 65, 64},
-            {70, 130, 40}, {260, 24, 9}, {7, 45, 1300}, {3, 1900, 5}, {150, 7, 70},
+            {70, 130, 40}, {260, 24, 9}, {7, 45, 1300}, {3, 1900, 5}, {150, 7, 70}, {9, 70, 380}, // k a little over KC: one deep slice
             {400, 60, 180}, {30, 1000, 150}, // above GemmKernel.PARALLEL_MIN_FMAS: split by rows, by columns
     };
     private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}, {0f, 3f}};

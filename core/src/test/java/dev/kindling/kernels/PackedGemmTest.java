@@ -29,7 +29,7 @@ class PackedGemmTest {
             {1, 1, 1}, {1, 9, 17}, {13, 1, 7}, {3, 5, 0}, {7, 33, 17}, {17, 70, 31}, {6, 64, 700}, {5, 130, 19},
             {400, 60, 180}, {16, 1000, 300},
             // whole 64-column panels: full tiles read A in place, the partial last row panel (and a deep k) packed
-            {13, 128, 37}, {20, 192, 700}, {404, 256, 50},
+            {13, 128, 37}, {20, 192, 700}, {404, 256, 50}, {13, 128, 380}, // k a little over KC: one deep slice
     };
 
     @AfterEach
