@@ -89,15 +89,27 @@ final class FusedOps {
                 projection(n, 14, "Wd"), floats(n, 15, "bd"), floats(n, 16, "norm 2 scale"), floats(n, 17, "norm 2 bias"),
                 n.attrFloat("epsilon2", 1e-5f));
         String label = n.label();
-        return new Op.Compiled(in -> {
-            Value x = in[0], mask = in.length > 1 ? in[1] : null;
-            if (x.rank() != 3 || x.shape[2] != h)
-                throw new IllegalArgumentException("onnx: " + label + ": X " + x + " is not [B, T, " + h + "]");
-            int b = x.shape[0], t = x.shape[1];
-            int[] ms = maskStrides(label, mask, b, heads, t, t);
-            float[] y = x.f.clone(); // values are never written once produced
-            layer.forward(y, b, t, mask == null ? null : mask.f, ms, EncoderLayer.Workspace.ofCurrentThread());
-            return new Value[] {Value.floats(y, x.shape)};
+        return new Op.Compiled(new Op.Consuming() {
+            @Override
+            public Value[] run(Value[] in) {
+                return forward(in, false);
+            }
+
+            @Override
+            public Value[] runConsuming(Value[] in) {
+                return forward(in, true);
+            }
+
+            private Value[] forward(Value[] in, boolean overwrite) {
+                Value x = in[0], mask = in.length > 1 ? in[1] : null;
+                if (x.rank() != 3 || x.shape[2] != h)
+                    throw new IllegalArgumentException("onnx: " + label + ": X " + x + " is not [B, T, " + h + "]");
+                int b = x.shape[0], t = x.shape[1];
+                int[] ms = maskStrides(label, mask, b, heads, t, t);
+                float[] y = overwrite ? x.f : x.f.clone(); // a value another step may still read is never written
+                layer.forward(y, b, t, mask == null ? null : mask.f, ms, EncoderLayer.Workspace.ofCurrentThread());
+                return new Value[] {Value.floats(y, x.shape)};
+            }
         }, new Op.Type[] {n.types[0]});
     }
 

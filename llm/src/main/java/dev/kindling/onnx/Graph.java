@@ -164,12 +164,14 @@ final class Graph {
         }
         for (String name : inputs.keySet())
             if (!inputTypes.containsKey(name)) throw new IllegalArgumentException("onnx: '" + name + "' is not an input of the model (inputs: " + inputNames + ")");
+        List<float[]> callerArrays = new ArrayList<>();
+        for (Value v : inputs.values()) if (v.f != null) callerArrays.add(v.f);
         for (Step st : steps) {
             Value[] args = new Value[st.in().length];
             for (int j = 0; j < args.length; j++) args[j] = st.in()[j] < 0 ? null : slot[st.in()[j]];
             Value[] res;
             try {
-                res = st.op().run(args);
+                res = st.op() instanceof Op.Consuming c && consumable(st, args, slot, callerArrays) ? c.runConsuming(args) : st.op().run(args);
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() != null && e.getMessage().startsWith("onnx: ")) throw e;
                 throw new IllegalArgumentException("onnx: " + st.label() + ": " + e.getMessage(), e);
@@ -180,5 +182,23 @@ final class Graph {
         Value[] out = new Value[outputSlots.length];
         for (int i = 0; i < out.length; i++) out[i] = slot[outputSlots[i]];
         return out;
+    }
+
+    /**
+     * Whether step st may overwrite its first input's array (see {@link Op.Consuming}): the input's slot dies at this
+     * step (never a constant or a graph output: see the free lists) and no live slot, other input of the step or
+     * caller's input array holds the same array.
+     */
+    private static boolean consumable(Step st, Value[] args, Value[] slot, List<float[]> callerArrays) {
+        if (args.length == 0 || args[0] == null || args[0].f == null) return false;
+        int x = st.in()[0];
+        float[] array = args[0].f;
+        boolean dies = false;
+        for (int s : st.free()) dies |= s == x;
+        if (!dies) return false;
+        for (int j = 1; j < args.length; j++) if (args[j] != null && args[j].f == array) return false;
+        for (int k = 0; k < slot.length; k++) if (k != x && slot[k] != null && slot[k].f == array) return false;
+        for (float[] c : callerArrays) if (c == array) return false;
+        return true;
     }
 }

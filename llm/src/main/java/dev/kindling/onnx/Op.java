@@ -12,6 +12,16 @@ interface Op {
         }
     }
 
+    /**
+     * An op that can write its result over its first input's array: {@link Graph} calls {@link #runConsuming} instead
+     * of {@link #run} when that input dies at this step and no other value (a live slot, a constant, a graph input
+     * of the caller, another input of this step) shares its array, since Reshape and Identity pass arrays on. It
+     * saves a copy of the input (an encoder layer's 6.3 MB at 32 x 128 tokens, per layer).
+     */
+    interface Consuming extends Op {
+        Value[] runConsuming(Value[] in);
+    }
+
     /** A compiled node with the types of its outputs (shape inference at load). */
     record Compiled(Op op, Type[] out) {}
 }
