@@ -643,7 +643,7 @@ final class GemmKernel implements GemmEngine {
         float[] xv = x, mv = mat;
         int xo = xOff, mo = matOff, ldm = ld;
         if (dotForm) {
-            Parallel.forRange(outLen, k, (from, to) -> dotRows(mv, mo, ldm, from, to, k, xv, xo, y));
+            Parallel.forRange(outLen, k, (from, to) -> MatVec.dotRows(mv, mo, ldm, k, xv, xo, y, 0, from, to));
         } else {
             // equal column blocks of at most GEMV_BLOCK, a whole number of them per thread, so that both threads
             // stream the same share of the matrix (blocks of exactly GEMV_BLOCK left n = 768 on one thread)
@@ -651,8 +651,10 @@ final class GemmKernel implements GemmEngine {
             int perThreadBlocks = (perThread + GEMV_BLOCK - 1) / GEMV_BLOCK;
             int block = roundUp((perThread + perThreadBlocks - 1) / perThreadBlocks, VL);
             int blocks = (outLen + block - 1) / block;
-            Parallel.forRange(blocks, (long) k * block, (from, to) ->
-                    axpyRows(mv, mo, ldm, k, from * block, Math.min(outLen, to * block), xv, xo, y));
+            Parallel.forRange(blocks, (long) k * block, (from, to) -> {
+                int l0 = from * block, l1 = Math.min(outLen, to * block);
+                MatVec.axpyRows(mv, mo + l0, ldm, l1 - l0, xv, xo, 0, k, y, l0);
+            });
         }
         for (int i = 0; i < outLen; i++) {
             int o = cOff + i * outStride;
@@ -662,67 +664,4 @@ final class GemmKernel implements GemmEngine {
 
     /** Columns of the output one axpy pass works on: its slice of y stays in L1 across the rows. */
     private static final int GEMV_BLOCK = 1024;
-
-    /** y[r] = dot(mat[off + r*ld .. + len), x[xOff ..)) for r in [r0, r1); four rows share each load of x. */
-    private static void dotRows(float[] mat, int off, int ld, int r0, int r1, int len, float[] x, int xOff, float[] y) {
-        int bound = S.loopBound(len), r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            int o0 = off + r * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
-            FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
-            int p = 0;
-            for (; p < bound; p += VL) {
-                FloatVector xp = FloatVector.fromArray(S, x, xOff + p);
-                s0 = FloatVector.fromArray(S, mat, o0 + p).fma(xp, s0);
-                s1 = FloatVector.fromArray(S, mat, o1 + p).fma(xp, s1);
-                s2 = FloatVector.fromArray(S, mat, o2 + p).fma(xp, s2);
-                s3 = FloatVector.fromArray(S, mat, o3 + p).fma(xp, s3);
-            }
-            float t0 = s0.reduceLanes(VectorOperators.ADD), t1 = s1.reduceLanes(VectorOperators.ADD);
-            float t2 = s2.reduceLanes(VectorOperators.ADD), t3 = s3.reduceLanes(VectorOperators.ADD);
-            for (; p < len; p++) {
-                float xp = x[xOff + p];
-                t0 += mat[o0 + p] * xp; t1 += mat[o1 + p] * xp; t2 += mat[o2 + p] * xp; t3 += mat[o3 + p] * xp;
-            }
-            y[r] = t0; y[r + 1] = t1; y[r + 2] = t2; y[r + 3] = t3;
-        }
-        for (; r < r1; r++) {
-            int o = off + r * ld, p = 0;
-            FloatVector s = FloatVector.zero(S);
-            for (; p < bound; p += VL) s = FloatVector.fromArray(S, mat, o + p).fma(FloatVector.fromArray(S, x, xOff + p), s);
-            float t = s.reduceLanes(VectorOperators.ADD);
-            for (; p < len; p++) t += mat[o + p] * x[xOff + p];
-            y[r] = t;
-        }
-    }
-
-    /** y[l0 .. l1) = sum over p < rows of x[xOff + p] * mat[off + p*ld + l]; four rows per pass over y. */
-    private static void axpyRows(float[] mat, int off, int ld, int rows, int l0, int l1, float[] x, int xOff, float[] y) {
-        java.util.Arrays.fill(y, l0, l1, 0f);
-        int p = 0;
-        for (; p + 4 <= rows; p += 4) {
-            int o0 = off + p * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
-            float x0 = x[xOff + p], x1 = x[xOff + p + 1], x2 = x[xOff + p + 2], x3 = x[xOff + p + 3];
-            FloatVector v0 = FloatVector.broadcast(S, x0), v1 = FloatVector.broadcast(S, x1);
-            FloatVector v2 = FloatVector.broadcast(S, x2), v3 = FloatVector.broadcast(S, x3);
-            int l = l0;
-            for (; l + VL <= l1; l += VL) {
-                FloatVector acc = FloatVector.fromArray(S, y, l);
-                acc = FloatVector.fromArray(S, mat, o0 + l).fma(v0, acc);
-                acc = FloatVector.fromArray(S, mat, o1 + l).fma(v1, acc);
-                acc = FloatVector.fromArray(S, mat, o2 + l).fma(v2, acc);
-                acc = FloatVector.fromArray(S, mat, o3 + l).fma(v3, acc);
-                acc.intoArray(y, l);
-            }
-            for (; l < l1; l++) y[l] += x0 * mat[o0 + l] + x1 * mat[o1 + l] + x2 * mat[o2 + l] + x3 * mat[o3 + l];
-        }
-        for (; p < rows; p++) {
-            int o = off + p * ld;
-            float xp = x[xOff + p];
-            FloatVector v = FloatVector.broadcast(S, xp);
-            int l = l0;
-            for (; l + VL <= l1; l += VL)
-                FloatVector.fromArray(S, mat, o + l).fma(v, FloatVector.fromArray(S, y, l)).intoArray(y, l);
-            for (; l < l1; l++) y[l] += xp * mat[o + l];
-        }
-    }
 }

@@ -23,14 +23,7 @@ class DistributedDataParallelTest {
         List<float[]> ranks = LocalCluster.run(2, pg -> {
             // rank 1 starts from different weights: the constructor's broadcast must replace them with rank 0's
             var ddp = new DistributedDataParallel(TrainingFixture.mlp(1 + pg.rank()), pg);
-            Optimizer opt = TrainingFixture.optimizer(optimizer, ddp.parameters());
-            int half = BATCH / 2;
-            for (int s = 0; s < STEPS; s++) {
-                opt.zeroGrad();
-                TrainingFixture.loss(ddp, TrainingFixture.batch(s, pg.rank() * half, (pg.rank() + 1) * half)).backward();
-                ddp.syncGradients();
-                opt.step();
-            }
+            trainOnHalfBatches(ddp, TrainingFixture.optimizer(optimizer, ddp.parameters()), pg.rank());
             return TrainingFixture.flatten(ddp.module());
         });
         TrainingFixture.assertClose(reference, ranks.get(0), 1e-5, optimizer + " rank 0");
@@ -171,14 +164,7 @@ class DistributedDataParallelTest {
             var threads = java.util.Collections.synchronizedList(new java.util.ArrayList<String>());
             Module m = TrainingFixture.mlp(1);
             var ddp = new DistributedDataParallel(m, new Recording(pg, new java.util.concurrent.CountDownLatch(1), threads, false), 64);
-            Optimizer opt = TrainingFixture.optimizer("adamw", ddp.parameters());
-            int half = BATCH / 2;
-            for (int s = 0; s < STEPS; s++) {
-                opt.zeroGrad();
-                TrainingFixture.loss(ddp, TrainingFixture.batch(s, pg.rank() * half, (pg.rank() + 1) * half)).backward();
-                ddp.syncGradients();
-                opt.step();
-            }
+            trainOnHalfBatches(ddp, TrainingFixture.optimizer("adamw", ddp.parameters()), pg.rank());
             return new Object[] {pg.sharedMemory(), ddp.bucketCount(), List.copyOf(threads), Thread.currentThread().getName(), TrainingFixture.flatten(m)};
         });
         for (int r = 0; r < 2; r++) {
@@ -203,5 +189,16 @@ class DistributedDataParallelTest {
         });
         assertEquals("DistributedDataParallel: parameter of shape [4] got a second gradient before syncGradients(); "
                 + "run the backward of all but the last micro-batch inside noSync()", out.get(0));
+    }
+
+    /** STEPS DDP steps, rank r on rows [r B/2, (r + 1) B/2) of each batch: with two ranks, the whole batch. */
+    private static void trainOnHalfBatches(DistributedDataParallel ddp, Optimizer opt, int rank) {
+        int half = BATCH / 2;
+        for (int s = 0; s < STEPS; s++) {
+            opt.zeroGrad();
+            TrainingFixture.loss(ddp, TrainingFixture.batch(s, rank * half, (rank + 1) * half)).backward();
+            ddp.syncGradients();
+            opt.step();
+        }
     }
 }
