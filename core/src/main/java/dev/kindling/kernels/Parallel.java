@@ -96,4 +96,15 @@ public final class Parallel {
             invokeAll(new Chunk(body, n, chunks, lo, mid), new Chunk(body, n, chunks, mid, hi));
         }
     }
+
+    /**
+     * Whether the pool's threads may read a memory segment: one of a confined arena only its owner thread may, so
+     * work on it must stay on the calling thread.
+     */
+    public static boolean canShare(java.lang.foreign.MemorySegment segment) {
+        return segment.isAccessibleBy(NOT_OWNER);
+    }
+
+    /** A thread that owns nothing: a segment it may access is readable from any thread. */
+    private static final Thread NOT_OWNER = new Thread(() -> { });
 }

@@ -21,9 +21,6 @@ public final class QuantizedGemm {
     /** Floats per decoded panel (512 KiB, in L2 while the GEMM packs it) and the multiple its row count is rounded to. */
     private static final int PANEL_FLOATS = 1 << 17, PANEL_ALIGN = 64;
 
-    /** A thread that owns nothing: a segment it may access is readable from any thread. */
-    private static final Thread NOT_OWNER = new Thread(() -> { });
-
     private QuantizedGemm() {}
 
     /**
@@ -62,7 +59,7 @@ public final class QuantizedGemm {
     private static void run(int bits, int gs, int m, int n, int k, float[] a, int aOff, int lda, MemorySegment w, long wOff,
                             long rb, float[] sc, int scOff, int groups, float beta, float[] c, int cOff, int ldc) {
         // a segment confined to this thread (a confined arena) cannot be read by the pool's threads
-        boolean shared = w.isAccessibleBy(NOT_OWNER);
+        boolean shared = Parallel.canShare(w);
         if (m >= PANEL_MIN_ROWS && k > 0) {
             panels(bits, gs, m, n, k, a, aOff, lda, w, wOff, rb, sc, scOff, groups, beta, c, cOff, ldc, shared);
             return;

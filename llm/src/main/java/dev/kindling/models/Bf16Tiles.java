@@ -25,8 +25,6 @@ final class Bf16Tiles {
     private static final VectorSpecies<Short> H = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * VL));
     private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int MR = 6, NR = 4;
-    /** A thread that owns nothing: a segment it may access is readable from any thread. */
-    private static final Thread NOT_OWNER = new Thread(() -> { });
 
     private Bf16Tiles() {}
 
@@ -39,7 +37,7 @@ final class Bf16Tiles {
                        float beta, float[] c, int cOff, int ldc) {
         int groups = (hi - lo + NR - 1) / NR;
         // a segment confined to this thread (a confined arena) cannot be read by the pool's threads
-        long cost = w.isAccessibleBy(NOT_OWNER) ? (long) m * k * NR / VL + 1 : 0;
+        long cost = Parallel.canShare(w) ? (long) m * k * NR / VL + 1 : 0;
         Parallel.forRange(groups, cost, (from, to) -> {
             int j0 = lo + from * NR, j1 = Math.min(hi, lo + to * NR);
             for (int i = 0; i < m; i += MR) {

@@ -3,6 +3,7 @@ package dev.kindling.models;
 import dev.kindling.kernels.Elementwise;
 import dev.kindling.kernels.MatVec;
 import dev.kindling.kernels.Norms;
+import dev.kindling.kernels.Parallel;
 import dev.kindling.kernels.Softmax;
 import dev.kindling.kernels.Team;
 import dev.kindling.tensor.DType;
@@ -252,9 +253,7 @@ final class GptDecoder {
 
         /** Whether the team's threads may read the weights (a segment of a confined arena only its owner may). */
         boolean sharedSegment() {
-            return segment == null || segment.isAccessibleBy(NOT_OWNER);
+            return segment == null || Parallel.canShare(segment);
         }
     }
-
-    private static final Thread NOT_OWNER = new Thread(() -> { });
 }
