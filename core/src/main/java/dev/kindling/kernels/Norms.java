@@ -17,8 +17,8 @@ public final class Norms {
 
     /**
      * y = (x - mean) * rstd * w + b per row of length n; stores mean and rstd per row. w/b may be null. The row
-     * statistics are float lane sums added in lane order ({@link VectorMath#sumLanes}), as the scalar twin
-     * {@link #layerNormForwardScalar} computes them.
+     * statistics are float lane sums added in lane order ({@link VectorMath#sumLanes}), so a scalar loop over
+     * lane-strided partial sums gives the same bits (NormsTest holds that twin).
      */
     public static void layerNormForward(float[] x, int xo, float[] y, int yo, int rows, int n, float[] w, float[] b, float eps,
                                         float[] mean, float[] rstd) {
@@ -52,33 +52,6 @@ public final class Norms {
             FloatVector.fromArray(S, x, o + j).sub(m).mul(rs).fma(FloatVector.fromArray(S, w, j), FloatVector.fromArray(S, b, j))
                     .intoArray(y, q + j);
         for (; j < n; j++) y[q + j] = Math.fma((x[o + j] - m) * rs, w[j], b[j]);
-    }
-
-    /** The scalar twin of {@link #layerNormForward}: the same float operations in the same order, lane by lane. */
-    static void layerNormForwardScalar(float[] x, int xo, float[] y, int yo, int rows, int n, float[] w, float[] b, float eps,
-                                       float[] mean, float[] rstd) {
-        int lanes = S.length(), bound = n - n % lanes;
-        for (int r = 0; r < rows; r++) {
-            int o = xo + r * n, q = yo + r * n;
-            float[] acc = new float[lanes];
-            for (int j = 0; j < bound; j++) acc[j % lanes] += x[o + j];
-            float s = 0;
-            for (float a : acc) s += a;
-            for (int j = bound; j < n; j++) s += x[o + j];
-            float m = s / n;
-            float[] sq = new float[lanes];
-            for (int j = 0; j < bound; j++) { float d = x[o + j] - m; sq[j % lanes] = Math.fma(d, d, sq[j % lanes]); }
-            float ss = 0;
-            for (float a : sq) ss += a;
-            for (int j = bound; j < n; j++) { float d = x[o + j] - m; ss = Math.fma(d, d, ss); }
-            float rs = (float) (1 / Math.sqrt(ss / n + eps));
-            mean[r] = m;
-            rstd[r] = rs;
-            for (int j = 0; j < n; j++) {
-                float v = (x[o + j] - m) * rs;
-                y[q + j] = Math.fma(v, w != null ? w[j] : 1f, b != null ? b[j] : 0f);
-            }
-        }
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -34,7 +35,7 @@ class NormsTest {
                     float[] y = new float[rows * n + 1], y2 = new float[rows * n + 1];
                     float[] m = new float[rows], rs = new float[rows], m2 = new float[rows], rs2 = new float[rows];
                     Norms.layerNormForward(x, 2, y, 1, rows, n, w, b, 1e-5f, m, rs);
-                    Norms.layerNormForwardScalar(x, 2, y2, 1, rows, n, w, b, 1e-5f, m2, rs2);
+                    layerNormForwardScalar(x, 2, y2, 1, rows, n, w, b, 1e-5f, m2, rs2);
                     String at = "n=" + n + " rows=" + rows + " affine=" + affine;
                     assertArrayEquals(y2, y, at);
                     assertArrayEquals(m2, m, at);
@@ -108,5 +109,32 @@ class NormsTest {
                     }
                 }
             }
+    }
+
+    /** The scalar twin of {@link Norms#layerNormForward}: the same float operations in the same order, lane by lane. */
+    private static void layerNormForwardScalar(float[] x, int xo, float[] y, int yo, int rows, int n, float[] w, float[] b, float eps,
+                                       float[] mean, float[] rstd) {
+        int lanes = FloatVector.SPECIES_PREFERRED.length(), bound = n - n % lanes;
+        for (int r = 0; r < rows; r++) {
+            int o = xo + r * n, q = yo + r * n;
+            float[] acc = new float[lanes];
+            for (int j = 0; j < bound; j++) acc[j % lanes] += x[o + j];
+            float s = 0;
+            for (float a : acc) s += a;
+            for (int j = bound; j < n; j++) s += x[o + j];
+            float m = s / n;
+            float[] sq = new float[lanes];
+            for (int j = 0; j < bound; j++) { float d = x[o + j] - m; sq[j % lanes] = Math.fma(d, d, sq[j % lanes]); }
+            float ss = 0;
+            for (float a : sq) ss += a;
+            for (int j = bound; j < n; j++) { float d = x[o + j] - m; ss = Math.fma(d, d, ss); }
+            float rs = (float) (1 / Math.sqrt(ss / n + eps));
+            mean[r] = m;
+            rstd[r] = rs;
+            for (int j = 0; j < n; j++) {
+                float v = (x[o + j] - m) * rs;
+                y[q + j] = Math.fma(v, w != null ? w[j] : 1f, b != null ? b[j] : 0f);
+            }
+        }
     }
 }
