@@ -49,8 +49,11 @@ final class GemmKernel implements GemmEngine {
      */
     static final long PARALLEL_MIN_FMAS = 1L << 22;
 
-    /** Per-thread packing buffers {A block, B panel, edge tile, vector scratch}, grown on demand and reused. */
-    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[4][]);
+    /**
+     * Per-thread packing buffers {A block, B panel, edge tile, vector scratch, transposed C of {@link #runSwapped}},
+     * grown on demand and reused.
+     */
+    private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[5][]);
 
     private static VectorSpecies<Float> speciesOfThisCopy() {
         MethodHandles.Lookup lookup = MethodHandles.lookup();
@@ -141,6 +144,10 @@ final class GemmKernel implements GemmEngine {
             gemv(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
+        if (transB && !transA && alpha == 1f && swapPays(m, n, k)) {
+            runSwapped(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
         int threads = Parallel.threads();
         int panelsM = (m + MR - 1) / MR, panelsN = (n + NR - 1) / NR;
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
@@ -155,6 +162,51 @@ final class GemmKernel implements GemmEngine {
             // wide: each thread owns a column slab of C
             Parallel.forChunks(panelsN, threads, (from, to) -> blocked(transA, transB, 0, m, from * NR,
                     Math.min(n, to * NR), k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc));
+        }
+    }
+
+    /**
+     * Whether C = A B^T with B stored n x k (a linear layer's forward: B is the [out, in] weight) is cheaper as
+     * C^T = B A^T. The blocked algorithm packs op(B) with a transposing scalar copy of all n x k values, which for a
+     * few rows of A costs about what the multiply-adds do (SimpleNN's 64 x 784 by 500 x 784: 15% of a training
+     * step). Swapped, B is read in place as the A operand and only A's m x k values are packed (transposed), plus two
+     * m x n transposes of C. B is only read in place when the swapped problem's columns (A's m rows) are whole
+     * micro-tiles ({@link #blocked}'s direct path); otherwise it would be packed as the A operand after all, and
+     * 16 or 32 rows measured slower swapped.
+     */
+    static boolean swapPays(int m, int n, int k) {
+        return NV == 4 && m % NR == 0 && (long) n * k > SWAP_RATIO * (long) m * (k + 2L * n);
+    }
+
+    /** See {@link #swapPays}: how many times larger B's packing must be than the swapped form's extra copies. */
+    static final int SWAP_RATIO = 2;
+
+    /**
+     * C = alpha A B^T + beta C as C^T = alpha B A^T + beta C^T into a transposed copy of C. Each element of C gets
+     * the same multiply-adds in the same order as in {@link #blocked} (same k slices, same merge of beta C with the
+     * first slice), so with alpha 1 (the only case swapped: packing scales the A operand by alpha, which would
+     * then be B) the result is bit for bit the unswapped one.
+     */
+    private static void runSwapped(int m, int n, int k, float alpha, float[] a, int aOff, int lda, float[] b, int bOff,
+                                   int ldb, float beta, float[] c, int cOff, int ldc) {
+        float[][] bufs = BUFFERS.get();
+        float[] ct = buffer(bufs, 4, Math.multiplyExact(m, n));
+        if (beta != 0f) transpose(m, n, c, cOff, ldc, ct, 0, m);
+        run(false, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, ct, 0, m);
+        transpose(n, m, ct, 0, m, c, cOff, ldc);
+    }
+
+    /** dst[j][i] = src[i][j] for an r x c src, in 16 x 16 blocks so both sides stay in cache. */
+    private static void transpose(int r, int c, float[] src, int sOff, int lds, float[] dst, int dOff, int ldd) {
+        for (int i0 = 0; i0 < r; i0 += 16) {
+            int i1 = Math.min(r, i0 + 16);
+            for (int j0 = 0; j0 < c; j0 += 16) {
+                int j1 = Math.min(c, j0 + 16);
+                for (int i = i0; i < i1; i++) {
+                    int so = sOff + i * lds;
+                    for (int j = j0; j < j1; j++) dst[dOff + j * ldd + i] = src[so + j];
+                }
+            }
         }
     }
 

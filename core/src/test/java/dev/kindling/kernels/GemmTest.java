@@ -87,6 +87,36 @@ class GemmTest {
                     check(rnd, false, tB, s[0], s[1], s[2], 1f, beta, rnd.nextInt(3), rnd.nextInt(4));
     }
 
+    /**
+     * A few rows times a large transposed B (a linear layer's forward) runs as C^T = B A^T: bit for bit what the
+     * unswapped algorithm gives with the same B stored untransposed, with beta 0 (NaN in C ignored) and 1, offsets
+     * and padded leading dimensions, several k slices; and matches the reference.
+     */
+    @ParameterizedTest(name = "{0}-bit vectors")
+    @ValueSource(ints = {0, 256, 512})
+    void fewRowsTimesTransposedWeightSwapsBitForBit(int bits) {
+        Gemm.setVectorBits(bits);
+        var rnd = new SplittableRandom(bits + 11);
+        for (int[] s : new int[][] {{64, 500, 784}, {128, 601, 2000}}) {
+            int m = s[0], n = s[1], k = s[2], lda = k + 3, ldb = k + 1, ldc = n + 2, off = 5;
+            if (GemmKernel.NV == 4) assertTrue(GemmKernel.swapPays(m, n, k), Arrays.toString(s)); // 4-vector tiles only
+            float[] a = random(rnd, off + m * lda), w = random(rnd, off + n * ldb), wt = new float[k * n];
+            for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) wt[p * n + j] = w[off + j * ldb + p];
+            for (float beta : new float[] {0f, 1f}) {
+                float[] c0 = random(rnd, off + m * ldc);
+                if (beta == 0f) for (int i = 0; i < m; i++) Arrays.fill(c0, off + i * ldc, off + i * ldc + n, Float.NaN);
+                float[] swapped = c0.clone(), plain = c0.clone(), expected = c0.clone();
+                Gemm.sgemm(false, true, m, n, k, 1f, a, off, lda, w, off, ldb, beta, swapped, off, ldc);
+                Gemm.sgemm(false, false, m, n, k, 1f, a, off, lda, wt, 0, n, beta, plain, off, ldc);
+                GemmReference.sgemm(false, true, m, n, k, 1f, a, off, lda, w, off, ldb, beta, expected, off, ldc);
+                for (int i = 0; i < swapped.length; i++)
+                    if (Float.floatToRawIntBits(swapped[i]) != Float.floatToRawIntBits(plain[i]))
+                        fail(Arrays.toString(s) + " beta " + beta + " element " + i + ": " + swapped[i] + " != " + plain[i]);
+                assertClose(expected, swapped, k, "swapped " + Arrays.toString(s) + " beta " + beta);
+            }
+        }
+    }
+
     @Test
     void betaZeroIgnoresNaNInC() {
         for (int[] s : new int[][] {{1, 20, 8}, {20, 1, 8}, {33, 40, 30}, {3, 4, 0}}) {

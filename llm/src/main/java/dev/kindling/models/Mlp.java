@@ -2,6 +2,7 @@ package dev.kindling.models;
 
 import dev.kindling.nn.Linear;
 import dev.kindling.nn.Module;
+import dev.kindling.tensor.ActivationArena;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
 
@@ -23,9 +24,10 @@ public class Mlp extends Module {
         layer2 = register("layer2", new Linear(hiddenSize, numClasses, true, g));
     }
 
+    /** In training, the hidden activations are reused by the next step's forward once backward has consumed them. */
     @Override
     public Tensor forward(Tensor x) {
-        if (x.dim() > 2) x = x.flatten(1, -1);
-        return layer2.forward(layer1.forward(x).relu());
+        Tensor flat = x.dim() > 2 ? x.flatten(1, -1) : x;
+        return ActivationArena.run(() -> layer2.forward(layer1.forward(flat).relu()));
     }
 }
