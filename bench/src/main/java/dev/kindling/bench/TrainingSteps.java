@@ -21,10 +21,21 @@ import java.util.List;
 final class TrainingSteps {
     private TrainingSteps() {}
 
+    /**
+     * Runs at least {@code steps} steps and for at least {@code seconds}: by time, not by count. 30 baby-GPT iterations
+     * (about 1.5 s) ended a warm-up while C2 was still compiling the Vector API kernels, and the timed rounds then paid
+     * for the compiles and for the Vector API's Java fallback that runs before them (JFR of the SimpleNN step under
+     * load: fallback frames for its first 10 s).
+     */
+    static void warmUp(Runnable step, int steps, int seconds) {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        for (int i = 0; i < steps || System.nanoTime() < end; i++) step.run();
+    }
+
     /** SimpleNN 784-500-10 with Adam: samples/s, median of reps. */
     static double mlpSamplesPerSecond(int batch, int steps, int reps) {
         Runnable step = mlpStep(batch);
-        for (int i = 0; i < 300; i++) step.run(); // JIT warm-up: more than PyTorch needs
+        warmUp(step, 300, 5);
         double[] rates = new double[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
@@ -52,7 +63,7 @@ final class TrainingSteps {
     /** The small CNN on 3x32x32 inputs with SGD (lr 0.01, momentum 0.9): images/s, median of reps (bench/reference/cnn_step.py). */
     static double cnnImagesPerSecond(int batch, int steps, int reps) {
         Runnable step = cnnStep(batch);
-        for (int i = 0; i < 40; i++) step.run(); // JIT warm-up of the Vector API paths
+        warmUp(step, 40, 5);
         double[] rates = new double[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
@@ -80,10 +91,7 @@ final class TrainingSteps {
     /** One GPT iteration (forward, backward, clip, AdamW): ms/iter, median of reps. */
     static double gptMsPerIter(int nLayer, int nHead, int nEmbd, int block, int batch, int vocab, int iters, int reps) {
         Runnable step = gptStep(nLayer, nHead, nEmbd, block, batch, vocab);
-        // by time, not by count: 30 baby-GPT iterations (about 1.5 s) ended the warm-up while C2 was still compiling the
-        // Vector API kernels, and the timed rounds then paid for the compiles and the slower code before them
-        long warmupEnd = System.nanoTime() + 10_000_000_000L;
-        for (int i = 0; i < 5 || System.nanoTime() < warmupEnd; i++) step.run();
+        warmUp(step, 5, 10);
         double[] ms = new double[reps];
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
