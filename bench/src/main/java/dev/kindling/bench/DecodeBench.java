@@ -128,10 +128,10 @@ final class DecodeBench {
                 Tensor prompt = Tensor.randint(g, 0, GPT2_SMALL.vocabSize(), 1, PROMPT);
                 var cache = new KVCache(GPT2_SMALL, 1, PROMPT + NEW_TOKENS);
                 long c0 = cpu.getCurrentThreadCpuTime(), t0 = System.nanoTime();
-                Tensor logits = model.forward(prompt, cache);
+                Tensor logits = model.nextTokenLogits(prompt, cache); // the head on the last position, as PyTorch's loop
                 long c1 = cpu.getCurrentThreadCpuTime(), t1 = System.nanoTime();
-                int next = argmaxLast(logits);
-                for (int i = 0; i < NEW_TOKENS; i++) next = argmaxLast(model.forward(Tensor.wrapLongs(new long[] {next}, 1, 1), cache));
+                int next = argmax(logits);
+                for (int i = 0; i < NEW_TOKENS; i++) next = argmax(model.nextTokenLogits(Tensor.wrapLongs(new long[] {next}, 1, 1), cache));
                 long c2 = cpu.getCurrentThreadCpuTime(), t2 = System.nanoTime();
                 if (warm) {
                     measured++;
@@ -145,9 +145,10 @@ final class DecodeBench {
         return new double[] {bestPrefill, bestDecode, cpuPrefill, cpuDecode};
     }
 
-    private static int argmaxLast(Tensor logits) {
-        int v = logits.size(2), t = logits.size(1);
-        float[] l = logits.select(1, t - 1).contiguous().toFloatArray();
+    /** The most likely next token of logits [1, vocab]. */
+    private static int argmax(Tensor logits) {
+        int v = logits.size(1);
+        float[] l = logits.toFloatArray();
         int best = 0;
         for (int i = 1; i < v; i++) if (l[i] > l[best]) best = i;
         return best;

@@ -22,8 +22,7 @@ final class AdditionEval {
             var cache = new KVCache(model.config, batch, task.sequenceLength() - 1); // the last answer token is never fed back
             Tensor x = Tensor.wrapLongs(ids, batch, p);
             for (int step = 0; step < task.answerLength(); step++) {
-                Tensor logits = model.forward(x, cache);
-                long[] next = logits.select(1, logits.size(1) - 1).argmax(1, false).toLongArray();
+                long[] next = model.nextTokenLogits(x, cache).argmax(1, false).toLongArray();
                 for (int i = 0; i < batch; i++) answers[i].append(AdditionTask.VOCABULARY.charAt((int) next[i]));
                 x = Tensor.wrapLongs(next, batch, 1);
             }

@@ -51,9 +51,7 @@ public final class TextGeneration {
             Tensor input = ids(window, 0, window[0].length);
             int vocab = model.config.vocabSize();
             for (int step = 0; step < maxNewTokens; step++) {
-                Tensor logits = model.forward(input, cache);                       // (B, T, V)
-                Tensor last = logits.select(1, logits.size(1) - 1).contiguous();   // (B, V)
-                float[] l = last.toFloatArray();
+                float[] l = model.nextTokenLogits(input, cache).toFloatArray();     // (B, V)
                 long[] next = new long[batch];
                 boolean all = true;
                 for (int b = 0; b < batch; b++) {

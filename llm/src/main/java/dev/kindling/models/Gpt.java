@@ -242,12 +242,32 @@ public class Gpt extends Module {
             if (d != null) return d.step(ids.toLongArray()[0], cache);
         }
         // training: the step's activations are reused by the next step's forward once backward has consumed them
-        if (cache == null) return ActivationArena.run(() -> logits(ids, null, 0));
-        return logits(ids, cache, past);
+        if (cache == null) return ActivationArena.run(() -> logits(ids, null, 0, false));
+        return logits(ids, cache, past, false);
     }
 
-    /** The forward itself: it keeps no intermediate tensor (see {@link ActivationArena}). */
-    private Tensor logits(Tensor ids, KVCache cache, int past) {
+    /**
+     * Logits [B, vocab] for the token after ids [B, T]: the same forward as {@link #forward(Tensor, KVCache)}
+     * (with a cache, the ids continue it and are appended), but the final norm and the lm head run on the last
+     * position only, as nanoGPT's and PyTorch generation loops do. For GPT-2 small the tied head is a third of a
+     * position's multiply-adds, so a prompt runs about 1.4x faster; the last row equals forward's last position.
+     */
+    public Tensor nextTokenLogits(Tensor ids, KVCache cache) {
+        if (ids.dim() != 2) throw new IllegalArgumentException("Gpt: ids must be [B, T], got shape " + java.util.Arrays.toString(ids.shape()));
+        int b = ids.size(0), t = ids.size(1);
+        if (t == 0) throw new IllegalArgumentException("Gpt.nextTokenLogits: ids [" + b + ", 0] have no last position");
+        if (t == 1 && cache != null) return forward(ids, cache).view(b, config.vocabSize()); // the decoder's path
+        int past = cache == null ? 0 : cache.length();
+        if (past + t > config.blockSize())
+            throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
+        return logits(ids, cache, past, true);
+    }
+
+    /**
+     * The forward itself, with the lm head on every position or ({@code lastOnly}) the last: it keeps no intermediate
+     * tensor (see {@link ActivationArena}).
+     */
+    private Tensor logits(Tensor ids, KVCache cache, int past, boolean lastOnly) {
         int t = ids.size(1);
         long[] pos = new long[t];
         for (int i = 0; i < t; i++) pos[i] = past + i;
@@ -262,8 +282,9 @@ public class Gpt extends Module {
                     : block.forward(x, cache, l);
         }
         if (cache != null) cache.advance(t);
+        if (lastOnly) x = x.select(1, t - 1).contiguous();                                  // (B, C)
         x = transformer.lnF.forward(x);
-        return transformer.wte.linear(x, null);                                            // (B, T, vocab), tied head
+        return transformer.wte.linear(x, null);                                            // (B, [T,] vocab), tied head
     }
 
     /**

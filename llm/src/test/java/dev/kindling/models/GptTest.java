@@ -62,6 +62,39 @@ class GptTest {
         }
     }
 
+    /** The last position's logits alone: a prompt with and without a cache, then single tokens (the decoder's path). */
+    @Test
+    void nextTokenLogitsAreTheLastPositionOfTheFullForward() {
+        var g = new Generator(4);
+        var model = new Gpt(TINY, new Generator(3));
+        Tensor seq = ids(g, 2, 9);
+        int v = TINY.vocabSize();
+        try (var noGrad = Grad.disabled()) {
+            Tensor full = model.forward(seq);                                   // (2, 9, V)
+            Tensor noCache = model.nextTokenLogits(seq, null);
+            assertArrayEquals(new int[] {2, v}, noCache.shape());
+            close(full.select(1, 8).contiguous().toFloatArray(), noCache.toFloatArray(), 1e-5);
+            var cache = new KVCache(TINY, 2, 9);
+            Tensor prompt = model.nextTokenLogits(seq.narrow(1, 0, 5).contiguous(), cache);
+            assertArrayEquals(new int[] {2, v}, prompt.shape());
+            close(full.select(1, 4).contiguous().toFloatArray(), prompt.toFloatArray(), 1e-5);
+            for (int t = 5; t < 9; t++) {
+                Tensor next = model.nextTokenLogits(seq.narrow(1, t, 1).contiguous(), cache);
+                assertArrayEquals(new int[] {2, v}, next.shape());
+                close(full.select(1, t).contiguous().toFloatArray(), next.toFloatArray(), 1e-5);
+            }
+            var one = new KVCache(TINY, 1, 9); // batch 1: the one-position steps take GptDecoder's path
+            model.nextTokenLogits(seq.narrow(0, 0, 1).narrow(1, 0, 3).contiguous(), one);
+            Tensor decoded = model.nextTokenLogits(seq.narrow(0, 0, 1).narrow(1, 3, 1).contiguous(), one);
+            assertArrayEquals(new int[] {1, v}, decoded.shape());
+            close(full.select(0, 0).select(0, 3).toFloatArray(), decoded.toFloatArray(), 1e-5);
+            Tensor tooLong = ids(g, 1, 13); // 4 cached + 13 > block size 16
+            var e = assertThrows(IllegalArgumentException.class, () -> model.nextTokenLogits(tooLong, one));
+            assertTrue(e.getMessage().contains("block size"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> model.nextTokenLogits(Tensor.wrapLongs(new long[0], 1, 0), null));
+        }
+    }
+
     @Test
     void batchedStepEqualsDecodingEachSequenceAloneAsRowsJoinAndLeave() {
         var model = new Gpt(TINY, new Generator(3));

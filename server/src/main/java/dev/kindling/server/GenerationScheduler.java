@@ -98,9 +98,8 @@ final class GenerationScheduler implements AutoCloseable {
         s.cache = new KVCache(model.config, 1, Math.min(context, s.prompt.length + s.maxTokens));
         long[] ids = new long[s.prompt.length];
         for (int i = 0; i < ids.length; i++) ids[i] = s.prompt[i];
-        Tensor logits = model.forward(Tensor.wrapLongs(ids, 1, ids.length), s.cache);   // (1, T, V)
+        float[] last = model.nextTokenLogits(Tensor.wrapLongs(ids, 1, ids.length), s.cache).toFloatArray(); // (1, V)
         int vocab = model.config.vocabSize();
-        float[] last = logits.select(1, ids.length - 1).contiguous().toFloatArray();    // (1, V)
         metrics.batch("prefill", 1);
         metrics.tokens(1);
         if (s.accept(s.sampler.sample(last, 0, vocab))) metrics.finished(s.lastReason());
