@@ -13,14 +13,14 @@ import jdk.incubator.vector.VectorSpecies;
  * vector operations per weight than {@link WeightDot#int4x4PerBlock}: the codes are read a whole int vector at a
  * time (a chunk of {@link #CHUNK} weights, 8 nibbles per int lane) and every nibble becomes a float straight from
  * its bits: one rotation, one AND-XOR (a single ternary-logic instruction on AVX-512) and one multiply-add per
- * {@code VL} weights, against five operations and a multiply for the byte-widening kernel.
+ * {@code VL} weights, where the byte-widening kernel needs about four and a half (BENCHMARKS.md, int4x6: 1.1-1.2x).
  *
  * <p>A rotation brings nibble p of every lane to the top four mantissa bits (19..22); the AND-XOR clears the other
  * bits, sets the exponent of 1.0 and flips the nibble's top bit, so the float is {@code 1 + (q + 8) / 16 =
  * 1.5 + q / 16} for the two's-complement code q. Hence {@code sum q x = 16 (sum f x - 1.5 sum x)}: the accumulator of
  * a chunk starts at {@code -1.5 sum x} per lane, and one multiply-add by the per-lane scales adds the chunk to the
- * row's total. The subtraction costs a few bits: the result's error is about 1e-6 of the row's sum of |w x| instead
- * of 1e-7 (far below the codes' own rounding error).
+ * row's total. The subtraction costs a few bits: relative RMS error about 5e-7 instead of 1e-7 on GPT-2 shapes (far
+ * below the codes' own rounding error).
  *
  * <p>Lane i, nibble p of a chunk holds a fixed weight of the block layout (byte b of a block holds weight b low and
  * b + 16 high), so the input is permuted once per call into the order the lanes need ({@link #prepare}), with the
