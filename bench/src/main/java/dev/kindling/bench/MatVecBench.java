@@ -17,10 +17,14 @@ import java.util.SplittableRandom;
  * cache (compute-bound: how fast a kernel decodes), the lm head does not (memory-bound). Each shape runs through the
  * general entry points (Gemm, QuantizedGemm: a fork/join task per call) and through the batch-1 decoder's path
  * ({@link MatVec} on a {@link Team} region: each member its share of rows, FP32 [k, n] by input rows with the
- * partial outputs summed after a barrier).
+ * partial outputs summed after a barrier), and the compressed formats once more through copies of their weights
+ * that exceed the cache (the decoder's rate from DRAM).
  * <pre>java -cp ... dev.kindling.bench.MatVecBench [threads]</pre>
  */
 public final class MatVecBench {
+    /** Bytes of weight copies the DRAM rows cycle through: four times a 32 MB last-level cache, as {@link Bandwidth}'s arrays. */
+    private static final long OUT_OF_CACHE = 128L << 20;
+
     private MatVecBench() {}
 
     public static void main(String[] args) {
@@ -77,6 +81,28 @@ public final class MatVecBench {
                             codes[qq], 0, scales[qq], 0, y, 0, m.from(n, 4), m.to(n, 4))));
                 }
                 System.out.printf("| %d x %d | %.1f | %.1f | %.1f | %.1f | %.1f | decoder (team) |%n", n, k, tf32t, tf32, tb16, tq[0], tq[1]);
+                // the same calls cycling through copies of the compressed weights that together exceed the last-level
+                // cache four times over: the rate from DRAM (the lm head alone, 24 MB in int4, still fits a 32 MB cache)
+                double[] dram = new double[3];
+                MemorySegment[] formats = {bf, codes[0], codes[1]};
+                try (Arena copies = Arena.ofShared()) {
+                    for (int f = 0; f < 3; f++) {
+                        int count = (int) Math.max(1, (OUT_OF_CACHE + formats[f].byteSize() - 1) / formats[f].byteSize());
+                        MemorySegment[] copy = new MemorySegment[count];
+                        for (int c = 0; c < count; c++) copy[c] = copies.allocate(formats[f].byteSize(), 64).copyFrom(formats[f]);
+                        int b = f == 0 ? 16 : bits[f - 1], gs = f == 0 ? 0 : groups[f - 1];
+                        float[][] sc = new float[count][]; // the scales cycle too: a fifth of int4's bytes
+                        for (int c = 0; c < count; c++) sc[c] = f == 0 ? null : scales[f - 1].clone();
+                        int[] next = {0};
+                        dram[f] = rate(formats[f].byteSize() + (f == 0 ? 0 : 4L * sc[0].length), () -> {
+                            int c = next[0]++ % count;
+                            MemorySegment wc = copy[c];
+                            float[] sw = sc[c];
+                            team.run(m -> MatVec.compressedRows(b, gs, k, x, 0, wc, 0, sw, 0, y, 0, m.from(n, 4), m.to(n, 4)));
+                        });
+                    }
+                }
+                System.out.printf("| %d x %d | - | - | %.1f | %.1f | %.1f | decoder (team), from DRAM |%n", n, k, dram[0], dram[1], dram[2]);
             }
         }
     }

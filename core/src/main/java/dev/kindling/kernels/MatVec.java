@@ -126,10 +126,12 @@ public final class MatVec {
         int q = (r1 - r0) / 4;
         if (q > 0) {
             float[] four = FOUR.get();
+            // int4 in blocks of 32: the input is put in the lane order of Int4Lanes once, for all rows of the call
+            float[][] lanes = bits == 4 && Int4Lanes.fits(k, groupSize) ? Int4Lanes.prepare(x, xOff, k) : null;
             for (int i = 0; i < q; i++) {
                 int r = r0 + i;
                 long o = wOff + r * rb;
-                four(bits, groupSize, k, x, xOff, w, o, q * rb, scales, scalesOff + r * groups, q * groups, four);
+                four(bits, groupSize, k, x, xOff, w, o, q * rb, scales, scalesOff + r * groups, q * groups, lanes, four);
                 y[yOff + r] = four[0]; y[yOff + r + q] = four[1]; y[yOff + r + 2 * q] = four[2]; y[yOff + r + 3 * q] = four[3];
             }
         }
@@ -140,13 +142,18 @@ public final class MatVec {
     /** Per-thread result buffer of {@link #four}: decoding calls this a hundred times per token on every member. */
     private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
 
-    /** The dot products of four rows rb bytes apart from byte o (their scales {@code groups} apart from s) into out[0..4). */
+    /**
+     * The dot products of four rows rb bytes apart from byte o (their scales {@code groups} apart from s) into
+     * out[0..4); {@code lanes} is the input prepared by {@link Int4Lanes#prepare} where that kernel applies, or null.
+     */
     private static void four(int bits, int gs, int k, float[] x, int xOff, MemorySegment w, long o, long rb, float[] scales, int s,
-                             int groups, float[] out) {
+                             int groups, float[][] lanes, float[] out) {
         switch (bits) {
             case 8 -> WeightDot.int8x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
             case 4 -> {
-                if (gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0)
+                if (lanes != null && Int4Lanes.scalesFit(scales.length, s + 3L * groups, k))
+                    Int4Lanes.dot4(lanes[0], lanes[1], k, w, o, rb, scales, s, groups, out);
+                else if (gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0)
                     WeightDot.int4x4PerBlock(x, xOff, k, w, o, rb, scales, s, groups, out, 0, 0f);
                 else WeightDot.int4x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
             }
