@@ -72,16 +72,13 @@ final class SplitForward {
     }
 
     private void qkvBlock(int j) {
-        int n = 3 * l.hidden, from = EncoderLayer.blockStart(n, j, parts), to = EncoderLayer.blockStart(n, j + 1, parts);
-        if (from == to) return;
-        for (int r = 0; r < rows; r++) System.arraycopy(l.qkvBias, from, qkv, r * n + from, to - from);
-        l.qkv.applyBlock(x, rows, qkv, 1f, j, parts);
+        l.qkv.applyBlockWithBias(x, rows, qkv, l.qkvBias, j, parts);
     }
 
     private void head(int bh) {
         int b = bh / l.heads, hd = bh % l.heads, d = l.headSize, h = l.hidden, ld = 3 * h, o = b * tokens * ld + hd * d;
         MaskedAttention.forward(1, 1, tokens, tokens, d, (float) (1 / Math.sqrt(d)), qkv, o, ld, qkv, o + h, ld, qkv, o + 2 * h, ld,
-                mask, b * ms[0] + hd * ms[1], ms, ctx, b * tokens * h + hd * d, h, true);
+                mask, b * ms[0] + hd * ms[1], ms, ctx, b * tokens * h + hd * d, h, l.tiles);
     }
 
     private void upBlock(int j) {
