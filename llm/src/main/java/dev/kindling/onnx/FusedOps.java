@@ -24,6 +24,7 @@ final class FusedOps {
             case "DynamicQuantizeShifted" -> dynamicQuantizeShifted(n);
             case "EncoderLayer" -> encoderLayer(n);
             case "QuantizedEncoderLayer" -> quantizedEncoderLayer(n);
+            case "GatherDequantized" -> gatherDequantized(n);
             default -> null;
         };
     }
@@ -216,6 +217,44 @@ final class FusedOps {
             }
         }
         return all;
+    }
+
+    /**
+     * Rows of a constant int8 table [N, D] picked by indices [...] (negative ones count from the end, as Gather's),
+     * dequantized with one scale and zero point: out [..., D] = (table[index] - zp) * scale, as DequantizeLinear of
+     * Gather rounds it.
+     */
+    private static Op.Compiled gatherDequantized(Node n) {
+        n.requireInputs(3, 4);
+        n.requireType(1, "indices", DataType.INT32, DataType.INT64);
+        Value table = n.constant(0, "table"), scale = n.constant(2, "scale"), zp = n.has(3) ? n.constant(3, "zero point") : null;
+        if (table.rank() != 2 || table.l == null) throw n.fail("table " + table + " is not a 2-D integer tensor");
+        if (scale.type != DataType.FLOAT || scale.numel() != 1 || (zp != null && (zp.numel() != 1 || zp.l == null)))
+            throw n.fail("scale " + scale + " and zero point " + zp + " must be single values");
+        int rows = table.shape[0], d = table.shape[1];
+        float s = scale.f[0];
+        long z = zp == null ? 0 : zp.l[0];
+        String label = n.label();
+        int[] ix = n.dims(1), outDims = null;
+        if (ix != null) {
+            outDims = Arrays.copyOf(ix, ix.length + 1);
+            outDims[ix.length] = d;
+        }
+        return new Op.Compiled(in -> {
+            Value idx = in[1];
+            int m = idx.numel();
+            float[] o = new float[m * d];
+            for (int j = 0; j < m; j++) {
+                long k = idx.l[j];
+                if (k < -rows || k >= rows)
+                    throw new IllegalArgumentException("onnx: " + label + ": index " + k + " is out of range for a table of " + rows + " rows");
+                int src = (int) (k < 0 ? k + rows : k) * d, dst = j * d;
+                for (int c = 0; c < d; c++) o[dst + c] = (table.l[src + c] - z) * s;
+            }
+            int[] shape = Arrays.copyOf(idx.shape, idx.rank() + 1);
+            shape[idx.rank()] = d;
+            return new Value[] {Value.floats(o, shape)};
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
     }
 
     /** Exact (erf) GELU on the SIMD kernel, split over the threads. */

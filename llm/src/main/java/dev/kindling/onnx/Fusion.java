@@ -23,6 +23,8 @@ import java.util.Set;
  *   <li>MatMulInteger (B constant) → Cast to FLOAT (→ Mul by the scales → Add a constant bias) →
  *       {@code MatMulIntegerToFloat}, with B's zero point subtracted once at load and the scale and bias applied
  *       by the GEMM (alpha, and rows pre-filled with the bias).</li>
+ *   <li>DequantizeLinear (one scale) of a Gather from a constant int8 table → {@code GatherDequantized} (quantized
+ *       embeddings: the picked rows dequantized in one pass);</li>
  *   <li>DynamicQuantizeLinear whose codes and zero point only MatMulIntegerToFloat nodes read →
  *       {@code DynamicQuantizeShifted}: the codes minus the zero point as floats, the form the GEMM multiplies, so
  *       no integer tensor is written and converted again by each reader;</li>
@@ -75,6 +77,7 @@ final class Fusion {
                 case "ReduceMean" -> f.layerNorm(i, opset);
                 case "Erf" -> f.gelu(i);
                 case "MatMulInteger" -> f.matmulInteger(i);
+                case "DequantizeLinear" -> f.gatherDequantized(i);
                 default -> { }
             }
         }
@@ -381,6 +384,28 @@ final class Fusion {
             in.set(2, "");
             nodes.set(j, new Proto.Node(n.name(), n.opType(), n.domain(), in, n.outputs(), n.attributes()));
         }
+    }
+
+    /**
+     * DequantizeLinear at index i of the rows that a Gather on axis 0 picks from a constant 2-D int8 table, with one
+     * constant scale and zero point (a quantized embedding lookup) → {@code GatherDequantized}: each picked row
+     * dequantized straight into the float output, instead of a gathered integer tensor (8 bytes an element here)
+     * read again by a second pass.
+     */
+    private void gatherDequantized(int i) {
+        Proto.Node dq = nodes.get(i);
+        if (dq.inputs().size() < 2 || dq.outputs().size() != 1) return;
+        Proto.Node gather = producerOf(dq.inputs().get(0), "Gather");
+        if (gather == null || gather.inputs().size() != 2 || !internal(gather.outputs().get(0), 1)) return;
+        Proto.Attribute axis = gather.attributes().get("axis");
+        if (axis != null && axis.i() != 0) return;
+        Value table = constants.get(gather.inputs().get(0)), scale = constants.get(dq.inputs().get(1));
+        String zp = dq.inputs().size() > 2 ? dq.inputs().get(2) : "";
+        Value zero = zp.isEmpty() ? null : constants.get(zp);
+        if (table == null || table.rank() != 2 || !(table.type == DataType.INT8 || table.type == DataType.UINT8)) return;
+        if (scale == null || scale.type != DataType.FLOAT || scale.numel() != 1 || (!zp.isEmpty() && (zero == null || zero.numel() != 1))) return;
+        replace(List.of(gather, dq), node(dq.name() + "/fused_gather", "GatherDequantized", List.of(gather.inputs().get(0), gather.inputs().get(1),
+                dq.inputs().get(1), zp), dq.outputs(), Map.of()));
     }
 
     /**
