@@ -58,7 +58,7 @@ final class QuantizedProjection implements EncoderLayer.Projection {
     @Override
     public void apply(float[] x, int rows, float[] y, float beta) {
         float[] codes = codes(rows);
-        float scale = quantize(x, rows, codes, true);
+        float scale = quantize(x, null, rows, codes, true);
         if (beta == 0) {
             gemm.apply(codes, rows, y, 0f);
             finish(y, rows, scale, null, 0, out);
@@ -71,10 +71,26 @@ final class QuantizedProjection implements EncoderLayer.Projection {
     }
 
     @Override
+    public float[] applyUnscaled(float[] x, float[] range, int rows, float[] y) {
+        float[] codes = codes(rows);
+        float scale = quantize(x, range, rows, codes, true);
+        gemm.apply(codes, rows, y, 0f);
+        return columnScales(scale);
+    }
+
+    @Override
+    public float[] applyBlockUnscaled(float[] x, float[] range, int rows, float[] y, int part, int parts) {
+        float[] codes = codes(rows);
+        float scale = quantize(x, range, rows, codes, false);
+        gemm.applyBlock(codes, rows, y, 0f, part, parts);
+        return columnScales(scale);
+    }
+
+    @Override
     public void applyWithBias(float[] x, int rows, float[] y, float[] bias) {
         checkBias(bias);
         float[] codes = codes(rows);
-        float scale = quantize(x, rows, codes, true);
+        float scale = quantize(x, null, rows, codes, true);
         gemm.apply(codes, rows, y, 0f);
         finish(y, rows, scale, bias, 0, out);
     }
@@ -103,7 +119,7 @@ final class QuantizedProjection implements EncoderLayer.Projection {
 
     private void block(float[] x, int rows, float[] y, float[] bias, int part, int parts) {
         float[] codes = codes(rows);
-        float scale = quantize(x, rows, codes, false); // this thread's share of a split call: no nested fork
+        float scale = quantize(x, null, rows, codes, false); // this thread's share of a split call: no nested fork
         gemm.applyBlock(codes, rows, y, 0f, part, parts);
         finish(y, rows, scale, bias, EncoderLayer.blockStart(out, part, parts), EncoderLayer.blockStart(out, part + 1, parts));
     }
@@ -123,27 +139,40 @@ final class QuantizedProjection implements EncoderLayer.Projection {
         return c;
     }
 
-    /** Quantizes x[0, rows * in) into codes minus the zero point; returns the scale. */
-    private float quantize(float[] x, int rows, float[] codes, boolean parallel) {
+    /**
+     * Quantizes x[0, rows * in) into codes minus the zero point; returns the scale. {@code range}: x's {min(0, min),
+     * max(0, max)} if the caller took it, else null.
+     */
+    private float quantize(float[] x, float[] range, int rows, float[] codes, boolean parallel) {
         int n = rows * in;
         if (x.length < n) throw new IllegalArgumentException("QuantizedProjection: x has " + x.length + " values, expected rows " + rows + " x in " + in);
-        float[] sz;
-        if (!parallel || Parallel.threads() == 1 || n < 1 << 16) {
-            sz = DynamicQuantization.scaleAndZeroPoint(x, 0, n);
-            DynamicQuantization.quantizeShifted(x, 0, n, sz[0], sz[1], codes, 0);
-            return sz[0];
-        }
-        int parts = Parallel.threads();
-        float[][] ranges = new float[parts][];
-        Parallel.forChunks(parts, parts, (from, to) -> {
-            for (int p = from; p < to; p++) ranges[p] = DynamicQuantization.range(x, share(n, p, parts), share(n, p + 1, parts) - share(n, p, parts));
-        });
+        if (range != null && range.length != 2)
+            throw new IllegalArgumentException("QuantizedProjection: a range is {min, max}, got " + range.length + " values");
+        boolean split = parallel && Parallel.threads() > 1 && n >= 1 << 16;
+        int parts = split ? Parallel.threads() : 1;
         float lo = 0, hi = 0;
-        for (float[] r : ranges) {
-            lo = Math.min(lo, r[0]);
-            hi = Math.max(hi, r[1]);
+        if (range != null) {
+            lo = range[0];
+            hi = range[1];
+        } else if (!split) {
+            float[] r = DynamicQuantization.range(x, 0, n);
+            lo = r[0];
+            hi = r[1];
+        } else {
+            float[][] ranges = new float[parts][];
+            Parallel.forChunks(parts, parts, (from, to) -> {
+                for (int p = from; p < to; p++) ranges[p] = DynamicQuantization.range(x, share(n, p, parts), share(n, p + 1, parts) - share(n, p, parts));
+            });
+            for (float[] r : ranges) {
+                lo = Math.min(lo, r[0]);
+                hi = Math.max(hi, r[1]);
+            }
         }
         float[] scaleZp = DynamicQuantization.scaleAndZeroPoint(lo, hi);
+        if (!split) {
+            DynamicQuantization.quantizeShifted(x, 0, n, scaleZp[0], scaleZp[1], codes, 0);
+            return scaleZp[0];
+        }
         Parallel.forChunks(parts, parts, (from, to) -> {
             for (int p = from; p < to; p++) {
                 int s = share(n, p, parts);

@@ -65,6 +65,18 @@ class QuantizedProjectionTest {
                 }
                 assertSame(plain, blocks, "applyBlock, rows " + rows);
                 assertSame(biased, blocksBiased, "applyBlockWithBias, rows " + rows);
+                // unscaled: the caller multiplies by the returned column scales; a range given is the one used
+                float[] unscaled = new float[rows * out], unscaledBlocks = new float[rows * out];
+                float[] cs = p.applyUnscaled(x, null, rows, unscaled), range = DynamicQuantization.range(x, 0, rows * in);
+                float[] cs2 = null;
+                for (int j = 0; j < 2; j++) cs2 = p.applyBlockUnscaled(x, range, rows, unscaledBlocks, j, 2);
+                for (int i = 0; i < unscaled.length; i++) {
+                    assertEquals(plain[i], unscaled[i] * cs[i % out], 0f, "applyUnscaled, element " + i);
+                    assertEquals(plain[i], unscaledBlocks[i] * cs2[i % out], 0f, "applyBlockUnscaled with the range, element " + i);
+                }
+                float[] wider = new float[rows * out];
+                float[] cs3 = p.applyUnscaled(x, new float[] {range[0] * 2, range[1] * 2}, rows, wider);
+                assertEquals(2 * cs[0], cs3[0], Math.ulp(cs3[0]) * 2, "a range twice as wide doubles the input scale");
                 float[] acc = new float[rows * out];
                 java.util.Arrays.fill(acc, 2f);
                 p.apply(x, rows, acc, 1f);
@@ -96,6 +108,8 @@ class QuantizedProjectionTest {
         assertTrue(e.getMessage().contains("beta 1.0"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> p.apply(new float[5], 2, new float[4], 0f));
         assertTrue(e.getMessage().contains("x has 5 values, expected rows 2 x in 3"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> p.applyUnscaled(new float[6], new float[3], 2, new float[4]));
+        assertTrue(e.getMessage().contains("a range is {min, max}, got 3 values"), e.getMessage());
         float[] nan = {0, Float.NaN, 1, 2, 3, 4};
         e = assertThrows(IllegalArgumentException.class, () -> p.apply(nan, 2, new float[4], 0f));
         assertTrue(e.getMessage().contains("not finite"), e.getMessage());
