@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import dev.kindling.kernels.Parallel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,8 +37,17 @@ class QuantizedEncoderFusionTest {
         List<String> steps = fused.graph().stepLabels();
         assertEquals(2, steps.stream().filter(l -> l.startsWith("QuantizedEncoderLayer ")).count(), steps.toString());
         assertTrue(steps.stream().noneMatch(l -> l.startsWith("MatMulIntegerToFloat ") || l.startsWith("DynamicQuantize")), steps.toString());
-        // 2 x 7 tokens: each layer split over the threads; 3 x 23: the whole-batch path
-        for (int[] bt : new int[][] {{2, 7}, {3, 23}}) compare(fused, plain, bt[0], bt[1], "batch " + bt[0] + " x " + bt[1]);
+        // 2 x 7 tokens on two threads: each layer split over the threads; 3 x 23: the whole-batch path
+        int saved = Parallel.threads();
+        try {
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                for (int[] bt : new int[][] {{2, 7}, {3, 23}})
+                    compare(fused, plain, bt[0], bt[1], "batch " + bt[0] + " x " + bt[1] + " on " + threads + " threads");
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
     }
 
     @Test
