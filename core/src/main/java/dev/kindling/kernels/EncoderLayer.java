@@ -2,6 +2,7 @@ package dev.kindling.kernels;
 
 import java.lang.ref.SoftReference;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -362,17 +363,17 @@ public final class EncoderLayer {
             }
         }
         for (; j < n; j++) y[o + j] = Math.fma((y[o + j] - mean) * rstd, w[j], b[j]);
-        if (range != null) rangeOf(y, o + bound, n - bound, lo, hi, range);
+        if (range != null) rangeOf(y, o + bound, n - bound, lo.reduceLanes(VectorOperators.MIN), hi.reduceLanes(VectorOperators.MAX), range);
     }
 
     /**
-     * Widens range to {min(range[0], lanes of lo, y[off, off + n)), max(range[1], lanes of hi, y[off, off + n))}:
-     * the min and max of a pass's output gathered as it was written ({@link DynamicQuantization#range}'s result,
-     * without a sweep of its own).
+     * Widens range to {min(range[0], lo, y[off, off + n)), max(range[1], hi, y[off, off + n))}: the min and max of a
+     * pass's output gathered as it was written ({@link DynamicQuantization#range}'s result, without a sweep of its
+     * own). Takes the vector accumulators already reduced: a vector passed to a method the JIT does not inline is
+     * boxed.
      */
-    static void rangeOf(float[] y, int off, int n, FloatVector lo, FloatVector hi, float[] range) {
-        float l = Math.min(range[0], lo.reduceLanes(jdk.incubator.vector.VectorOperators.MIN));
-        float h = Math.max(range[1], hi.reduceLanes(jdk.incubator.vector.VectorOperators.MAX));
+    static void rangeOf(float[] y, int off, int n, float lo, float hi, float[] range) {
+        float l = Math.min(range[0], lo), h = Math.max(range[1], hi);
         for (int j = 0; j < n; j++) {
             l = Math.min(l, y[off + j]);
             h = Math.max(h, y[off + j]);
@@ -412,7 +413,7 @@ public final class EncoderLayer {
             lo = lo.min(v);
             hi = hi.max(v);
         }
-        rangeOf(y, o + j, to - j, lo, hi, range);
+        rangeOf(y, o + j, to - j, lo.reduceLanes(VectorOperators.MIN), hi.reduceLanes(VectorOperators.MAX), range);
     }
 
     @Override
