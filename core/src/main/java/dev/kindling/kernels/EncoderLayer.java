@@ -112,7 +112,7 @@ public final class EncoderLayer {
          * minus their zero point with {@code w} on the packed float GEMM, and scales column j of the exact integer
          * sums by scale_x * wScale[j], so the result has the bits the op-by-op graph computes.
          *
-         * @param w the weight's codes minus their zero points as floats, [in, out] row-major as MatMulInteger's B (kept)
+         * @param w the weight's codes minus their zero points as floats, [in, out] row-major as MatMulInteger's B (only read: packed here, not kept)
          * @param wScale the weight's scale: one value, or one per output column
          * @throws IllegalArgumentException if a size is negative or an array does not have the size the others imply
          */

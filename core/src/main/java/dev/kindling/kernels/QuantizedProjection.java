@@ -22,7 +22,7 @@ final class QuantizedProjection implements EncoderLayer.Projection {
     private static final ThreadLocal<SoftReference<float[]>> CODES = new ThreadLocal<>();
 
     private final int in, out;
-    private final PackedProjection gemm; // on W's codes minus their zero points
+    private final PackedProjection gemm; // on W's codes minus their zero points, packed
     private final float[] wScale; // one per output column
 
     QuantizedProjection(int in, int out, float[] w, float[] wScale) {
@@ -35,7 +35,7 @@ final class QuantizedProjection implements EncoderLayer.Projection {
                     + " weight scales, expected 1 or one per output column (" + out + ")");
         this.in = in;
         this.out = out;
-        gemm = new PackedProjection(false, in, out, w, 0, out);
+        gemm = new PackedProjection(false, in, out, w, 0, out, false); // the widened codes are not kept past packing
         this.wScale = wScale.length == out ? wScale.clone() : filled(out, wScale[0]);
     }
 
