@@ -19,7 +19,9 @@ import java.util.Random;
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/classes dev.kindling.bench.MiniLmCpuAB \
  *     MODEL B T ROUNDS BASE_CLASSES NEW_CLASSES</pre>
  * MODEL is an .onnx file, or {@code bert-FLOAT32:DIR} / {@code bert-BF16:DIR} for a Hugging Face folder; each
- * CLASSES is a path list (core and llm classes or jars) of one build.
+ * CLASSES is a path list (core and llm classes or jars) of one build. An optional seventh argument is another model
+ * for the new build to run: with the same CLASSES twice, two models compare on one build (the int8 MiniLM against
+ * the F32 one).
  */
 public final class MiniLmCpuAB {
     private MiniLmCpuAB() {}
@@ -29,10 +31,11 @@ public final class MiniLmCpuAB {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 6) throw new IllegalArgumentException("usage: MODEL B T ROUNDS BASE_CLASSES NEW_CLASSES, got " + Arrays.toString(args));
-        String model = args[0];
+        if (args.length != 6 && args.length != 7)
+            throw new IllegalArgumentException("usage: MODEL B T ROUNDS BASE_CLASSES NEW_CLASSES [NEW_MODEL], got " + Arrays.toString(args));
+        String model = args[0], newModel = args.length > 6 ? args[6] : model;
         int b = Integer.parseInt(args[1]), t = Integer.parseInt(args[2]), rounds = Integer.parseInt(args[3]);
-        Call[] calls = {load(model, b, t, args[4]), load(model, b, t, args[5])};
+        Call[] calls = {load(model, b, t, args[4]), load(newModel, b, t, args[5])};
         var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         for (int w = 0; w < Math.max(3, rounds / 3); w++) for (Call c : calls) c.run();
         double[][] ms = new double[2][rounds];
@@ -44,7 +47,7 @@ public final class MiniLmCpuAB {
             }
         double base = TrainingSteps.median(ms[0]), now = TrainingSteps.median(ms[1]);
         System.out.printf("%s %d x %d: base %.2f ms, new %.2f ms CPU per call (1 thread, median of %d alternating) -> %.2fx%n",
-                model, b, t, base, now, rounds, base / now);
+                model.equals(newModel) ? model : model + " vs " + newModel, b, t, base, now, rounds, base / now);
     }
 
     /** One build's runner for the workload, through reflection on that build's classes. */

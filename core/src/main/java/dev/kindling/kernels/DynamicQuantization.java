@@ -23,6 +23,15 @@ public final class DynamicQuantization {
      * @throws IllegalArgumentException if the range is not finite (a NaN or infinity in x), naming it
      */
     public static float[] scaleAndZeroPoint(float[] x, int off, int n) {
+        float[] r = range(x, off, n);
+        return scaleAndZeroPoint(r[0], r[1]);
+    }
+
+    /**
+     * {min(0, min x), max(0, max x)} over x[off, off + n): parts of a tensor can be ranged separately (on several
+     * threads) and combined by min and max, which are exact, before {@link #scaleAndZeroPoint(float, float)}.
+     */
+    public static float[] range(float[] x, int off, int n) {
         float lo = 0, hi = 0;
         int i = 0;
         if (n >= S.length()) {
@@ -40,6 +49,16 @@ public final class DynamicQuantization {
             lo = Math.min(lo, x[off + i]);
             hi = Math.max(hi, x[off + i]);
         }
+        return new float[] {lo, hi};
+    }
+
+    /**
+     * {scale, zero point} of the range [lo, hi] (lo &lt;= 0 &lt;= hi, as {@link #range} gives): scale = (hi - lo) / 255,
+     * zero point = saturate(round half to even(-lo / scale)); both 0 when the range is empty.
+     *
+     * @throws IllegalArgumentException if the range is not finite (a NaN or infinity in the tensor), naming it
+     */
+    public static float[] scaleAndZeroPoint(float lo, float hi) {
         if (!Float.isFinite(lo) || !Float.isFinite(hi))
             throw new IllegalArgumentException("DynamicQuantizeLinear: input range [" + lo + ", " + hi + "] is not finite");
         float scale = (hi - lo) / 255f;

@@ -2,6 +2,7 @@ package dev.kindling.kernels;
 
 import java.lang.ref.SoftReference;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -35,6 +36,15 @@ public final class EncoderLayer {
          */
         void apply(float[] x, int rows, float[] y, float beta);
 
+        /**
+         * Whether this projection quantizes its input (rounds it to a grid set by the whole tensor's range): then a
+         * float rounding difference upstream can move a value across a grid step, so a layer with such projections
+         * computes attention with the ONNX Attention op's arithmetic (see {@link EncoderLayer#forward}).
+         */
+        default boolean quantizesInput() {
+            return false;
+        }
+
         /** Whether {@link #applyBlock} works: then a batch of a few tokens splits this projection over the threads. */
         default boolean splitsColumns() {
             return false;
@@ -48,6 +58,66 @@ public final class EncoderLayer {
          */
         default void applyBlock(float[] x, int rows, float[] y, float beta, int part, int parts) {
             throw new UnsupportedOperationException(getClass().getSimpleName() + " does not split by columns");
+        }
+
+        /**
+         * y = x W^T + bias for each of the rows (bias has out() values), overwriting y. The default fills y's rows with
+         * the bias and accumulates the product onto them; a projection whose product needs a pass of its own (a
+         * quantized one's scales) adds the bias in that pass.
+         */
+        default void applyWithBias(float[] x, int rows, float[] y, float[] bias) {
+            int n = out();
+            for (int r = 0; r < rows; r++) System.arraycopy(bias, 0, y, r * n, n);
+            apply(x, rows, y, 1f);
+        }
+
+        /**
+         * {@link #applyWithBias} for one column block (see {@link #applyBlock}).
+         *
+         * @throws UnsupportedOperationException unless {@link #splitsColumns}
+         */
+        default void applyBlockWithBias(float[] x, int rows, float[] y, float[] bias, int part, int parts) {
+            int n = out(), from = blockStart(n, part, parts), to = blockStart(n, part + 1, parts);
+            if (from >= to) return;
+            for (int r = 0; r < rows; r++) System.arraycopy(bias, from, y, r * n + from, to - from);
+            applyBlock(x, rows, y, 1f, part, parts);
+        }
+
+        /**
+         * {@link #apply} with beta 0 for a caller that finishes y in a pass of its own (bias, residual, norm): returns
+         * factors that column j of y must still be multiplied by, before anything is added to it, or null when y is
+         * final (the default). {@code range}, if not null, is {min(0, min x), max(0, max x)} over x's rows, taken by
+         * the pass that wrote x, so that a projection that quantizes x skips its own sweep for the range.
+         */
+        default float[] applyUnscaled(float[] x, float[] range, int rows, float[] y) {
+            apply(x, rows, y, 0f);
+            return null;
+        }
+
+        /**
+         * {@link #applyUnscaled} for one column block (see {@link #applyBlock}); the factors, if any, cover all
+         * columns.
+         *
+         * @throws UnsupportedOperationException unless {@link #splitsColumns}
+         */
+        default float[] applyBlockUnscaled(float[] x, float[] range, int rows, float[] y, int part, int parts) {
+            applyBlock(x, rows, y, 0f, part, parts);
+            return null;
+        }
+
+        /**
+         * A dynamically quantized projection, as ONNX's DynamicQuantizeLinear → MatMulInteger → Cast → Mul(scales)
+         * runs it: each call quantizes x per tensor to uint8 exactly as DynamicQuantizeLinear does (scale = (max(0,
+         * max x) - min(0, min x)) / 255, zero point and codes rounded half to even and saturated), multiplies the codes
+         * minus their zero point with {@code w} on the packed float GEMM, and scales column j of the exact integer
+         * sums by scale_x * wScale[j], so the result has the bits the op-by-op graph computes.
+         *
+         * @param w the weight's codes minus their zero points as floats, [in, out] row-major as MatMulInteger's B (only read: packed here, not kept)
+         * @param wScale the weight's scale: one value, or one per output column
+         * @throws IllegalArgumentException if a size is negative or an array does not have the size the others imply
+         */
+        static Projection dynamicQuantized(int in, int out, float[] w, float[] wScale) {
+            return new QuantizedProjection(in, out, w, wScale);
         }
 
         /**
@@ -113,6 +183,15 @@ public final class EncoderLayer {
     final float[] qkvBias, attnOutBias, norm1Weight, norm1Bias, upBias, downBias, norm2Weight, norm2Bias;
     final Elementwise.Unary act;
     final float eps1, eps2;
+    /**
+     * Attention on register tiles ({@link AttentionTiles}), or as two GEMMs per head, the ONNX Attention op's
+     * arithmetic: the two round differently (1e-6), and a quantized layer turns a rounding difference into whole
+     * quantization steps. The GEMMs sum in the order ONNX Runtime's MatMul does, so they flip fewer steps: on tiles
+     * every sentence of the int8 all-MiniLM-L6-v2 test set moved further from ONNX Runtime (the worst from cosine
+     * 0.994 to 0.984). A layer whose projections quantize their inputs therefore computes attention as the op-by-op
+     * graph does.
+     */
+    final boolean tiles;
 
     /**
      * The layer's weights. Projections: qkv [3 * hidden, hidden] (query, key and value rows stacked), attnOut
@@ -160,6 +239,7 @@ public final class EncoderLayer {
         this.norm2Weight = norm2Weight;
         this.norm2Bias = norm2Bias;
         this.eps2 = eps2;
+        tiles = !(qkv.quantizesInput() || attnOut.quantizesInput() || up.quantizesInput() || down.quantizesInput());
     }
 
     private static void check(String name, Projection p, int out, int in) {
@@ -204,47 +284,57 @@ public final class EncoderLayer {
             new SplitForward(this, x, batch, tokens, mask, maskStrides, ws, Parallel.threads()).run();
             return;
         }
-        fillRows(qkvBuf, rows, qkvBias);
-        qkv.apply(x, rows, qkvBuf, 1f);                                                 // (B*T, 3H)
+        qkv.applyWithBias(x, rows, qkvBuf, qkvBias);                                     // (B*T, 3H)
         MaskedAttention.forward(batch, heads, tokens, tokens, headSize, (float) (1 / Math.sqrt(headSize)),
-                qkvBuf, 0, 3 * h, qkvBuf, h, 3 * h, qkvBuf, 2 * h, 3 * h, mask, 0, maskStrides, ctx, 0, h, true); // (B*T, H), register tiles
-        attnOut.apply(ctx, rows, a, 0f);
-        addNorm(a, attnOutBias, x, norm1Weight, norm1Bias, eps1, rows, h);               // a = LN(x + a + bo)
-        up.apply(a, rows, ff, 0f);                                                       // (B*T, I)
-        biasActivate(ff, upBias, act, rows, inner);
-        down.apply(ff, rows, x, 0f);
-        addNorm(x, downBias, a, norm2Weight, norm2Bias, eps2, rows, h);                  // x = LN(a + x + bd)
-    }
-
-    /** dst row r = bias, for the GEMM to accumulate onto. */
-    private static void fillRows(float[] dst, int rows, float[] bias) {
-        int n = bias.length;
-        for (int r = 0; r < rows; r++) System.arraycopy(bias, 0, dst, r * n, n);
+                qkvBuf, 0, 3 * h, qkvBuf, h, 3 * h, qkvBuf, 2 * h, 3 * h, mask, 0, maskStrides, ctx, 0, h, tiles); // (B*T, H)
+        // a quantized projection leaves its column scales to the next pass, and takes its input's range from the
+        // pass that wrote it
+        float[] rangeA = up.quantizesInput() ? new float[2] : null, rangeF = down.quantizesInput() ? new float[2] : null;
+        float[] scale = attnOut.applyUnscaled(ctx, null, rows, a);
+        addNorm(a, scale, attnOutBias, x, norm1Weight, norm1Bias, eps1, rows, h, rangeA); // a = LN(x + a + bo)
+        scale = up.applyUnscaled(a, rangeA, rows, ff);                                   // (B*T, I)
+        biasActivate(ff, scale, upBias, act, rows, inner, rangeF);
+        scale = down.applyUnscaled(ff, rangeF, rows, x);
+        addNorm(x, scale, downBias, a, norm2Weight, norm2Bias, eps2, rows, h, null);     // x = LN(a + x + bd)
     }
 
     /**
-     * y row = LayerNorm(y + bias + residual) * w + b per row of n: the residual add, the bias and the norm in one
-     * pass (the row stays in L1 between its three sweeps). Statistics in float vector lanes: for BERT's widths the
-     * rounding is far below the 1e-5 relative error a float norm has anyway.
+     * y row = LayerNorm(y * scale + bias + residual) * w + b per row of n (scale: per-column factors a quantized
+     * projection left, or null for none): the residual add, the bias and the norm in one pass (the row stays in L1
+     * between its three sweeps). Statistics in float vector lanes: for BERT's widths the rounding is far below the
+     * 1e-5 relative error a float norm has anyway. With {@code range}, its {min, max} widen to the output's (see
+     * {@link #widen}).
      */
-    static void addNorm(float[] y, float[] bias, float[] residual, float[] w, float[] b, float eps, int rows, int n) {
+    static void addNorm(float[] y, float[] scale, float[] bias, float[] residual, float[] w, float[] b, float eps, int rows, int n, float[] range) {
         Parallel.forRange(rows, 3L * n / S.length() + 1, (from, to) -> {
-            float[] lanes = new float[S.length()];
-            for (int r = from; r < to; r++) addNormRow(y, r * n, bias, residual, w, b, eps, n, lanes);
+            float[] lanes = new float[S.length()], part = range == null ? null : new float[2];
+            for (int r = from; r < to; r++) addNormRow(y, r * n, scale, bias, residual, w, b, eps, n, lanes, part);
+            if (range != null) widen(range, part);
         });
     }
 
-    static void addNormRow(float[] y, int o, float[] bias, float[] residual, float[] w, float[] b, float eps, int n, float[] lanes) {
+    /** range = {min(range[0], part[0]), max(range[1], part[1])}, for parts of one output taken on several threads. */
+    static void widen(float[] range, float[] part) {
+        synchronized (range) {
+            range[0] = Math.min(range[0], part[0]);
+            range[1] = Math.max(range[1], part[1]);
+        }
+    }
+
+    static void addNormRow(float[] y, int o, float[] scale, float[] bias, float[] residual, float[] w, float[] b, float eps, int n, float[] lanes,
+                           float[] range) {
         int bound = S.loopBound(n), j = 0;
         var acc = FloatVector.zero(S);
         for (; j < bound; j += S.length()) {
-            var v = FloatVector.fromArray(S, y, o + j).add(FloatVector.fromArray(S, bias, j)).add(FloatVector.fromArray(S, residual, o + j));
+            var v = FloatVector.fromArray(S, y, o + j);
+            if (scale != null) v = v.mul(FloatVector.fromArray(S, scale, j)); // rounded before the adds, as the graph's Mul
+            v = v.add(FloatVector.fromArray(S, bias, j)).add(FloatVector.fromArray(S, residual, o + j));
             v.intoArray(y, o + j);
             acc = acc.add(v);
         }
         float sum = AttentionTiles.laneSum(acc, lanes);
         for (; j < n; j++) {
-            float v = y[o + j] + bias[j] + residual[o + j];
+            float v = (scale != null ? y[o + j] * scale[j] : y[o + j]) + bias[j] + residual[o + j];
             y[o + j] = v;
             sum += v;
         }
@@ -262,23 +352,68 @@ public final class EncoderLayer {
         }
         float rstd = (float) (1 / Math.sqrt(ss / n + eps));
         var rs = FloatVector.broadcast(S, rstd);
+        var lo = FloatVector.zero(S);
+        var hi = FloatVector.zero(S);
         for (j = 0; j < bound; j += S.length()) {
-            var v = FloatVector.fromArray(S, y, o + j).sub(m).mul(rs);
-            v.fma(FloatVector.fromArray(S, w, j), FloatVector.fromArray(S, b, j)).intoArray(y, o + j);
+            var v = FloatVector.fromArray(S, y, o + j).sub(m).mul(rs).fma(FloatVector.fromArray(S, w, j), FloatVector.fromArray(S, b, j));
+            v.intoArray(y, o + j);
+            if (range != null) {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
         }
         for (; j < n; j++) y[o + j] = Math.fma((y[o + j] - mean) * rstd, w[j], b[j]);
+        if (range != null) rangeOf(y, o + bound, n - bound, lo.reduceLanes(VectorOperators.MIN), hi.reduceLanes(VectorOperators.MAX), range);
     }
 
-    /** y row = act(y + bias) per row of n, in place. */
-    static void biasActivate(float[] y, float[] bias, Elementwise.Unary act, int rows, int n) {
+    /**
+     * Widens range to {min(range[0], lo, y[off, off + n)), max(range[1], hi, y[off, off + n))}: the min and max of a
+     * pass's output gathered as it was written ({@link DynamicQuantization#range}'s result, without a sweep of its
+     * own). Takes the vector accumulators already reduced: a vector passed to a method the JIT does not inline is
+     * boxed.
+     */
+    static void rangeOf(float[] y, int off, int n, float lo, float hi, float[] range) {
+        float l = Math.min(range[0], lo), h = Math.max(range[1], hi);
+        for (int j = 0; j < n; j++) {
+            l = Math.min(l, y[off + j]);
+            h = Math.max(h, y[off + j]);
+        }
+        range[0] = l;
+        range[1] = h;
+    }
+
+    /** y row = act(y * scale + bias) per row of n, in place (scale as in {@link #addNorm}); range as there. */
+    static void biasActivate(float[] y, float[] scale, float[] bias, Elementwise.Unary act, int rows, int n, float[] range) {
         // GELU costs some 30 vector operations per lane group: a row is about n / 16 * 30 scalar-op units
         Parallel.forRange(rows, 2L * n + 1, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                int o = r * n;
-                Elementwise.addInto(bias, 0, 1, y, o, n);
-                Elementwise.unary(act, y, o, 1, y, o, n);
-            }
+            float[] part = range == null ? null : new float[2];
+            for (int r = from; r < to; r++) biasActivateColumns(y, r * n, scale, bias, 0, n, act, part);
+            if (range != null) widen(range, part);
         });
+    }
+
+    /** Columns [from, to) of the row at o: y = act(y * scale + bias); range (if not null) widened to the results. */
+    static void biasActivateColumns(float[] y, int o, float[] scale, float[] bias, int from, int to, Elementwise.Unary act, float[] range) {
+        int width = to - from;
+        if (scale == null) {
+            Elementwise.addInto(bias, from, 1, y, o + from, width);
+        } else {
+            int bound = from + S.loopBound(width), j = from;
+            for (; j < bound; j += S.length())
+                FloatVector.fromArray(S, y, o + j).mul(FloatVector.fromArray(S, scale, j)).add(FloatVector.fromArray(S, bias, j)).intoArray(y, o + j);
+            for (; j < to; j++) y[o + j] = y[o + j] * scale[j] + bias[j];
+        }
+        Elementwise.unary(act, y, o + from, 1, y, o + from, width);
+        if (range == null) return;
+        var lo = FloatVector.zero(S);
+        var hi = FloatVector.zero(S);
+        int bound = from + S.loopBound(width), j = from;
+        for (; j < bound; j += S.length()) {
+            var v = FloatVector.fromArray(S, y, o + j);
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        rangeOf(y, o + j, to - j, lo.reduceLanes(VectorOperators.MIN), hi.reduceLanes(VectorOperators.MAX), range);
     }
 
     @Override

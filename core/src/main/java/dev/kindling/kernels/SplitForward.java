@@ -20,6 +20,10 @@ final class SplitForward {
     private final int batch, tokens, rows, parts;
     private final float[] qkv, ctx, a, ff;
     private final AtomicInteger[] claimed = new AtomicInteger[STEPS], done = new AtomicInteger[STEPS];
+    // a quantized projection's column scales, left to the next step (every block computes the same ones), and the
+    // ranges of the activations that the next projection quantizes, widened by each task under the array's lock
+    private volatile float[] attnOutScale, downScale;
+    private final float[] rangeA, rangeF;
 
     SplitForward(EncoderLayer l, float[] x, int batch, int tokens, float[] mask, int[] maskStrides, EncoderLayer.Workspace ws, int parts) {
         this.l = l;
@@ -34,6 +38,8 @@ final class SplitForward {
         ctx = ws.ctx;
         a = ws.a;
         ff = ws.ff;
+        rangeA = l.up.quantizesInput() ? new float[2] : null;
+        rangeF = l.down.quantizesInput() ? new float[2] : null;
         for (int i = 0; i < STEPS; i++) {
             claimed[i] = new AtomicInteger();
             done[i] = new AtomicInteger();
@@ -50,11 +56,17 @@ final class SplitForward {
         int h = l.hidden, rowParts = Math.min(parts, rows);
         step(0, parts, this::qkvBlock);
         step(1, batch * l.heads, this::head);
-        step(2, parts, j -> l.attnOut.applyBlock(ctx, rows, a, 0f, j, parts));
-        step(3, rowParts, j -> norm(a, l.attnOutBias, x, l.norm1Weight, l.norm1Bias, l.eps1, j, rowParts, h));
+        step(2, parts, j -> {
+            float[] s = l.attnOut.applyBlockUnscaled(ctx, null, rows, a, j, parts);
+            if (s != null) attnOutScale = s;
+        });
+        step(3, rowParts, j -> norm(a, attnOutScale, l.attnOutBias, x, l.norm1Weight, l.norm1Bias, l.eps1, j, rowParts, h, rangeA));
         step(4, parts, this::upBlock);
-        step(5, parts, j -> l.down.applyBlock(ff, rows, x, 0f, j, parts));
-        step(6, rowParts, j -> norm(x, l.downBias, a, l.norm2Weight, l.norm2Bias, l.eps2, j, rowParts, h));
+        step(5, parts, j -> {
+            float[] s = l.down.applyBlockUnscaled(ff, rangeF, rows, x, j, parts);
+            if (s != null) downScale = s;
+        });
+        step(6, rowParts, j -> norm(x, downScale, l.downBias, a, l.norm2Weight, l.norm2Bias, l.eps2, j, rowParts, h, null));
     }
 
     private void step(int s, int tasks, java.util.function.IntConsumer task) {
@@ -72,32 +84,28 @@ final class SplitForward {
     }
 
     private void qkvBlock(int j) {
-        int n = 3 * l.hidden, from = EncoderLayer.blockStart(n, j, parts), to = EncoderLayer.blockStart(n, j + 1, parts);
-        if (from == to) return;
-        for (int r = 0; r < rows; r++) System.arraycopy(l.qkvBias, from, qkv, r * n + from, to - from);
-        l.qkv.applyBlock(x, rows, qkv, 1f, j, parts);
+        l.qkv.applyBlockWithBias(x, rows, qkv, l.qkvBias, j, parts);
     }
 
     private void head(int bh) {
         int b = bh / l.heads, hd = bh % l.heads, d = l.headSize, h = l.hidden, ld = 3 * h, o = b * tokens * ld + hd * d;
         MaskedAttention.forward(1, 1, tokens, tokens, d, (float) (1 / Math.sqrt(d)), qkv, o, ld, qkv, o + h, ld, qkv, o + 2 * h, ld,
-                mask, b * ms[0] + hd * ms[1], ms, ctx, b * tokens * h + hd * d, h, true);
+                mask, b * ms[0] + hd * ms[1], ms, ctx, b * tokens * h + hd * d, h, l.tiles);
     }
 
     private void upBlock(int j) {
         int n = l.inner, from = EncoderLayer.blockStart(n, j, parts), to = EncoderLayer.blockStart(n, j + 1, parts);
         if (from == to) return;
-        l.up.applyBlock(a, rows, ff, 0f, j, parts);
-        for (int r = 0; r < rows; r++) {
-            int o = r * n + from;
-            Elementwise.addInto(l.upBias, from, 1, ff, o, to - from);
-            Elementwise.unary(l.act, ff, o, 1, ff, o, to - from);
-        }
+        float[] scale = l.up.applyBlockUnscaled(a, rangeA, rows, ff, j, parts), part = rangeF == null ? null : new float[2];
+        for (int r = 0; r < rows; r++) EncoderLayer.biasActivateColumns(ff, r * n, scale, l.upBias, from, to, l.act, part);
+        if (part != null) EncoderLayer.widen(rangeF, part);
     }
 
-    private void norm(float[] y, float[] bias, float[] residual, float[] w, float[] b, float eps, int j, int blocks, int n) {
+    private void norm(float[] y, float[] scale, float[] bias, float[] residual, float[] w, float[] b, float eps, int j, int blocks, int n,
+                      float[] range) {
         int r0 = (int) ((long) rows * j / blocks), r1 = (int) ((long) rows * (j + 1) / blocks);
-        float[] lanes = new float[FloatVector.SPECIES_PREFERRED.length()];
-        for (int r = r0; r < r1; r++) EncoderLayer.addNormRow(y, r * n, bias, residual, w, b, eps, n, lanes);
+        float[] lanes = new float[FloatVector.SPECIES_PREFERRED.length()], part = range == null ? null : new float[2];
+        for (int r = r0; r < r1; r++) EncoderLayer.addNormRow(y, r * n, scale, bias, residual, w, b, eps, n, lanes, part);
+        if (range != null) EncoderLayer.widen(range, part);
     }
 }

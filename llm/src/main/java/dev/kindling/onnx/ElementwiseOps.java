@@ -3,6 +3,7 @@ package dev.kindling.onnx;
 import dev.kindling.kernels.Elementwise;
 import dev.kindling.kernels.Elementwise.Binary;
 import dev.kindling.kernels.Elementwise.Unary;
+import java.util.Arrays;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.LongBinaryOperator;
@@ -90,13 +91,31 @@ final class ElementwiseOps {
         n.requireType(0, "A", NUMERIC);
         if (n.dtype(1) != n.dtype(0)) throw n.fail("A is " + n.dtype(0) + " but B is " + n.dtype(1));
         String label = n.label();
-        return new Op.Compiled(in -> new Value[] {binary(label, op, dop, lop, in[0], in[1])}, one(n, n.dtype(0)));
+        return new Op.Compiled(new Op.Consuming() {
+            @Override
+            public Value[] run(Value[] in) {
+                return new Value[] {binary(label, op, dop, lop, in[0], in[1], false)};
+            }
+
+            @Override
+            public Value[] runConsuming(Value[] in) {
+                return new Value[] {binary(label, op, dop, lop, in[0], in[1], true)};
+            }
+        }, one(n, n.dtype(0)));
     }
 
     /** a op b broadcast, in a's type. */
     static Value binary(String label, Binary op, DoubleBinaryOperator dop, LongBinaryOperator lop, Value a, Value b) {
+        return binary(label, op, dop, lop, a, b, false);
+    }
+
+    /**
+     * a op b broadcast, in a's type; with {@code overwrite}, a FLOAT a of the result's shape (a dead value: see
+     * {@link Op.Consuming}) receives the result, element i from a[i] and b, so nothing is allocated.
+     */
+    private static Value binary(String label, Binary op, DoubleBinaryOperator dop, LongBinaryOperator lop, Value a, Value b, boolean overwrite) {
         int[] shape = Broadcast.shape(label, a.shape, b.shape);
-        Value out = Value.zeros(a.type, shape);
+        Value out = overwrite && a.f != null && Arrays.equals(shape, a.shape) ? a : Value.zeros(a.type, shape);
         if (a.f != null) {
             Broadcast.walk(shape, new int[][] {a.shape, b.shape}, (o, off, st, len) ->
                     Elementwise.binary(op, a.f, off[0], st[0], b.f, off[1], st[1], out.f, o, len));

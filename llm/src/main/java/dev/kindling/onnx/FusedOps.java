@@ -23,6 +23,8 @@ final class FusedOps {
             case "MatMulIntegerToFloat" -> matmulIntegerToFloat(n);
             case "DynamicQuantizeShifted" -> dynamicQuantizeShifted(n);
             case "EncoderLayer" -> encoderLayer(n);
+            case "QuantizedEncoderLayer" -> quantizedEncoderLayer(n);
+            case "GatherDequantized" -> gatherDequantized(n);
             default -> null;
         };
     }
@@ -88,6 +90,74 @@ final class FusedOps {
                 n.attrFloat("epsilon1", 1e-5f), projection(n, 12, "Wi"), floats(n, 13, "bi"), Elementwise.Unary.GELU,
                 projection(n, 14, "Wd"), floats(n, 15, "bd"), floats(n, 16, "norm 2 scale"), floats(n, 17, "norm 2 bias"),
                 n.attrFloat("epsilon2", 1e-5f));
+        return layerOp(n, layer, heads, h);
+    }
+
+    /**
+     * A dynamically quantized BERT encoder layer ({@link Fusion}'s QuantizedEncoderLayer pattern) on
+     * {@link EncoderLayer} with {@link EncoderLayer.Projection#dynamicQuantized} projections: inputs X [B, T, H], the
+     * additive attention mask (or empty), then (B, b zero point or empty, weight scale, bias) for the query, key,
+     * value and attention output projections, norm 1's scale and bias, the same four for the up and the down
+     * projection, norm 2's scale and bias; attributes heads, epsilon1, epsilon2. B minus its zero point is widened to
+     * floats and packed once, here; query, key and value side by side, as one projection of one quantized input.
+     */
+    private static Op.Compiled quantizedEncoderLayer(Node n) {
+        n.requireInputs(1, 30); // the weight zero points and the mask are optional
+        if (n.inputs() != 30) throw n.fail("takes 30 inputs, got " + n.inputs());
+        n.requireType(0, "X", DataType.FLOAT);
+        if (n.has(1)) n.requireType(1, "mask", DataType.FLOAT);
+        int heads = (int) n.attrInt("heads", 0);
+        QuantizedWeight[] qkv = {quantizedWeight(n, 2, "query"), quantizedWeight(n, 6, "key"), quantizedWeight(n, 10, "value")};
+        int h = qkv[0].rows;
+        if (heads < 1 || h % heads != 0) throw n.fail("hidden size " + h + " is not a multiple of heads " + heads);
+        for (QuantizedWeight w : qkv)
+            if (w.rows != h || w.cols != h) throw n.fail(w.role + " weight [" + w.rows + ", " + w.cols + "] is not [" + h + ", " + h + "]");
+        Value[] shiftedQkv = new Value[3], biasQkv = new Value[3];
+        float[] scales = new float[3 * h];
+        for (int j = 0; j < 3; j++) {
+            shiftedQkv[j] = qkv[j].shifted;
+            biasQkv[j] = qkv[j].bias;
+            System.arraycopy(qkv[j].columnScales(), 0, scales, j * h, h);
+        }
+        float[] qkvBias = new float[3 * h];
+        float[] qkvWeights = sideBySide(n, shiftedQkv, biasQkv, qkvBias);
+        QuantizedWeight o = quantizedWeight(n, 14, "attention output"), up = quantizedWeight(n, 20, "up"), down = quantizedWeight(n, 24, "down");
+        EncoderLayer layer = new EncoderLayer(heads, h / heads, EncoderLayer.Projection.dynamicQuantized(h, 3 * h, qkvWeights, scales), qkvBias,
+                o.projection(), o.bias.f, floats(n, 18, "norm 1 scale"), floats(n, 19, "norm 1 bias"), n.attrFloat("epsilon1", 1e-5f),
+                up.projection(), up.bias.f, Elementwise.Unary.GELU, down.projection(), down.bias.f, floats(n, 28, "norm 2 scale"),
+                floats(n, 29, "norm 2 bias"), n.attrFloat("epsilon2", 1e-5f));
+        return layerOp(n, layer, heads, h);
+    }
+
+    /** One quantized projection's inputs: B minus its zero point as floats [rows, cols], its scale (1 or cols), bias. */
+    private record QuantizedWeight(String role, Value shifted, int rows, int cols, float[] scale, Value bias) {
+        float[] columnScales() {
+            if (scale.length == cols) return scale;
+            float[] s = new float[cols];
+            Arrays.fill(s, scale[0]);
+            return s;
+        }
+
+        EncoderLayer.Projection projection() {
+            return EncoderLayer.Projection.dynamicQuantized(rows, cols, shifted.f, scale);
+        }
+    }
+
+    /** Inputs i (B), i + 1 (b zero point), i + 2 (weight scale), i + 3 (bias) of a QuantizedEncoderLayer. */
+    private static QuantizedWeight quantizedWeight(Node n, int i, String role) {
+        n.requireType(i, role + " B", DataType.UINT8, DataType.INT8);
+        Value b = n.constant(i, role + " B"), zp = n.has(i + 1) ? n.constant(i + 1, role + " b_zero_point") : null;
+        Value scale = n.constant(i + 2, role + " scale"), bias = n.constant(i + 3, role + " bias");
+        if (b.rank() != 2) throw n.fail(role + " B " + b + " is not 2-D");
+        int rows = b.shape[0], cols = b.shape[1];
+        if (scale.type != DataType.FLOAT || (scale.numel() != 1 && scale.numel() != cols))
+            throw n.fail(role + " scale " + scale + " is neither one FLOAT nor one per column of " + cols);
+        if (bias.type != DataType.FLOAT || bias.numel() != cols) throw n.fail(role + " bias " + bias + " does not have " + cols + " FLOAT values");
+        return new QuantizedWeight(role, QuantOps.shifted(n.label(), b, zp, 1, "b_zero_point"), rows, cols, scale.f, bias);
+    }
+
+    /** The op running an encoder layer on X [B, T, H] and an optional additive mask, in place when X dies here. */
+    private static Op.Compiled layerOp(Node n, EncoderLayer layer, int heads, int h) {
         String label = n.label();
         return new Op.Compiled(new Op.Consuming() {
             @Override
@@ -147,6 +217,44 @@ final class FusedOps {
             }
         }
         return all;
+    }
+
+    /**
+     * Rows of a constant int8 table [N, D] picked by indices [...] (negative ones count from the end, as Gather's),
+     * dequantized with one scale and zero point: out [..., D] = (table[index] - zp) * scale, as DequantizeLinear of
+     * Gather rounds it.
+     */
+    private static Op.Compiled gatherDequantized(Node n) {
+        n.requireInputs(3, 4);
+        n.requireType(1, "indices", DataType.INT32, DataType.INT64);
+        Value table = n.constant(0, "table"), scale = n.constant(2, "scale"), zp = n.has(3) ? n.constant(3, "zero point") : null;
+        if (table.rank() != 2 || table.l == null) throw n.fail("table " + table + " is not a 2-D integer tensor");
+        if (scale.type != DataType.FLOAT || scale.numel() != 1 || (zp != null && (zp.numel() != 1 || zp.l == null)))
+            throw n.fail("scale " + scale + " and zero point " + zp + " must be single values");
+        int rows = table.shape[0], d = table.shape[1];
+        float s = scale.f[0];
+        long z = zp == null ? 0 : zp.l[0];
+        String label = n.label();
+        int[] ix = n.dims(1), outDims = null;
+        if (ix != null) {
+            outDims = Arrays.copyOf(ix, ix.length + 1);
+            outDims[ix.length] = d;
+        }
+        return new Op.Compiled(in -> {
+            Value idx = in[1];
+            int m = idx.numel();
+            float[] o = new float[m * d];
+            for (int j = 0; j < m; j++) {
+                long k = idx.l[j];
+                if (k < -rows || k >= rows)
+                    throw new IllegalArgumentException("onnx: " + label + ": index " + k + " is out of range for a table of " + rows + " rows");
+                int src = (int) (k < 0 ? k + rows : k) * d, dst = j * d;
+                for (int c = 0; c < d; c++) o[dst + c] = (table.l[src + c] - z) * s;
+            }
+            int[] shape = Arrays.copyOf(idx.shape, idx.rank() + 1);
+            shape[idx.rank()] = d;
+            return new Value[] {Value.floats(o, shape)};
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
     }
 
     /** Exact (erf) GELU on the SIMD kernel, split over the threads. */

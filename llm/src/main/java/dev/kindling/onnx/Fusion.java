@@ -23,6 +23,8 @@ import java.util.Set;
  *   <li>MatMulInteger (B constant) → Cast to FLOAT (→ Mul by the scales → Add a constant bias) →
  *       {@code MatMulIntegerToFloat}, with B's zero point subtracted once at load and the scale and bias applied
  *       by the GEMM (alpha, and rows pre-filled with the bias).</li>
+ *   <li>DequantizeLinear (one scale) of a Gather from a constant int8 table → {@code GatherDequantized} (quantized
+ *       embeddings: the picked rows dequantized in one pass);</li>
  *   <li>DynamicQuantizeLinear whose codes and zero point only MatMulIntegerToFloat nodes read →
  *       {@code DynamicQuantizeShifted}: the codes minus the zero point as floats, the form the GEMM multiplies, so
  *       no integer tensor is written and converted again by each reader;</li>
@@ -33,6 +35,11 @@ import java.util.Set;
  *       the kernel {@code BertModel} runs ({@link dev.kindling.kernels.EncoderLayer}): one node instead of a dozen
  *       each allocating its output, activations in buffers reused across layers; the shape subgraphs that only fed
  *       the removed Reshapes are dropped.</li>
+ *   <li>The same layer as a dynamically quantized export writes it, each projection a DynamicQuantizeShifted of its
+ *       input (one shared by query, key and value, as the export shares its DynamicQuantizeLinear), a Mul of the
+ *       input's and the weight's scales and a MatMulIntegerToFloat → {@code QuantizedEncoderLayer}, the same kernel
+ *       on {@link dev.kindling.kernels.EncoderLayer.Projection#dynamicQuantized} projections, which quantize each
+ *       input over the whole tensor as the export does. A graph that differs anywhere keeps its op-by-op steps.</li>
  * </ul>
  * A pattern is only replaced when its inner values have no other consumers and are not graph outputs; the fused
  * node takes the place of the pattern's last node and keeps its output names.
@@ -70,6 +77,7 @@ final class Fusion {
                 case "ReduceMean" -> f.layerNorm(i, opset);
                 case "Erf" -> f.gelu(i);
                 case "MatMulInteger" -> f.matmulInteger(i);
+                case "DequantizeLinear" -> f.gatherDequantized(i);
                 default -> { }
             }
         }
@@ -81,6 +89,8 @@ final class Fusion {
         f.relink();
         for (int i = 0; i < f.nodes.size(); i++)
             if (!f.removed[i] && f.isFused(f.nodes.get(i), "LinearGroup")) layers |= f.encoderLayer(i);
+        for (int i = 0; i < f.nodes.size(); i++)
+            if (!f.removed[i] && f.isFused(f.nodes.get(i), "DynamicQuantizeShifted")) layers |= f.quantizedEncoderLayer(i);
         if (layers) f.dropDeadNodes();
         List<Proto.Node> kept = new ArrayList<>();
         for (int i = 0; i < f.nodes.size(); i++) if (!f.removed[i]) kept.add(f.nodes.get(i));
@@ -377,6 +387,28 @@ final class Fusion {
     }
 
     /**
+     * DequantizeLinear at index i of the rows that a Gather on axis 0 picks from a constant 2-D int8 table, with one
+     * constant scale and zero point (a quantized embedding lookup) → {@code GatherDequantized}: each picked row
+     * dequantized straight into the float output, instead of a gathered integer tensor (8 bytes an element here)
+     * read again by a second pass.
+     */
+    private void gatherDequantized(int i) {
+        Proto.Node dq = nodes.get(i);
+        if (dq.inputs().size() < 2 || dq.outputs().size() != 1) return;
+        Proto.Node gather = producerOf(dq.inputs().get(0), "Gather");
+        if (gather == null || gather.inputs().size() != 2 || !internal(gather.outputs().get(0), 1)) return;
+        Proto.Attribute axis = gather.attributes().get("axis");
+        if (axis != null && axis.i() != 0) return;
+        Value table = constants.get(gather.inputs().get(0)), scale = constants.get(dq.inputs().get(1));
+        String zp = dq.inputs().size() > 2 ? dq.inputs().get(2) : "";
+        Value zero = zp.isEmpty() ? null : constants.get(zp);
+        if (table == null || table.rank() != 2 || !(table.type == DataType.INT8 || table.type == DataType.UINT8)) return;
+        if (scale == null || scale.type != DataType.FLOAT || scale.numel() != 1 || (!zp.isEmpty() && (zero == null || zero.numel() != 1))) return;
+        replace(List.of(gather, dq), node(dq.name() + "/fused_gather", "GatherDequantized", List.of(gather.inputs().get(0), gather.inputs().get(1),
+                dq.inputs().get(1), zp), dq.outputs(), Map.of()));
+    }
+
+    /**
      * MatMulInteger at index i with constant B (and zero point), followed by a Cast to FLOAT and, as dynamic
      * quantization writes it, by a Mul with the scale product and an Add of a constant bias.
      */
@@ -474,6 +506,149 @@ final class Fusion {
         attrs.put("epsilon2", floatAttr("epsilon2", epsilon(norm2)));
         List<Proto.Node> pattern = List.of(group, split[0], split[1], split[2], att, merge, attnOut, add1, norm1, up, gelu, down, add2, norm2);
         replace(pattern, node(group.name() + "/fused_encoder_layer", "EncoderLayer", in, norm2.outputs(), attrs));
+        return true;
+    }
+
+    /**
+     * The dynamically quantized projections of one float value as the quantization pass leaves them: a
+     * DynamicQuantizeShifted of the value whose codes feed {@code matmuls} (MatMulIntegerToFloat nodes with constant
+     * B, b zero point and bias), each scaled by its own Mul of the quantizer's scale and a constant weight scale
+     * ({@code muls}), which nothing else reads.
+     */
+    private record Quantized(Proto.Node quant, List<Proto.Node> muls, List<Proto.Node> matmuls, List<String> weightScales) {
+        List<Proto.Node> nodes() {
+            List<Proto.Node> all = new ArrayList<>(List.of(quant));
+            all.addAll(muls);
+            all.addAll(matmuls);
+            return all;
+        }
+
+        /** The fused layer's inputs for projection j: B, b zero point (or empty), weight scale, bias. */
+        List<String> inputs(int j) {
+            List<String> in = matmuls.get(j).inputs();
+            return List.of(in.get(1), in.get(3), weightScales.get(j), in.get(5));
+        }
+
+        String output(int j) {
+            return matmuls.get(j).outputs().get(0);
+        }
+    }
+
+    /** {@link Quantized} for {@code value} with exactly {@code count} projections, or null. */
+    private Quantized quantizedProjections(String value, int count) {
+        Proto.Node q = null;
+        for (int c : consumers.getOrDefault(value, List.of())) {
+            Proto.Node n = nodes.get(c);
+            if (removed[c] || !isFused(n, "DynamicQuantizeShifted") || !n.inputs().get(0).equals(value)) continue;
+            if (q != null) return null;
+            q = n;
+        }
+        if (q == null || q.outputs().size() != 3) return null;
+        String codes = q.outputs().get(0), scale = q.outputs().get(1), zp = q.outputs().get(2);
+        if (!internal(codes, count) || !internal(scale, count) || !internal(zp, 0)) return null;
+        List<Proto.Node> muls = new ArrayList<>(), matmuls = new ArrayList<>();
+        List<String> weightScales = new ArrayList<>();
+        for (int c : consumers.get(codes)) {
+            Proto.Node mm = nodes.get(c);
+            if (removed[c] || !isFused(mm, "MatMulIntegerToFloat") || mm.inputs().size() != 6 || !mm.inputs().get(0).equals(codes)
+                    || !mm.inputs().get(2).isEmpty() || mm.outputs().size() != 1) return null;
+            Value b = constants.get(mm.inputs().get(1)), bias = constants.get(mm.inputs().get(5));
+            if (b == null || b.rank() != 2 || !(b.type == DataType.INT8 || b.type == DataType.UINT8)) return null;
+            String bzp = mm.inputs().get(3);
+            if (!bzp.isEmpty() && !constants.containsKey(bzp)) return null;
+            if (bias == null || bias.type != DataType.FLOAT || bias.rank() != 1 || bias.numel() != b.shape[1]) return null;
+            Proto.Node mul = producerOf(mm.inputs().get(4), "Mul");
+            if (mul == null || !internal(mul.outputs().get(0), 1) || mm.inputs().lastIndexOf(codes) != 0) return null;
+            String ws = other(mul, scale);
+            Value wsv = ws == null || ws.equals(scale) ? null : constants.get(ws);
+            if (wsv == null || wsv.type != DataType.FLOAT || wsv.rank() > 1 || (wsv.numel() != 1 && wsv.numel() != b.shape[1])) return null;
+            muls.add(mul);
+            matmuls.add(mm);
+            weightScales.add(ws);
+        }
+        for (int c : consumers.get(scale)) if (!muls.contains(nodes.get(c))) return null;
+        return new Quantized(q, muls, matmuls, weightScales);
+    }
+
+    /** B's [rows, cols] of projection j, or null if not that shape. */
+    private boolean weightShape(Quantized p, int j, int rows, int cols) {
+        Value b = constants.get(p.matmuls().get(j).inputs().get(1));
+        return b.shape[0] == rows && b.shape[1] == cols;
+    }
+
+    /**
+     * The encoder-layer pattern of a dynamically quantized export starting at the DynamicQuantizeShifted at index i
+     * (the layer input's, shared by the query, key and value projections); true if replaced by a
+     * {@code QuantizedEncoderLayer}. The same layer as {@link #encoderLayer}, with each projection a quantizer of its
+     * input, a Mul of the scales and a MatMulIntegerToFloat: the attention output, the first norm's output and the
+     * GELU output are each quantized once, over the whole tensor, as the export does.
+     */
+    private boolean quantizedEncoderLayer(int i) {
+        String x = nodes.get(i).inputs().get(0);
+        Quantized qkv = quantizedProjections(x, 3);
+        if (qkv == null || qkv.quant() != nodes.get(i)) return false;
+        Proto.Node[] split = new Proto.Node[3];
+        for (int j = 0; j < 3; j++) if ((split[j] = reshapeOf(qkv.output(j))) == null) return false;
+        Proto.Node att = soleFusedConsumer(split[0].outputs().get(0), "Attention");
+        if (att == null || att.inputs().size() < 3) return false;
+        int[] role = new int[3]; // role[r]: the projection whose reshape is the attention's input r (query, key, value)
+        for (int r = 0; r < 3; r++) {
+            role[r] = -1;
+            for (int j = 0; j < 3; j++) if (att.inputs().get(r).equals(split[j].outputs().get(0))) role[r] = j;
+            if (role[r] < 0 || soleFusedConsumer(split[role[r]].outputs().get(0), "Attention") != att) return false;
+        }
+        if (role[0] == role[1] || role[1] == role[2] || role[0] == role[2]) return false;
+        Value wq = constants.get(qkv.matmuls().get(0).inputs().get(1));
+        int hidden = wq.shape[0];
+        for (int j = 0; j < 3; j++) if (!weightShape(qkv, j, hidden, hidden)) return false;
+        int heads = heads(split[0].inputs().get(1), hidden);
+        if (heads < 1 || heads(split[1].inputs().get(1), hidden) != heads || heads(split[2].inputs().get(1), hidden) != heads) return false;
+        Proto.Attribute scale = att.attributes().get("scale");
+        double expected = 1 / Math.sqrt(hidden / heads);
+        if (scale == null || Math.abs(scale.f() - expected) > 1e-6 * expected) return false;
+        Proto.Node merge = reshapeOf(att.outputs().get(0));
+        if (merge == null) return false;
+        List<Proto.Node> reshapes = List.of(split[0], split[1], split[2], merge);
+        for (int j = 0; j < 3; j++) if (!readOnlyBy(qkv.output(j), split[j], reshapes)) return false;
+        if (!readOnlyBy(att.outputs().get(0), merge, reshapes) || !internal(merge.outputs().get(0), 1)) return false;
+        Quantized attnOut = quantizedProjections(merge.outputs().get(0), 1);
+        if (attnOut == null || !weightShape(attnOut, 0, hidden, hidden)) return false;
+        Proto.Node add1 = soleConsumer(attnOut.output(0), "Add");
+        if (add1 == null || !x.equals(other(add1, attnOut.output(0)))) return false;
+        Proto.Node norm1 = layerNormConsumer(add1.outputs().get(0), hidden);
+        if (norm1 == null) return false;
+        String a = norm1.outputs().get(0);
+        if (!internal(a, 2)) return false;
+        Proto.Node add2 = null;
+        for (int c : consumers.get(a)) if (nodes.get(c).opType().equals("Add") && nodes.get(c).domain().isEmpty() && !removed[c]) add2 = nodes.get(c);
+        Quantized up = quantizedProjections(a, 1);
+        if (up == null || add2 == null) return false;
+        int inner = constants.get(up.matmuls().get(0).inputs().get(1)).shape[1];
+        if (!weightShape(up, 0, hidden, inner)) return false;
+        Proto.Node gelu = soleFusedConsumer(up.output(0), "Gelu");
+        if (gelu == null || !internal(gelu.outputs().get(0), 1)) return false;
+        Quantized down = quantizedProjections(gelu.outputs().get(0), 1);
+        if (down == null || !weightShape(down, 0, inner, hidden)) return false;
+        if (!down.output(0).equals(other(add2, a)) || !internal(down.output(0), 1)) return false;
+        Proto.Node norm2 = layerNormConsumer(add2.outputs().get(0), hidden);
+        if (norm2 == null) return false;
+        List<String> in = new ArrayList<>(List.of(x, att.inputs().size() > 3 ? att.inputs().get(3) : ""));
+        for (int r = 0; r < 3; r++) in.addAll(qkv.inputs(role[r]));
+        in.addAll(attnOut.inputs(0));
+        in.addAll(norm1.inputs().subList(1, 3));
+        in.addAll(up.inputs(0));
+        in.addAll(down.inputs(0));
+        in.addAll(norm2.inputs().subList(1, 3));
+        Map<String, Proto.Attribute> attrs = new LinkedHashMap<>();
+        attrs.put("heads", new Proto.Attribute("heads", Proto.Attribute.INT, 0, heads, null, null, new float[0], new long[0], List.of()));
+        attrs.put("epsilon1", floatAttr("epsilon1", epsilon(norm1)));
+        attrs.put("epsilon2", floatAttr("epsilon2", epsilon(norm2)));
+        List<Proto.Node> pattern = new ArrayList<>(qkv.nodes());
+        pattern.addAll(List.of(split[0], split[1], split[2], att, merge, add1, norm1, gelu, add2, norm2));
+        pattern.addAll(attnOut.nodes());
+        pattern.addAll(up.nodes());
+        pattern.addAll(down.nodes());
+        replace(pattern, node(nodes.get(i).name() + "/fused_quantized_encoder_layer", "QuantizedEncoderLayer", in, norm2.outputs(), attrs));
         return true;
     }
 

@@ -302,24 +302,37 @@ final class MathOps {
         String label = n.label();
         boolean wantMean = n.wants(1), wantInv = n.wants(2);
         Op.Type[] out = {n.types[0], new Op.Type(DataType.FLOAT, null), new Op.Type(DataType.FLOAT, null)};
-        return new Op.Compiled(in -> {
-            Value x = in[0];
-            int axis = Node.axis(label, axisAttr, x.rank());
-            int rows = 1;
-            for (int i = 0; i < axis; i++) rows *= x.shape[i];
-            int len = rows == 0 ? 0 : x.numel() / rows;
-            int[] normShape = Arrays.copyOfRange(x.shape, axis, x.rank());
-            float[] w = expandTo(label, in[1], normShape), b = in.length > 2 && in[2] != null ? expandTo(label, in[2], normShape) : null;
-            float[] y = new float[x.numel()], mean = new float[rows], rstd = new float[rows];
-            if (len > 0) Norms.layerNormForward(x.f, 0, y, 0, rows, len, w, b, eps, mean, rstd);
-            int[] statShape = x.shape.clone();
-            for (int i = axis; i < statShape.length; i++) statShape[i] = 1;
-            Value[] res = new Value[Math.max(1, (wantInv ? 3 : wantMean ? 2 : 1))];
-            res[0] = Value.floats(y, x.shape);
-            if (res.length > 1) res[1] = Value.floats(mean, statShape);
-            if (res.length > 2) res[2] = Value.floats(rstd, statShape);
-            return res;
-        }, Arrays.copyOf(out, n.outputs()));
+        Op.Consuming op = new Op.Consuming() {
+            @Override
+            public Value[] run(Value[] in) {
+                return forward(in, false);
+            }
+
+            @Override
+            public Value[] runConsuming(Value[] in) {
+                return forward(in, true); // each row's statistics are taken before the row is written
+            }
+
+            private Value[] forward(Value[] in, boolean overwrite) {
+                Value x = in[0];
+                int axis = Node.axis(label, axisAttr, x.rank());
+                int rows = 1;
+                for (int i = 0; i < axis; i++) rows *= x.shape[i];
+                int len = rows == 0 ? 0 : x.numel() / rows;
+                int[] normShape = Arrays.copyOfRange(x.shape, axis, x.rank());
+                float[] w = expandTo(label, in[1], normShape), b = in.length > 2 && in[2] != null ? expandTo(label, in[2], normShape) : null;
+                float[] y = overwrite ? x.f : new float[x.numel()], mean = new float[rows], rstd = new float[rows];
+                if (len > 0) Norms.layerNormForward(x.f, 0, y, 0, rows, len, w, b, eps, mean, rstd);
+                int[] statShape = x.shape.clone();
+                for (int i = axis; i < statShape.length; i++) statShape[i] = 1;
+                Value[] res = new Value[Math.max(1, (wantInv ? 3 : wantMean ? 2 : 1))];
+                res[0] = Value.floats(y, x.shape);
+                if (res.length > 1) res[1] = Value.floats(mean, statShape);
+                if (res.length > 2) res[2] = Value.floats(rstd, statShape);
+                return res;
+            }
+        };
+        return new Op.Compiled(op, Arrays.copyOf(out, n.outputs()));
     }
 
     /** A scale or bias broadcast to the normalized shape, as a flat array. */
