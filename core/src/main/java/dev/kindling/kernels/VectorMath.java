@@ -169,4 +169,14 @@ public final class VectorMath {
         for (int i = 0; i < v.length(); i++) s += v.lane(i);
         return s;
     }
+
+    /**
+     * {@link #sumLanes} of a vector the caller stored into {@code lanes}: the same bits, for callers whose C2
+     * compilation may not inline a method taking a vector (which then boxes it, see {@link Softmax}).
+     */
+    public static float sumInOrder(float[] lanes) {
+        float s = 0f;
+        for (float v : lanes) s += v;
+        return s;
+    }
 }

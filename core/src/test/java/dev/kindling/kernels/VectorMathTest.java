@@ -44,6 +44,19 @@ class VectorMathTest {
         }
     }
 
+    /** The lane sum from a stored vector has the bits of the lane sum from the vector (Softmax relies on it). */
+    @Test
+    void sumInOrderMatchesSumLanes() {
+        var species = FloatVector.SPECIES_PREFERRED;
+        var rnd = new Random(9);
+        for (int t = 0; t < 100; t++) {
+            float[] lanes = new float[species.length()];
+            for (int i = 0; i < lanes.length; i++) lanes[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(12) - 6));
+            float viaVector = VectorMath.sumLanes(FloatVector.fromArray(species, lanes, 0));
+            assertEquals(Float.floatToRawIntBits(viaVector), Float.floatToRawIntBits(VectorMath.sumInOrder(lanes)));
+        }
+    }
+
     @Test
     void tanhKeepsItsRelativePrecisionNearZero() {
         // tanh(x) ~ x: an absolute error that is fine at 1 is total at 1e-8
