@@ -13,8 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
  * segment (bfloat16, int8, int4) decoded in registers by {@link WeightDot}. Four rows are in flight at a time.
  */
 public final class MatVec {
-    private static final VectorSpecies<Float> S = WeightDot.S;
-    private static final int VL = WeightDot.VL;
+    /**
+     * FLOAT32 weights stream in vectors of at most 256 bits, even where 512-bit vectors are preferred: a float array
+     * on the Java heap starts at any multiple of 8 bytes, so a 512-bit load straddles two cache lines in 7 arrays of
+     * 8. From DRAM, one thread's dot products over GPT-2's 154 MB lm head ran at 27 GB/s with 512-bit loads (37 at the
+     * one aligned start) and 32-34 GB/s with 256-bit loads at every start; the Conv1D matrices in axpy form 23 against
+     * 27. The compute is far from the limit either way.
+     */
+    private static final VectorSpecies<Float> S = WeightDot.S.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : WeightDot.S;
+    private static final int VL = S.length();
 
     private MatVec() {}
 
@@ -125,34 +132,62 @@ public final class MatVec {
         // bytes each would be four streams too short to train them on.
         int q = (r1 - r0) / 4;
         if (q > 0) {
-            float[] four = FOUR.get();
-            for (int i = 0; i < q; i++) {
-                int r = r0 + i;
-                long o = wOff + r * rb;
-                four(bits, groupSize, k, x, xOff, w, o, q * rb, scales, scalesOff + r * groups, q * groups, four);
-                y[yOff + r] = four[0]; y[yOff + r + q] = four[1]; y[yOff + r + 2 * q] = four[2]; y[yOff + r + 3 * q] = four[3];
+            switch (bits) {
+                case 8 -> int8Rows(groupSize, k, x, xOff, w, wOff, rb, scales, scalesOff, groups, y, yOff, r0, q);
+                case 4 -> int4Rows(groupSize, k, x, xOff, w, wOff, rb, scales, scalesOff, groups, y, yOff, r0, q);
+                default -> bf16Rows(k, x, xOff, w, wOff, rb, y, yOff, r0, q);
             }
         }
         for (int r = r0 + 4 * q; r < r1; r++)
             WeightDot.rowDot(bits, x, xOff, k, groupSize, w, wOff + r * rb, scales, scalesOff + r * groups, y, yOff + r, 0f);
     }
 
-    /** Per-thread result buffer of {@link #four}: decoding calls this a hundred times per token on every member. */
-    private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
+    // One loop per format, each calling a single kernel: a loop shared by the formats (a switch inside it) had C2
+    // inline every kernel the process had used into one method, and after a BF16 model had run, int8 rows streamed
+    // at 10 GB/s per core instead of 17 (from DRAM, one thread; decoding benchmarks run the formats in one process).
 
-    /** The dot products of four rows rb bytes apart from byte o (their scales {@code groups} apart from s) into out[0..4). */
-    private static void four(int bits, int gs, int k, float[] x, int xOff, MemorySegment w, long o, long rb, float[] scales, int s,
-                             int groups, float[] out) {
-        switch (bits) {
-            case 8 -> WeightDot.int8x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
-            case 4 -> {
-                if (gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0)
-                    WeightDot.int4x4PerBlock(x, xOff, k, w, o, rb, scales, s, groups, out, 0, 0f);
-                else WeightDot.int4x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
-            }
-            default -> WeightDot.bf16x4(x, xOff, k, w, o, rb, out, 0, 0f);
+    /** Rows r0 + i + t q (t = 0..3) for i in [0, q), four at a time: int8. */
+    private static void int8Rows(int gs, int k, float[] x, int xOff, MemorySegment w, long wOff, long rb, float[] sc, int scOff,
+                                 int groups, float[] y, int yOff, int r0, int q) {
+        float[] four = FOUR.get();
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i;
+            WeightDot.int8x4(x, xOff, k, gs, w, wOff + r * rb, q * rb, sc, scOff + r * groups, q * groups, four);
+            spread(four, y, yOff + r, q);
         }
     }
+
+    /** {@link #int8Rows} for 4-bit rows. */
+    private static void int4Rows(int gs, int k, float[] x, int xOff, MemorySegment w, long wOff, long rb, float[] sc, int scOff,
+                                 int groups, float[] y, int yOff, int r0, int q) {
+        float[] four = FOUR.get();
+        boolean perBlock = gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i;
+            long o = wOff + r * rb;
+            if (perBlock) WeightDot.int4x4PerBlock(x, xOff, k, w, o, q * rb, sc, scOff + r * groups, q * groups, four, 0, 0f);
+            else WeightDot.int4x4(x, xOff, k, gs, w, o, q * rb, sc, scOff + r * groups, q * groups, four, 0, 0f);
+            spread(four, y, yOff + r, q);
+        }
+    }
+
+    /** {@link #int8Rows} for bfloat16 rows. */
+    private static void bf16Rows(int k, float[] x, int xOff, MemorySegment w, long wOff, long rb, float[] y, int yOff, int r0, int q) {
+        float[] four = FOUR.get();
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i;
+            WeightDot.bf16x4(x, xOff, k, w, wOff + r * rb, q * rb, four);
+            spread(four, y, yOff + r, q);
+        }
+    }
+
+    /** y[at + t q] = four[t]: the four rows of a kernel call are a quarter of the range apart. */
+    private static void spread(float[] four, float[] y, int at, int q) {
+        y[at] = four[0]; y[at + q] = four[1]; y[at + 2 * q] = four[2]; y[at + 3 * q] = four[3];
+    }
+
+    /** Per-thread result buffer of the kernels: decoding calls them a hundred times per token on every member. */
+    private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
 
     // the checks build their messages only on failure: these kernels run a hundred times per decoded token
     private static void checkRange(String op, int from, int to, String name, float[] a, int off) {
