@@ -81,10 +81,12 @@ public final class MatVec {
         java.util.Arrays.fill(y, yOff, yOff + n, 0f);
         if (p1 == p0) return;
         if (wOff + (long) (p1 - 1) * ld + n > w.length) fail("axpyRows", "W", w, p1 + " rows of " + n + " floats, " + ld + " apart from " + wOff);
-        int bound = S.loopBound(n), p = p0;
-        for (; p + 4 <= p1; p += 4) {
-            int o0 = wOff + p * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
-            float x0 = x[xOff + p], x1 = x[xOff + p + 1], x2 = x[xOff + p + 2], x3 = x[xOff + p + 3];
+        // four input rows a quarter of the range apart, as in dotRows: the member's block of W is then read as four
+        // long sequential streams. Four adjacent rows (a few KB each) ran at 25 GB/s per core from DRAM, this at 32-35.
+        int q = (p1 - p0) / 4, bound = S.loopBound(n);
+        for (int i = 0; i < q; i++) {
+            int p = p0 + i, o0 = wOff + p * ld, o1 = o0 + q * ld, o2 = o1 + q * ld, o3 = o2 + q * ld;
+            float x0 = x[xOff + p], x1 = x[xOff + p + q], x2 = x[xOff + p + 2 * q], x3 = x[xOff + p + 3 * q];
             FloatVector v0 = FloatVector.broadcast(S, x0), v1 = FloatVector.broadcast(S, x1);
             FloatVector v2 = FloatVector.broadcast(S, x2), v3 = FloatVector.broadcast(S, x3);
             int j = 0;
@@ -98,7 +100,7 @@ public final class MatVec {
             }
             for (; j < n; j++) y[yOff + j] += w[o0 + j] * x0 + w[o1 + j] * x1 + w[o2 + j] * x2 + w[o3 + j] * x3;
         }
-        for (; p < p1; p++) {
+        for (int p = p0 + 4 * q; p < p1; p++) {
             int o = wOff + p * ld, j = 0;
             float xp = x[xOff + p];
             FloatVector v = FloatVector.broadcast(S, xp);
