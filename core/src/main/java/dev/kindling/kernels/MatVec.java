@@ -13,8 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
  * segment (bfloat16, int8, int4) decoded in registers by {@link WeightDot}. Four rows are in flight at a time.
  */
 public final class MatVec {
-    private static final VectorSpecies<Float> S = WeightDot.S;
-    private static final int VL = WeightDot.VL;
+    /**
+     * FLOAT32 weights stream in vectors of at most 256 bits, even where 512-bit vectors are preferred: a float array
+     * on the Java heap starts at any multiple of 8 bytes, so a 512-bit load straddles two cache lines in 7 arrays of
+     * 8. From DRAM, one thread's dot products over GPT-2's 154 MB lm head ran at 27 GB/s with 512-bit loads (37 at the
+     * one aligned start) and 32-34 GB/s with 256-bit loads at every start; the Conv1D matrices in axpy form 23 against
+     * 27. The compute is far from the limit either way.
+     */
+    private static final VectorSpecies<Float> S = WeightDot.S.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : WeightDot.S;
+    private static final int VL = S.length();
 
     private MatVec() {}
 
@@ -74,10 +81,12 @@ public final class MatVec {
         java.util.Arrays.fill(y, yOff, yOff + n, 0f);
         if (p1 == p0) return;
         if (wOff + (long) (p1 - 1) * ld + n > w.length) fail("axpyRows", "W", w, p1 + " rows of " + n + " floats, " + ld + " apart from " + wOff);
-        int bound = S.loopBound(n), p = p0;
-        for (; p + 4 <= p1; p += 4) {
-            int o0 = wOff + p * ld, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
-            float x0 = x[xOff + p], x1 = x[xOff + p + 1], x2 = x[xOff + p + 2], x3 = x[xOff + p + 3];
+        // four input rows a quarter of the range apart, as in dotRows: the member's block of W is then read as four
+        // long sequential streams. Four adjacent rows (a few KB each) ran at 25 GB/s per core from DRAM, this at 32-35.
+        int q = (p1 - p0) / 4, bound = S.loopBound(n);
+        for (int i = 0; i < q; i++) {
+            int p = p0 + i, o0 = wOff + p * ld, o1 = o0 + q * ld, o2 = o1 + q * ld, o3 = o2 + q * ld;
+            float x0 = x[xOff + p], x1 = x[xOff + p + q], x2 = x[xOff + p + 2 * q], x3 = x[xOff + p + 3 * q];
             FloatVector v0 = FloatVector.broadcast(S, x0), v1 = FloatVector.broadcast(S, x1);
             FloatVector v2 = FloatVector.broadcast(S, x2), v3 = FloatVector.broadcast(S, x3);
             int j = 0;
@@ -91,7 +100,7 @@ public final class MatVec {
             }
             for (; j < n; j++) y[yOff + j] += w[o0 + j] * x0 + w[o1 + j] * x1 + w[o2 + j] * x2 + w[o3 + j] * x3;
         }
-        for (; p < p1; p++) {
+        for (int p = p0 + 4 * q; p < p1; p++) {
             int o = wOff + p * ld, j = 0;
             float xp = x[xOff + p];
             FloatVector v = FloatVector.broadcast(S, xp);
@@ -125,41 +134,66 @@ public final class MatVec {
         // bytes each would be four streams too short to train them on.
         int q = (r1 - r0) / 4;
         if (q > 0) {
-            float[] four = FOUR.get();
-            // int4 in blocks of 32: the input is put in the lane order of Int4Lanes once, for all rows of the call
-            float[][] lanes = bits == 4 && Int4Lanes.fits(k, groupSize) ? Int4Lanes.prepare(x, xOff, k) : null;
-            for (int i = 0; i < q; i++) {
-                int r = r0 + i;
-                long o = wOff + r * rb;
-                four(bits, groupSize, k, x, xOff, w, o, q * rb, scales, scalesOff + r * groups, q * groups, lanes, four);
-                y[yOff + r] = four[0]; y[yOff + r + q] = four[1]; y[yOff + r + 2 * q] = four[2]; y[yOff + r + 3 * q] = four[3];
+            switch (bits) {
+                case 8 -> int8Rows(groupSize, k, x, xOff, w, wOff, rb, scales, scalesOff, groups, y, yOff, r0, q);
+                case 4 -> int4Rows(groupSize, k, x, xOff, w, wOff, rb, scales, scalesOff, groups, y, yOff, r0, q);
+                default -> bf16Rows(k, x, xOff, w, wOff, rb, y, yOff, r0, q);
             }
         }
         for (int r = r0 + 4 * q; r < r1; r++)
             WeightDot.rowDot(bits, x, xOff, k, groupSize, w, wOff + r * rb, scales, scalesOff + r * groups, y, yOff + r, 0f);
     }
 
-    /** Per-thread result buffer of {@link #four}: decoding calls this a hundred times per token on every member. */
-    private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
+    // One loop per format, each calling a single kernel: a loop shared by the formats (a switch inside it) had C2
+    // inline every kernel the process had used into one method, and after a BF16 model had run, int8 rows streamed
+    // at 10 GB/s per core instead of 17 (from DRAM, one thread; decoding benchmarks run the formats in one process).
 
-    /**
-     * The dot products of four rows rb bytes apart from byte o (their scales {@code groups} apart from s) into
-     * out[0..4); {@code lanes} is the input prepared by {@link Int4Lanes#prepare} where that kernel applies, or null.
-     */
-    private static void four(int bits, int gs, int k, float[] x, int xOff, MemorySegment w, long o, long rb, float[] scales, int s,
-                             int groups, float[][] lanes, float[] out) {
-        switch (bits) {
-            case 8 -> WeightDot.int8x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
-            case 4 -> {
-                if (lanes != null && Int4Lanes.scalesFit(scales.length, s + 3L * groups, k))
-                    Int4Lanes.dot4(lanes[0], lanes[1], k, w, o, rb, scales, s, groups, out);
-                else if (gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0)
-                    WeightDot.int4x4PerBlock(x, xOff, k, w, o, rb, scales, s, groups, out, 0, 0f);
-                else WeightDot.int4x4(x, xOff, k, gs, w, o, rb, scales, s, groups, out, 0, 0f);
-            }
-            default -> WeightDot.bf16x4(x, xOff, k, w, o, rb, out, 0, 0f);
+    /** Rows r0 + i + t q (t = 0..3) for i in [0, q), four at a time: int8. */
+    private static void int8Rows(int gs, int k, float[] x, int xOff, MemorySegment w, long wOff, long rb, float[] sc, int scOff,
+                                 int groups, float[] y, int yOff, int r0, int q) {
+        float[] four = FOUR.get();
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i;
+            WeightDot.int8x4(x, xOff, k, gs, w, wOff + r * rb, q * rb, sc, scOff + r * groups, q * groups, four);
+            spread(four, y, yOff + r, q);
         }
     }
+
+    /** {@link #int8Rows} for 4-bit rows. */
+    private static void int4Rows(int gs, int k, float[] x, int xOff, MemorySegment w, long wOff, long rb, float[] sc, int scOff,
+                                 int groups, float[] y, int yOff, int r0, int q) {
+        float[] four = FOUR.get();
+        boolean perBlock = gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
+        // blocks of 32: the input is put in the lane order of Int4Lanes once, for all rows of the call
+        float[][] lanes = Int4Lanes.fits(k, gs) ? Int4Lanes.prepare(x, xOff, k) : null;
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i;
+            long o = wOff + r * rb;
+            if (lanes != null && Int4Lanes.scalesFit(sc.length, scOff + r * groups + 3L * q * groups, k))
+                Int4Lanes.dot4(lanes[0], lanes[1], k, w, o, q * rb, sc, scOff + r * groups, q * groups, four);
+            else if (perBlock) WeightDot.int4x4PerBlock(x, xOff, k, w, o, q * rb, sc, scOff + r * groups, q * groups, four, 0, 0f);
+            else WeightDot.int4x4(x, xOff, k, gs, w, o, q * rb, sc, scOff + r * groups, q * groups, four, 0, 0f);
+            spread(four, y, yOff + r, q);
+        }
+    }
+
+    /** {@link #int8Rows} for bfloat16 rows. */
+    private static void bf16Rows(int k, float[] x, int xOff, MemorySegment w, long wOff, long rb, float[] y, int yOff, int r0, int q) {
+        float[] four = FOUR.get();
+        for (int i = 0; i < q; i++) {
+            int r = r0 + i;
+            WeightDot.bf16x4(x, xOff, k, w, wOff + r * rb, q * rb, four);
+            spread(four, y, yOff + r, q);
+        }
+    }
+
+    /** y[at + t q] = four[t]: the four rows of a kernel call are a quarter of the range apart. */
+    private static void spread(float[] four, float[] y, int at, int q) {
+        y[at] = four[0]; y[at + q] = four[1]; y[at + 2 * q] = four[2]; y[at + 3 * q] = four[3];
+    }
+
+    /** Per-thread result buffer of the kernels: decoding calls them a hundred times per token on every member. */
+    private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
 
     // the checks build their messages only on failure: these kernels run a hundred times per decoded token
     private static void checkRange(String op, int from, int to, String name, float[] a, int off) {

@@ -68,6 +68,7 @@ public final class QuantizedGemm {
         boolean perBlock = gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
         long cost = shared ? ROWS * Math.max(rb, 1) * m / 4 : 0;
         Parallel.forRange(blocks, cost, (from, to) -> {
+            float[] four = new float[4]; // the int8 and bfloat16 kernels overwrite it; beta is merged here
             // W block outside, input rows inside: a block of W is read from memory once and stays in L1 for all rows
             for (int blk = from; blk < to; blk++) {
                 int j = blk * ROWS;
@@ -77,12 +78,18 @@ public final class QuantizedGemm {
                     for (int i = 0; i < m; i++) {
                         int xo = aOff + i * lda, co = cOff + i * ldc + j;
                         switch (bits) {
-                            case 8 -> WeightDot.int8x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
+                            case 8 -> {
+                                WeightDot.int8x4(a, xo, k, gs, w, o, rb, sc, s, groups, four);
+                                merge(four, beta, c, co);
+                            }
                             case 4 -> {
                                 if (perBlock) WeightDot.int4x4PerBlock(a, xo, k, w, o, rb, sc, s, groups, c, co, beta);
                                 else WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
                             }
-                            default -> WeightDot.bf16x4(a, xo, k, w, o, rb, c, co, beta);
+                            default -> {
+                                WeightDot.bf16x4(a, xo, k, w, o, rb, four);
+                                merge(four, beta, c, co);
+                            }
                         }
                     }
                 } else {
@@ -93,6 +100,11 @@ public final class QuantizedGemm {
                 }
             }
         });
+    }
+
+    /** c[co + t] = four[t] + beta * c[co + t] for t = 0..3 (c is only read when beta is not 0: it may hold NaN). */
+    private static void merge(float[] four, float beta, float[] c, int co) {
+        for (int t = 0; t < 4; t++) c[co + t] = beta == 0f ? four[t] : four[t] + beta * c[co + t];
     }
 
     /**

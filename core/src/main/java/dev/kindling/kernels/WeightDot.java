@@ -83,11 +83,13 @@ final class WeightDot {
     }
 
     /**
-     * c[co + t] = dot(x[xo ..], W row t) (+ beta * c[co + t]) for the four int8 rows t = 0..3 starting at byte o0,
-     * rb bytes apart; their scales start at sc[s0], {@code groups} apart.
+     * out[t] = dot(x[xo ..], W row t) for the four int8 rows t = 0..3 starting at byte o0, rb bytes apart; their
+     * scales start at sc[s0], {@code groups} apart. It always overwrites out: callers that accumulate (beta) merge
+     * afterwards, so no branch on beta is compiled into the kernel (a branch C2 first sees one way and deoptimizes
+     * on when a caller passes the other).
      */
     static void int8x4(float[] x, int xo, int k, int gs, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
-                       float[] c, int co, float beta) {
+                       float[] out) {
         long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
         int sc1 = s0 + groups, sc2 = sc1 + groups, sc3 = sc2 + groups;
         FloatVector t0 = FloatVector.zero(S), t1 = t0, t2 = t0, t3 = t0;
@@ -127,12 +129,14 @@ final class WeightDot {
                 r0 += d0 * u0; r1 += d1 * u1; r2 += d2 * u2; r3 += d3 * u3;
             }
         }
-        store(c, co, beta, t0.reduceLanes(VectorOperators.ADD) + r0, t1.reduceLanes(VectorOperators.ADD) + r1,
-                t2.reduceLanes(VectorOperators.ADD) + r2, t3.reduceLanes(VectorOperators.ADD) + r3);
+        out[0] = t0.reduceLanes(VectorOperators.ADD) + r0;
+        out[1] = t1.reduceLanes(VectorOperators.ADD) + r1;
+        out[2] = t2.reduceLanes(VectorOperators.ADD) + r2;
+        out[3] = t3.reduceLanes(VectorOperators.ADD) + r3;
     }
 
     /**
-     * {@link #int8x4} for 4-bit rows: each block of 16 bytes holds elements j..j+15 (low nibbles) and j+16..j+31
+     * c[co + t] = dot(x[xo ..], W row t) (+ beta * c[co + t]): {@link #int8x4} for 4-bit rows: each block of 16 bytes holds elements j..j+15 (low nibbles) and j+16..j+31
      * (high); the two halves accumulate apart, for twice the independent multiply-adds.
      */
     static void int4x4(float[] x, int xo, int k, int gs, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
@@ -222,8 +226,8 @@ final class WeightDot {
                 t2.reduceLanes(VectorOperators.ADD), t3.reduceLanes(VectorOperators.ADD));
     }
 
-    /** {@link #int8x4} for bfloat16 rows (no scales): rows rb bytes apart from byte o0. */
-    static void bf16x4(float[] x, int xo, int k, MemorySegment w, long o0, long rb, float[] c, int co, float beta) {
+    /** {@link #int8x4} for bfloat16 rows (no scales): rows rb bytes apart from byte o0, out overwritten. */
+    static void bf16x4(float[] x, int xo, int k, MemorySegment w, long o0, long rb, float[] out) {
         long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
         FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
@@ -240,8 +244,10 @@ final class WeightDot {
             float xv = x[xo + j];
             r0 += bf16At(w, o0, j) * xv; r1 += bf16At(w, o1, j) * xv; r2 += bf16At(w, o2, j) * xv; r3 += bf16At(w, o3, j) * xv;
         }
-        store(c, co, beta, a0.reduceLanes(VectorOperators.ADD) + r0, a1.reduceLanes(VectorOperators.ADD) + r1,
-                a2.reduceLanes(VectorOperators.ADD) + r2, a3.reduceLanes(VectorOperators.ADD) + r3);
+        out[0] = a0.reduceLanes(VectorOperators.ADD) + r0;
+        out[1] = a1.reduceLanes(VectorOperators.ADD) + r1;
+        out[2] = a2.reduceLanes(VectorOperators.ADD) + r2;
+        out[3] = a3.reduceLanes(VectorOperators.ADD) + r3;
     }
 
     private static float bf16At(MemorySegment w, long row, int j) {

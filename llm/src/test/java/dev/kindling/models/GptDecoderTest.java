@@ -60,7 +60,7 @@ class GptDecoderTest {
     }
 
     @ParameterizedTest(name = "{0} weights, {1} threads")
-    @CsvSource({"trainable, 1", "trainable, 2", "fp32, 1", "fp32, 2", "bf16, 2", "int8, 1", "int8, 2", "int4, 2"})
+    @CsvSource({"trainable, 1", "trainable, 2", "trainable, 3", "fp32, 1", "fp32, 2", "bf16, 2", "int8, 1", "int8, 2", "int4, 2"})
     void decodingMatchesTheFullForward(String form, int threads, @TempDir Path tmp) throws Exception {
         int saved = Parallel.threads();
         Parallel.setThreads(threads);
