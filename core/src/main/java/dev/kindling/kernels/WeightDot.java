@@ -136,8 +136,9 @@ final class WeightDot {
     }
 
     /**
-     * c[co + t] = dot(x[xo ..], W row t) (+ beta * c[co + t]): {@link #int8x4} for 4-bit rows: each block of 16 bytes holds elements j..j+15 (low nibbles) and j+16..j+31
-     * (high); the two halves accumulate apart, for twice the independent multiply-adds.
+     * c[co + t] = dot(x[xo ..], W row t) (+ beta * c[co + t]): {@link #int8x4} for 4-bit rows. Each block of 16
+     * bytes holds elements j..j+15 (low nibbles) and j+16..j+31 (high); the two halves accumulate apart, for twice
+     * the independent multiply-adds.
      */
     static void int4x4(float[] x, int xo, int k, int gs, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
                        float[] c, int co, float beta) {
