@@ -457,18 +457,9 @@ final class Fusion {
             if (!att.inputs().get(j).equals(split[j].outputs().get(0)) || soleFusedConsumer(split[j].outputs().get(0), "Attention") != att) return false;
         Value wq = constants.get(group.inputs().get(1));
         if (wq == null || wq.rank() != 2 || wq.type != DataType.FLOAT) return false;
-        int hidden = wq.shape[1], heads = heads(split[0].inputs().get(1), hidden);
-        if (heads < 1 || heads(split[1].inputs().get(1), hidden) != heads || heads(split[2].inputs().get(1), hidden) != heads) return false;
-        Proto.Attribute scale = att.attributes().get("scale");
-        double expected = 1 / Math.sqrt(hidden / heads);
-        if (scale == null || Math.abs(scale.f() - expected) > 1e-6 * expected) return false;
-        Proto.Node merge = reshapeOf(att.outputs().get(0));
+        int hidden = wq.shape[1], heads = heads(split, hidden, att);
+        Proto.Node merge = heads < 1 ? null : mergedAttention(att, split, group.outputs());
         if (merge == null) return false;
-        // the exporter reads the shapes of Q, K, V and the attention output for the Reshapes' targets: those reads
-        // may stay, as they die with the Reshapes
-        List<Proto.Node> reshapes = List.of(split[0], split[1], split[2], merge);
-        for (int j = 0; j < 3; j++) if (!readOnlyBy(group.outputs().get(j), split[j], reshapes)) return false;
-        if (!readOnlyBy(att.outputs().get(0), merge, reshapes)) return false;
         Proto.Node attnOut = linearWithBias(merge.outputs().get(0), hidden, hidden);
         if (attnOut == null) return false;
         Proto.Node add1 = soleConsumer(attnOut.outputs().get(0), "Add");
@@ -601,16 +592,9 @@ final class Fusion {
         Value wq = constants.get(qkv.matmuls().get(0).inputs().get(1));
         int hidden = wq.shape[0];
         for (int j = 0; j < 3; j++) if (!weightShape(qkv, j, hidden, hidden)) return false;
-        int heads = heads(split[0].inputs().get(1), hidden);
-        if (heads < 1 || heads(split[1].inputs().get(1), hidden) != heads || heads(split[2].inputs().get(1), hidden) != heads) return false;
-        Proto.Attribute scale = att.attributes().get("scale");
-        double expected = 1 / Math.sqrt(hidden / heads);
-        if (scale == null || Math.abs(scale.f() - expected) > 1e-6 * expected) return false;
-        Proto.Node merge = reshapeOf(att.outputs().get(0));
-        if (merge == null) return false;
-        List<Proto.Node> reshapes = List.of(split[0], split[1], split[2], merge);
-        for (int j = 0; j < 3; j++) if (!readOnlyBy(qkv.output(j), split[j], reshapes)) return false;
-        if (!readOnlyBy(att.outputs().get(0), merge, reshapes) || !internal(merge.outputs().get(0), 1)) return false;
+        int heads = heads(split, hidden, att);
+        Proto.Node merge = heads < 1 ? null : mergedAttention(att, split, List.of(qkv.output(0), qkv.output(1), qkv.output(2)));
+        if (merge == null || !internal(merge.outputs().get(0), 1)) return false;
         Quantized attnOut = quantizedProjections(merge.outputs().get(0), 1);
         if (attnOut == null || !weightShape(attnOut, 0, hidden, hidden)) return false;
         Proto.Node add1 = soleConsumer(attnOut.output(0), "Add");
@@ -650,6 +634,31 @@ final class Fusion {
         pattern.addAll(down.nodes());
         replace(pattern, node(nodes.get(i).name() + "/fused_quantized_encoder_layer", "QuantizedEncoderLayer", in, norm2.outputs(), attrs));
         return true;
+    }
+
+    /**
+     * The heads of an encoder layer's attention: the head count all three Q, K, V reshapes (split) give for
+     * {@code hidden}, when the attention's scale is 1 / sqrt(head size); otherwise -1.
+     */
+    private int heads(Proto.Node[] split, int hidden, Proto.Node att) {
+        int heads = heads(split[0].inputs().get(1), hidden);
+        if (heads < 1 || heads(split[1].inputs().get(1), hidden) != heads || heads(split[2].inputs().get(1), hidden) != heads) return -1;
+        Proto.Attribute scale = att.attributes().get("scale");
+        double expected = 1 / Math.sqrt(hidden / heads);
+        return scale == null || Math.abs(scale.f() - expected) > 1e-6 * expected ? -1 : heads;
+    }
+
+    /**
+     * The Reshape that merges the heads of att's output back, when the projections' outputs {@code qkv} and att's
+     * output are read only through the split and merge Reshapes; otherwise null. The exporter reads the shapes of Q,
+     * K, V and the attention output for the Reshapes' targets: those reads may stay, as they die with the Reshapes.
+     */
+    private Proto.Node mergedAttention(Proto.Node att, Proto.Node[] split, List<String> qkv) {
+        Proto.Node merge = reshapeOf(att.outputs().get(0));
+        if (merge == null) return null;
+        List<Proto.Node> reshapes = List.of(split[0], split[1], split[2], merge);
+        for (int j = 0; j < 3; j++) if (!readOnlyBy(qkv.get(j), split[j], reshapes)) return null;
+        return readOnlyBy(att.outputs().get(0), merge, reshapes) ? merge : null;
     }
 
     /** The one Reshape of {@code value} (as its data), whatever else reads the value; null if none or several. */
