@@ -148,6 +148,13 @@ final class GemmKernel implements GemmEngine {
             runSwapped(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
+        runBlocked(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** {@link #run} past its special cases: the blocked algorithm, split over the threads. */
+    private static void runBlocked(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                   float beta, float[] c, int cOff, int ldc) {
         int threads = Parallel.threads();
         int panelsM = (m + MR - 1) / MR, panelsN = (n + NR - 1) / NR;
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FMAS || Math.max(panelsM, panelsN) < 2) {
@@ -192,7 +199,7 @@ final class GemmKernel implements GemmEngine {
         float[][] bufs = BUFFERS.get();
         float[] ct = buffer(bufs, 4, Math.multiplyExact(m, n));
         if (beta != 0f) transpose(m, n, c, cOff, ldc, ct, 0, m);
-        run(false, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, ct, 0, m);
+        runBlocked(false, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, ct, 0, m); // never swaps back
         transpose(n, m, ct, 0, m, c, cOff, ldc);
     }
 

@@ -232,11 +232,8 @@ public class Gpt extends Module {
      * keys/values are appended.
      */
     public Tensor forward(Tensor ids, KVCache cache) {
-        if (ids.dim() != 2) throw new IllegalArgumentException("Gpt: ids must be [B, T], got shape " + java.util.Arrays.toString(ids.shape()));
+        int past = checkPositions(ids, cache);
         int b = ids.size(0), t = ids.size(1);
-        int past = cache == null ? 0 : cache.length();
-        if (past + t > config.blockSize())
-            throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
         if (b == 1 && t == 1 && cache != null && cache.batch() == 1) {
             GptDecoder d = decoder();
             if (d != null) return d.step(ids.toLongArray()[0], cache);
@@ -253,14 +250,20 @@ public class Gpt extends Module {
      * position's multiply-adds, so a prompt runs about 1.4x faster; the last row equals forward's last position.
      */
     public Tensor nextTokenLogits(Tensor ids, KVCache cache) {
-        if (ids.dim() != 2) throw new IllegalArgumentException("Gpt: ids must be [B, T], got shape " + java.util.Arrays.toString(ids.shape()));
+        int past = checkPositions(ids, cache);
         int b = ids.size(0), t = ids.size(1);
         if (t == 0) throw new IllegalArgumentException("Gpt.nextTokenLogits: ids [" + b + ", 0] have no last position");
         if (t == 1 && cache != null) return forward(ids, cache).view(b, config.vocabSize()); // the decoder's path
-        int past = cache == null ? 0 : cache.length();
+        return logits(ids, cache, past, true);
+    }
+
+    /** The cached length, after checking that ids are [B, T] and that T more positions fit the block size. */
+    private int checkPositions(Tensor ids, KVCache cache) {
+        if (ids.dim() != 2) throw new IllegalArgumentException("Gpt: ids must be [B, T], got shape " + java.util.Arrays.toString(ids.shape()));
+        int past = cache == null ? 0 : cache.length(), t = ids.size(1);
         if (past + t > config.blockSize())
             throw new IllegalArgumentException("Gpt: " + (past + t) + " positions exceed the block size " + config.blockSize());
-        return logits(ids, cache, past, true);
+        return past;
     }
 
     /**
