@@ -171,8 +171,8 @@ public final class MatVec {
             long o = wOff + r * rb;
             if (lanes != null && Int4Lanes.scalesFit(sc.length, scOff + r * groups + 3L * q * groups, k))
                 Int4Lanes.dot4(lanes[0], lanes[1], k, w, o, q * rb, sc, scOff + r * groups, q * groups, four);
-            else if (perBlock) WeightDot.int4x4PerBlock(x, xOff, k, w, o, q * rb, sc, scOff + r * groups, q * groups, four, 0, 0f);
-            else WeightDot.int4x4(x, xOff, k, gs, w, o, q * rb, sc, scOff + r * groups, q * groups, four, 0, 0f);
+            else if (perBlock) WeightDot.int4x4PerBlock(x, xOff, k, w, o, q * rb, sc, scOff + r * groups, q * groups, four);
+            else WeightDot.int4x4(x, xOff, k, gs, w, o, q * rb, sc, scOff + r * groups, q * groups, four);
             spread(four, y, yOff + r, q);
         }
     }

@@ -68,7 +68,7 @@ public final class QuantizedGemm {
         boolean perBlock = gs == Quantization.INT4_BLOCK && k % Quantization.INT4_BLOCK == 0;
         long cost = shared ? ROWS * Math.max(rb, 1) * m / 4 : 0;
         Parallel.forRange(blocks, cost, (from, to) -> {
-            float[] four = new float[4]; // the int8 and bfloat16 kernels overwrite it; beta is merged here
+            float[] four = new float[4]; // the kernels overwrite it; beta is merged here
             // W block outside, input rows inside: a block of W is read from memory once and stays in L1 for all rows
             for (int blk = from; blk < to; blk++) {
                 int j = blk * ROWS;
@@ -83,8 +83,9 @@ public final class QuantizedGemm {
                                 merge(four, beta, c, co);
                             }
                             case 4 -> {
-                                if (perBlock) WeightDot.int4x4PerBlock(a, xo, k, w, o, rb, sc, s, groups, c, co, beta);
-                                else WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, c, co, beta);
+                                if (perBlock) WeightDot.int4x4PerBlock(a, xo, k, w, o, rb, sc, s, groups, four);
+                                else WeightDot.int4x4(a, xo, k, gs, w, o, rb, sc, s, groups, four);
+                                merge(four, beta, c, co);
                             }
                             default -> {
                                 WeightDot.bf16x4(a, xo, k, w, o, rb, four);

@@ -136,12 +136,12 @@ final class WeightDot {
     }
 
     /**
-     * c[co + t] = dot(x[xo ..], W row t) (+ beta * c[co + t]): {@link #int8x4} for 4-bit rows. Each block of 16
+     * out[t] = dot(x[xo ..], W row t), overwritten: {@link #int8x4} for 4-bit rows. Each block of 16
      * bytes holds elements j..j+15 (low nibbles) and j+16..j+31 (high); the two halves accumulate apart, for twice
      * the independent multiply-adds.
      */
     static void int4x4(float[] x, int xo, int k, int gs, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
-                       float[] c, int co, float beta) {
+                       float[] out) {
         long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
         int sc1 = s0 + groups, sc2 = sc1 + groups, sc3 = sc2 + groups;
         FloatVector t0 = FloatVector.zero(S), t1 = t0, t2 = t0, t3 = t0;
@@ -188,8 +188,10 @@ final class WeightDot {
                 r0 += d0 * u0; r1 += d1 * u1; r2 += d2 * u2; r3 += d3 * u3;
             }
         }
-        store(c, co, beta, t0.reduceLanes(VectorOperators.ADD) + r0, t1.reduceLanes(VectorOperators.ADD) + r1,
-                t2.reduceLanes(VectorOperators.ADD) + r2, t3.reduceLanes(VectorOperators.ADD) + r3);
+        out[0] = t0.reduceLanes(VectorOperators.ADD) + r0;
+        out[1] = t1.reduceLanes(VectorOperators.ADD) + r1;
+        out[2] = t2.reduceLanes(VectorOperators.ADD) + r2;
+        out[3] = t3.reduceLanes(VectorOperators.ADD) + r3;
     }
 
     /**
@@ -197,7 +199,7 @@ final class WeightDot {
      * products are scaled and added as they come, without a group loop around them.
      */
     static void int4x4PerBlock(float[] x, int xo, int k, MemorySegment w, long o0, long rb, float[] sc, int s0, int groups,
-                               float[] c, int co, float beta) {
+                               float[] out) {
         long o1 = o0 + rb, o2 = o1 + rb, o3 = o2 + rb;
         int sc1 = s0 + groups, sc2 = sc1 + groups, sc3 = sc2 + groups;
         FloatVector t0 = FloatVector.zero(S), t1 = t0, t2 = t0, t3 = t0;
@@ -223,8 +225,10 @@ final class WeightDot {
                 }
             }
         }
-        store(c, co, beta, t0.reduceLanes(VectorOperators.ADD), t1.reduceLanes(VectorOperators.ADD),
-                t2.reduceLanes(VectorOperators.ADD), t3.reduceLanes(VectorOperators.ADD));
+        out[0] = t0.reduceLanes(VectorOperators.ADD);
+        out[1] = t1.reduceLanes(VectorOperators.ADD);
+        out[2] = t2.reduceLanes(VectorOperators.ADD);
+        out[3] = t3.reduceLanes(VectorOperators.ADD);
     }
 
     /** {@link #int8x4} for bfloat16 rows (no scales): rows rb bytes apart from byte o0, out overwritten. */
@@ -314,12 +318,4 @@ final class WeightDot {
         }
     }
 
-    private static void store(float[] c, int co, float beta, float v0, float v1, float v2, float v3) {
-        if (beta == 0f) {
-            c[co] = v0; c[co + 1] = v1; c[co + 2] = v2; c[co + 3] = v3;
-        } else {
-            c[co] = v0 + beta * c[co]; c[co + 1] = v1 + beta * c[co + 1];
-            c[co + 2] = v2 + beta * c[co + 2]; c[co + 3] = v3 + beta * c[co + 3];
-        }
-    }
 }
