@@ -96,9 +96,7 @@ final class AttentionTiles {
     /** The lanes of v summed in lane order, as {@link VectorMath#sumLanes} does, through {@code lanes} (VL floats). */
     static float laneSum(FloatVector v, float[] lanes) {
         v.intoArray(lanes, 0);
-        float t = 0f;
-        for (int i = 0; i < lanes.length; i++) t += lanes[i];
-        return t;
+        return VectorMath.sumInOrder(lanes);
     }
 
     /** Score rows i..i+3: scale * Q(i..i+3) . K^T, 4 vectors of keys per tile. */
