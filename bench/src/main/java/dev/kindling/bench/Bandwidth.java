@@ -27,7 +27,14 @@ final class Bandwidth {
     static final int PASSES = 10;
     /** Untimed passes before them: the first runs before the JIT has compiled the loop. */
     static final int WARMUP = 3;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /**
+     * At most 256-bit vectors, as the decoder's FP32 kernels ({@code MatVec}): a heap array starts at any multiple of
+     * 8 bytes, so 512-bit loads and stores straddle two cache lines in 7 arrays of 8. With them the triad measured
+     * 33-35 GB/s where 256-bit vectors measured 36-49 in the same processes (2 threads, BENCHMARKS.md, lead7): the
+     * bound was understated.
+     */
+    private static final VectorSpecies<Float> S =
+            FloatVector.SPECIES_PREFERRED.vectorBitSize() > 256 ? FloatVector.SPECIES_256 : FloatVector.SPECIES_PREFERRED;
 
     /** One measurement's passes in bytes per second: the best (STREAM's figure), the median and the worst. */
     record Figure(double best, double median, double worst) {
