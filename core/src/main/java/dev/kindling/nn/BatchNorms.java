@@ -64,7 +64,7 @@ final class BatchNorms {
                 rstd[ch] = (float) (1 / Math.sqrt(rv[ch] + eps));
             }
         }
-        float[] y = new float[xa.length];
+        float[] y = (float[]) Tensor.empty(xa.length).storageArray(); // every element is written
         Parallel.forRange(n * c, inner, (from, to) -> {
             for (int r = from; r < to; r++) {
                 int ch = r % c, base = r * inner;
@@ -94,7 +94,7 @@ final class BatchNorms {
             });
             float[] dx = null;
             if (x.requiresGrad()) {
-                float[] d = new float[xa.length];
+                float[] d = (float[]) Tensor.empty(xa.length).storageArray(); // every element is written
                 Parallel.forRange(n * c, inner, (from, to) -> {
                     for (int r = from; r < to; r++) {
                         int ch = r % c, base = r * inner;

@@ -7,6 +7,7 @@ import dev.kindling.kernels.MaxPool;
 import dev.kindling.kernels.Parallel;
 import dev.kindling.tensor.Autocast;
 import dev.kindling.tensor.DType;
+import dev.kindling.tensor.SavedBuffers;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
 
@@ -20,7 +21,8 @@ import java.util.Arrays;
  * stride 1 and no padding skips im2col (the input already is the column matrix). Column matrices live in
  * per-thread scratch ({@link ConvScratch}), so a step allocates only the tensors it returns. With a 2x2 max-pool
  * after the ReLU ({@link #conv2dReluPool}), each image is pooled right after its GEMM and backward scatters the
- * pooled gradient back into that image's scratch plane before masking it.
+ * pooled gradient back into that image's scratch plane before masking it; the unpooled output and the maxima's
+ * positions are {@link SavedBuffers}, back in the pool once backward has run.
  */
 final class Convolution {
     /**
@@ -98,36 +100,42 @@ final class Convolution {
         var g = new Geometry(n, c, h, w, o, groups, kh, kw, sh, sw, padTop, padLeft, dh, dw, oh, ow);
 
         float[] xa = values(x), wa = values(weight), ba = bias == null ? null : values(bias);
-        float[] y = new float[n * o * g.ohw()];
+        // the GEMMs write every element of y; pooled, y is a buffer only backward reads (the ReLU mask)
+        float[] y = pool ? SavedBuffers.floats(n * o * g.ohw()) : (float[]) Tensor.empty(n * o * g.ohw()).storageArray();
         // W^T per group, so that the GEMM packs its A operand by vector copies (the transposed-A path) instead of
         // gathering six rows of W at a time
-        float[] wt = transposeGroups(wa, groups, g.og(), g.k());
+        float[] wt = transposeGroups(wa, groups, g.og(), g.k(), ConvScratch.get(ConvScratch.WEIGHT_T, o * g.k()));
         // with pooling, each image's output planes are pooled right after its GEMM, while they are in cache; the
         // position of each maximum is kept for backward
-        Pooled pooled = pool ? new Pooled(oh / 2, ow / 2, new float[n * o * (oh / 2) * (ow / 2)], new int[n * o * (oh / 2) * (ow / 2)]) : null;
+        int pooledSize = n * o * (oh / 2) * (ow / 2);
+        Pooled pooled = pool ? new Pooled(oh / 2, ow / 2, (float[]) Tensor.empty(pooledSize).storageArray(), SavedBuffers.ints(pooledSize)) : null;
         Parallel.forRange(n, g.costPerImage(), (from, to) -> forward(g, xa, wt, ba, relu, pooled, y, from, to));
         Tensor out = pool ? Tensor.wrap(pooled.y(), n, o, pooled.oh(), pooled.ow()) : Tensor.wrap(y, n, o, oh, ow);
         int[] xs = x.shape(), ws = weight.shape();
-        return Tensor.customOp(op, out, gOut -> {
+        Tensor result = Tensor.customOp(op, out, gOut -> {
             boolean needX = x.requiresGrad(), needW = weight.requiresGrad(), needB = bias != null && bias.requiresGrad();
             float[] ga = values(gOut);
-            float[] dx = needX ? new float[n * c * h * w] : null;
-            int parts = Math.min(n, PARTIALS);
-            float[][] dwParts = new float[parts][], dbParts = new float[parts][];
+            float[] dx = needX ? (float[]) Tensor.zeros(n * c * h * w).storageArray() : null; // col2im adds into it
+            int parts = Math.min(n, PARTIALS), ok = o * g.k();
+            // the weight-gradient partials live in this thread's scratch, part p at p * ok: zeroed, then accumulated
+            float[] dwParts = needW ? ConvScratch.get(ConvScratch.WEIGHT_PARTS, parts * ok) : null;
+            if (needW) Arrays.fill(dwParts, 0, parts * ok, 0f);
+            float[][] dbParts = new float[parts][];
             if (needX || needW || needB) {
                 Parallel.forRange(parts, g.costPerImage() * 2 * n / Math.max(1, parts), (from, to) -> {
                     for (int p = from; p < to; p++) {
-                        float[] dwp = needW ? new float[o * g.k()] : null, dbp = needB ? new float[o] : null;
+                        float[] dbp = needB ? new float[o] : null;
                         backward(g, xa, wa, y, ga, relu, pooled, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts),
-                                dwp, dbp, dx);
-                        dwParts[p] = dwp;
+                                dwParts, p * ok, dbp, dx);
                         dbParts[p] = dbp;
                     }
                 });
             }
-            return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), needW ? Tensor.wrap(tapsLast(sumParts(dwParts, o * g.k()), o, cg, kh * kw), ws) : null,
+            if (needW) for (int p = 1; p < parts; p++) for (int i = 0; i < ok; i++) dwParts[i] += dwParts[p * ok + i];
+            return new Tensor[] {dx == null ? null : Tensor.wrap(dx, xs), needW ? Tensor.wrap(tapsLast(dwParts, o, cg, kh * kw), ws) : null,
                     needB ? Tensor.wrap(sumParts(dbParts, o), o) : null};
         }, x, weight, bias);
+        return pool ? SavedBuffers.attach(result, y, pooled.arg()) : result;
     }
 
     /** A 2x2, stride-2 max-pooling of the convolution's output: oh x ow pooled planes y, and each maximum's position. */
@@ -187,12 +195,12 @@ final class Convolution {
     }
 
     /**
-     * Backward over images [from, to): accumulates dW' (columns in (tap, channel) order) into dwp and db into dbp
-     * (each may be null), and writes those images' dx (null when not needed). With relu, the incoming gradient
+     * Backward over images [from, to): accumulates dW' (columns in (tap, channel) order) into dwp at dwOff and db
+     * into dbp (each may be null), and writes those images' dx (null when not needed). With relu, the incoming gradient
      * is first masked by y &gt; 0.
      */
     private static void backward(Geometry g, float[] xa, float[] wa, float[] y, float[] ga, boolean relu, Pooled pool, int from, int to,
-                                 float[] dwp, float[] dbp, float[] dx) {
+                                 float[] dwp, int dwOff, float[] dbp, float[] dx) {
         int og = g.og(), k = g.k(), ohw = g.ohw(), cg = g.cg(), hw = g.hw(), o = g.o();
         boolean direct = g.direct();
         float[] xt = dwp == null ? null : ConvScratch.get(ConvScratch.CHANNELS_LAST, cg * hw);
@@ -231,7 +239,7 @@ final class Convolution {
                     Im2col.toChannelsLast(xa, xOff, cg, g.h(), g.w(), xt);
                     if (!direct) g.im2row(xt, rows);
                     // dW'_g [Og, K] += dy_g [Og, ohw] x rows [ohw, K]
-                    Gemm.sgemm(false, false, og, k, ohw, 1f, gy, gOff, ohw, rows, 0, k, 1f, dwp, gi * og * k, k);
+                    Gemm.sgemm(false, false, og, k, ohw, 1f, gy, gOff, ohw, rows, 0, k, 1f, dwp, dwOff + gi * og * k, k);
                 }
                 if (dx != null) {
                     // dcol [K, ohw] = W_g^T [K, Og] x dy_g [Og, ohw] (W_g stored [Og, K]: the transposed-A path)
@@ -243,20 +251,25 @@ final class Convolution {
         }
     }
 
-    /** Rows of [taps, channels] (im2row's column order) to [channels, taps] (the weight's), for each of the rows of dw. */
+    /**
+     * Rows of [taps, channels] (im2row's column order) to [channels, taps] (the weight's), for each of the rows of
+     * dw (the first rowCount * channels * taps floats), into a new array.
+     */
     private static float[] tapsLast(float[] dw, int rowCount, int channels, int taps) {
-        if (taps == 1 || channels == 1) return dw;
-        float[] out = new float[dw.length];
         int k = channels * taps;
+        float[] out = (float[]) Tensor.empty(rowCount * k).storageArray(); // every element is written
+        if (taps == 1 || channels == 1) {
+            System.arraycopy(dw, 0, out, 0, rowCount * k);
+            return out;
+        }
         for (int r = 0; r < rowCount; r++)
             for (int t = 0; t < taps; t++)
                 for (int c = 0; c < channels; c++) out[r * k + c * taps + t] = dw[r * k + t * channels + c];
         return out;
     }
 
-    /** Per group, W_g [og, k] transposed to [k, og], groups one after another. */
-    private static float[] transposeGroups(float[] wa, int groups, int og, int k) {
-        float[] t = new float[groups * og * k];
+    /** Per group, W_g [og, k] transposed to [k, og] into t, groups one after another. Returns t. */
+    private static float[] transposeGroups(float[] wa, int groups, int og, int k, float[] t) {
         for (int gi = 0; gi < groups; gi++) {
             int base = gi * og * k;
             for (int r = 0; r < og; r++)

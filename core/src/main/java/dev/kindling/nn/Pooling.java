@@ -2,6 +2,7 @@ package dev.kindling.nn;
 
 import dev.kindling.kernels.MaxPool;
 import dev.kindling.kernels.Parallel;
+import dev.kindling.tensor.SavedBuffers;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
 
@@ -44,8 +45,8 @@ final class Pooling {
         int[] pl = planes(op, x);
         int np = pl[0], h = pl[1], w = pl[2];
         int oh = outSize(op, h, kh, sh, ph, dh, ceil), ow = outSize(op, w, kw, sw, pw, dw, ceil), ohw = oh * ow, hw = h * w;
-        float[] xa = Convolution.values(x), y = new float[np * ohw];
-        int[] arg = new int[np * ohw]; // the input position (iy * w + ix) of each maximum, for backward
+        float[] xa = Convolution.values(x), y = (float[]) Tensor.empty(np * ohw).storageArray(); // every element is written
+        int[] arg = SavedBuffers.ints(np * ohw); // the input position (iy * w + ix) of each maximum, for backward
         // every window inside the input (no padding, no ceil-mode overhang): no bounds checks per tap
         boolean inside = ph == 0 && pw == 0 && (oh - 1) * sh + (kh - 1) * dh < h && (ow - 1) * sw + (kw - 1) * dw < w;
         boolean twoByTwo = inside && kh == 2 && kw == 2 && sh == 2 && sw == 2 && dh == 1 && dw == 1;
@@ -104,14 +105,15 @@ final class Pooling {
             }
         });
         int[] xs = x.shape();
-        return Tensor.customOp(op, Tensor.wrap(y, outShape(x, oh, ow)), g -> {
-            float[] ga = Convolution.values(g), dx = new float[np * hw];
+        Tensor out = Tensor.customOp(op, Tensor.wrap(y, outShape(x, oh, ow)), g -> {
+            float[] ga = Convolution.values(g), dx = (float[]) Tensor.zeros(np * hw).storageArray();
             Parallel.forRange(np, ohw, (from, to) -> {
                 for (int p = from; p < to; p++)
                     for (int q = p * ohw; q < (p + 1) * ohw; q++) if (arg[q] >= 0) dx[p * hw + arg[q]] += ga[q];
             });
             return new Tensor[] {Tensor.wrap(dx, xs)};
         }, x);
+        return SavedBuffers.attach(out, arg);
     }
 
     static Tensor avgPool2d(Tensor x, int kh, int kw, int sh, int sw, int ph, int pw, boolean ceil, boolean countIncludePad) {

@@ -62,7 +62,10 @@ final class Backprop {
                     throw new IllegalStateException("backward: trying to go through the graph a second time (op '" + node.op
                             + "'): its saved tensors were freed by the first backward; call backward(grad, true) to retain the graph");
                 Tensor[] inGrads = node.backward.apply(g);
-                if (!retainGraph) node.backward = null;
+                if (!retainGraph) {
+                    node.backward = null;
+                    SavedBuffers.release(node);
+                }
                 for (int k = 0; k < node.inputs.length; k++) {
                     Tensor in = node.inputs[k];
                     Tensor ig = k < inGrads.length ? inGrads[k] : null;

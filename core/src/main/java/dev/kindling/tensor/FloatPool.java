@@ -9,11 +9,12 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Large float arrays that backward has finished with, kept for the next allocation of the same length.
+ * Large float arrays that backward has finished with, kept for the next allocation of the same length (and int
+ * arrays, which some ops keep for their backward: {@link SavedBuffers}).
  * A GPT training step otherwise allocates gigabytes of fresh arrays (every op's output and every gradient), and
  * the collector then copies the activations that are still live into older generations at every young
  * collection: that copying, and the page faults of a growing heap, took more time than the kernels.
- * Only {@link Backprop} and {@link ActivationArena} give arrays back, and only arrays that nothing can see any more; the pool holds at most
+ * Only {@link Backprop}, {@link ActivationArena} and {@link SavedBuffers} give arrays back, and only arrays that nothing can see any more; the pool holds at most
  * an eighth of the maximum heap and drops what does not fit.
  */
 final class FloatPool {
@@ -26,8 +27,9 @@ final class FloatPool {
     private static final long MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
 
     private static final Map<Integer, ArrayDeque<float[]>> FREE = new HashMap<>();
-    /** The arrays now in FREE: an array given back twice must not be handed out twice. */
-    private static final Set<float[]> POOLED = Collections.newSetFromMap(new IdentityHashMap<>());
+    private static final Map<Integer, ArrayDeque<int[]>> FREE_INTS = new HashMap<>();
+    /** The arrays now in FREE or FREE_INTS: an array given back twice must not be handed out twice. */
+    private static final Set<Object> POOLED = Collections.newSetFromMap(new IdentityHashMap<>());
     private static long pooledBytes;
 
     private FloatPool() {}
@@ -60,6 +62,29 @@ final class FloatPool {
             POOLED.remove(a);
         }
         return a;
+    }
+
+    /** An int array of length n whose contents are unspecified, recycled when one of that length is free. */
+    static int[] ints(int n) {
+        int[] a = null;
+        if (n >= ActivationArena.MIN_LENGTH) {
+            synchronized (FloatPool.class) {
+                ArrayDeque<int[]> q = FREE_INTS.get(n);
+                a = q == null ? null : q.pollLast();
+                if (a != null) {
+                    pooledBytes -= 4L * n;
+                    POOLED.remove(a);
+                }
+            }
+        }
+        return a == null ? new int[n] : a;
+    }
+
+    /** Gives back an int array of at least {@code minLength} elements that nothing refers to any more. */
+    static synchronized void recycle(int[] a, int minLength) {
+        if (a.length < minLength || pooledBytes + 4L * a.length > MAX_BYTES || !POOLED.add(a)) return;
+        FREE_INTS.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
+        pooledBytes += 4L * a.length;
     }
 
     /** Gives back a gradient array that no tensor, gradient or kernel refers to any more. */

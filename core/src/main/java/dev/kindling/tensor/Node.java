@@ -17,6 +17,8 @@ final class Node {
     Backward backward;
     /** Set on the output of an {@link ActivationArena#run} forward: the arrays to reuse once this node has run. */
     ActivationArena.Recording arena;
+    /** Arrays only this node's backward reads ({@link SavedBuffers#attach}): pooled once it has run for good. */
+    Object[] saved;
 
     Node(String op, Tensor[] inputs, Backward backward) {
         this.op = op;

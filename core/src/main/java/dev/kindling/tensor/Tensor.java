@@ -436,7 +436,8 @@ public final class Tensor {
     /**
      * Records a user-defined differentiable op (PyTorch's autograd.Function): {@code out} is a freshly computed
      * tensor, {@code backward} maps the gradient of out to one gradient per input (null where none is needed).
-     * The backward runs with grad mode off. Returns out.
+     * The backward runs with grad mode off. Returns out. Buffers only the backward reads can be drawn from and given
+     * back to the training step's pool with {@link SavedBuffers}.
      */
     public static Tensor customOp(String op, Tensor out, java.util.function.Function<Tensor, Tensor[]> backward, Tensor... inputs) {
         if (out.gradFn != null) throw new IllegalArgumentException("customOp " + op + ": out already has grad_fn " + out.gradFn.op);

@@ -6,6 +6,7 @@ import dev.kindling.nn.Functional;
 import dev.kindling.nn.Linear;
 import dev.kindling.nn.Module;
 import dev.kindling.nn.Sequential;
+import dev.kindling.tensor.ActivationArena;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
@@ -60,10 +61,14 @@ public class ResNet extends Module {
     public Tensor forward(Tensor x) {
         if (x.dim() != 4 || x.size(1) != channels)
             throw new IllegalArgumentException("ResNet: expects input [N, " + channels + ", H, W], got " + Arrays.toString(x.shape()));
-        x = bn1.forward(conv1.forward(x)).relu();                          // (N, 16, H, W)
-        x = layer3.forward(layer2.forward(layer1.forward(x)));             // (N, 64, H/4, W/4)
-        x = Functional.adaptiveAvgPool2d(x, 1, 1).flatten(1, -1);          // (N, 64)
-        return fc.forward(x);
+        // the activations are recycled after backward (ActivationArena): this forward hands out nothing but its result
+        Tensor in = x;
+        return ActivationArena.run(() -> {
+            Tensor h = bn1.forward(conv1.forward(in)).relu();                  // (N, 16, H, W)
+            h = layer3.forward(layer2.forward(layer1.forward(h)));             // (N, 64, H/4, W/4)
+            h = Functional.adaptiveAvgPool2d(h, 1, 1).flatten(1, -1);          // (N, 64)
+            return fc.forward(h);
+        });
     }
 
     /** conv3x3 → BN → ReLU → conv3x3 → BN, plus the shortcut, → ReLU. */

@@ -3,6 +3,7 @@ package dev.kindling.models;
 import dev.kindling.nn.Conv2d;
 import dev.kindling.nn.Linear;
 import dev.kindling.nn.Module;
+import dev.kindling.tensor.ActivationArena;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
 import java.util.Arrays;
@@ -42,9 +43,13 @@ public class SmallCnn extends Module {
             throw new IllegalArgumentException("SmallCnn: expects input [N, " + channels + ", " + height + ", " + width + "], got "
                     + Arrays.toString(x.shape()));
         // conv + ReLU (+ 2x2 max-pool) as one op each (Conv2d.forwardRelu, forwardReluMaxPool): no pre-activation or
-        // pre-pooling tensors, no separate ReLU and pooling passes over them
-        x = conv2.forwardReluMaxPool(conv1.forwardRelu(x));              // (N, 64, H/2, W/2)
-        x = conv3.forwardReluMaxPool(x);                                 // (N, 128, H/4, W/4)
-        return fc2.forward(fc1.forward(x.flatten(1, -1)).relu());       // (N, classes)
+        // pre-pooling tensors, no separate ReLU and pooling passes over them. The activations are recycled after
+        // backward (ActivationArena): this forward hands out nothing but its result.
+        Tensor in = x;
+        return ActivationArena.run(() -> {
+            Tensor h = conv2.forwardReluMaxPool(conv1.forwardRelu(in));   // (N, 64, H/2, W/2)
+            h = conv3.forwardReluMaxPool(h);                              // (N, 128, H/4, W/4)
+            return fc2.forward(fc1.forward(h.flatten(1, -1)).relu());    // (N, classes)
+        });
     }
 }
