@@ -29,8 +29,8 @@ import java.util.Random;
  * runtimes on the same thread count (ONNX Runtime: intra-op threads = --threads, inter-op 1, all graph
  * optimizations). Rounds alternate between the runtimes; medians are printed as a Markdown table. The same F32
  * weights also run through Kindling's Hugging Face path ({@link BertModel}, from the folder that
- * {@link OnnxEncoder#exportBertFolder} writes) in F32 and BF16, and two child processes report the resident
- * memory after loading that folder in F32 and in BF16 and running one batch.
+ * {@link OnnxEncoder#exportBertFolder} writes) in F32 and BF16, and child processes report the resident memory and
+ * heap after loading that folder in F32 and in BF16, or each ONNX file, and running one batch.
  *
  * <pre>bench/run minilm [--rounds 5] [--threads 2]</pre>
  *
@@ -46,7 +46,7 @@ public final class MiniLmSideBySide {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 3 && args[0].equals("--rss")) {
-            rssChild(Path.of(args[1]), DType.valueOf(args[2]));
+            rssChild(Path.of(args[1]), args[2]);
             return;
         }
         int rounds = 5, threads = 2;
@@ -105,7 +105,7 @@ public final class MiniLmSideBySide {
                 }
             }
         }
-        printResidentMemory(folder, threads);
+        printResidentMemory(folder, dir, threads);
     }
 
     /** One-thread CPU time and allocation per call of every Kindling workload (see the class comment). */
@@ -153,31 +153,50 @@ public final class MiniLmSideBySide {
         System.out.printf("| %s | %.2f | %.2f |%n", label, TrainingSteps.median(ms), TrainingSteps.median(mb));
     }
 
-    /** Runs this class with --rss in a child JVM per dtype and prints its report. */
-    static void printResidentMemory(Path folder, int threads) throws Exception {
-        System.out.printf("%n| HF folder loaded as | resident memory after one 32 x 128 batch | Java heap used |%n|---|---|---|%n");
-        for (DType dtype : new DType[] {DType.FLOAT32, DType.BF16}) {
+    /** Runs this class with --rss in a child JVM per model (the HF folder in F32 and BF16, each ONNX file) and prints its report. */
+    static void printResidentMemory(Path folder, Path dir, int threads) throws Exception {
+        System.out.printf("%n| model loaded as | resident memory after one 32 x 128 batch | Java heap used |%n|---|---|---|%n");
+        String[][] runs = {{folder.toString(), DType.FLOAT32.name()}, {folder.toString(), DType.BF16.name()},
+                {dir.resolve("all-minilm-l6-v2.onnx").toString(), "F32 ONNX"}, {dir.resolve("all-minilm-l6-v2-q.onnx").toString(), "int8 ONNX"}};
+        for (String[] run : runs) {
+            if (!Files.exists(Path.of(run[0]))) continue; // the int8 file when skipped
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-Dkindling.threads=" + threads,
-                    "-cp", System.getProperty("java.class.path"), MiniLmSideBySide.class.getName(), "--rss", folder.toString(), dtype.name())
+                    "-cp", System.getProperty("java.class.path"), MiniLmSideBySide.class.getName(), "--rss", run[0], run[1])
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             String out = new String(p.getInputStream().readAllBytes()).strip();
-            if (p.waitFor() != 0) throw new IllegalStateException("rss child for " + dtype + " failed: " + out);
+            if (p.waitFor() != 0) throw new IllegalStateException("rss child for " + run[1] + " failed: " + out);
             System.out.println(out);
         }
     }
 
-    /** Child mode: load the folder in {@code dtype}, run one batch, report VmRSS and heap in use after a GC. */
-    static void rssChild(Path folder, DType dtype) throws Exception {
+    /**
+     * Child mode: load the HF folder in dtype {@code how} (FLOAT32, BF16), or the ONNX file ({@code how} its label),
+     * run one batch, report VmRSS and heap in use after a GC.
+     */
+    static void rssChild(Path model, String how) throws Exception {
         long[][] in = inputs(32, 128);
-        try (AutoModel auto = AutoModel.fromPretrained(folder, dtype); var g = Grad.disabled()) {
-            auto.as(BertModel.class).encode(Tensor.wrapLongs(in[0], 32, 128), Tensor.wrapLongs(in[1], 32, 128), Tensor.wrapLongs(in[2], 32, 128));
-            System.gc();
-            long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
-            String rss = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmRSS:"))
-                    .findFirst().orElse("VmRSS: ? kB").replaceAll("\\s+", " ").substring(7);
-            System.out.printf("| %s | %s | %.0f MB |%n", dtype, rss, heap / 1e6);
+        Tensor ids = Tensor.wrapLongs(in[0], 32, 128), mask = Tensor.wrapLongs(in[1], 32, 128), types = Tensor.wrapLongs(in[2], 32, 128);
+        if (model.toString().endsWith(".onnx")) {
+            OnnxModel onnx = OnnxModel.load(model);
+            onnx.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types));
+            report(how, onnx);
+        } else {
+            try (AutoModel auto = AutoModel.fromPretrained(model, DType.valueOf(how)); var g = Grad.disabled()) {
+                auto.as(BertModel.class).encode(ids, mask, types);
+                report(how, auto);
+            }
         }
+    }
+
+    /** Prints the report row while {@code model} is still reachable (the GC must not collect it first). */
+    private static void report(String label, Object model) throws IOException {
+        System.gc();
+        long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+        String rss = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmRSS:"))
+                .findFirst().orElse("VmRSS: ? kB").replaceAll("\\s+", " ").substring(7);
+        System.out.printf("| %s | %s | %.0f MB |%n", label, rss, heap / 1e6);
+        java.lang.ref.Reference.reachabilityFence(model);
     }
 
     /** Alternating rounds of both runners; throughput rows print sentences/s, latency rows ms per call. */

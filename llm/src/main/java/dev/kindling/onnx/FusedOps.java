@@ -180,13 +180,20 @@ final class FusedOps {
                 layer.forward(y, b, t, mask == null ? null : mask.f, ms, EncoderLayer.Workspace.ofCurrentThread());
                 return new Value[] {Value.floats(y, x.shape)};
             }
-        }, new Op.Type[] {n.types[0]});
+        }, new Op.Type[] {n.types[0]}, after(1, n.inputs()));
     }
 
     private static EncoderLayer.Projection projection(Node n, int i, String role) {
         Value w = n.constant(i, role);
         if (w == null || w.rank() != 2 || w.type != DataType.FLOAT) throw n.fail(role + " " + w + " is not a 2-D FLOAT matrix");
         return EncoderLayer.Projection.packed(false, w.shape[0], w.shape[1], w.f, 0, w.shape[1]);
+    }
+
+    /** Inputs first + 1 .. count - 1: the constant weights of an op that packs them at load (Op.Compiled.loadOnly). */
+    private static int[] after(int first, int count) {
+        int[] a = new int[Math.max(0, count - first - 1)];
+        for (int i = 0; i < a.length; i++) a[i] = first + 1 + i;
+        return a;
     }
 
     private static float[] floats(Node n, int i, String role) {
@@ -234,6 +241,11 @@ final class FusedOps {
         int rows = table.shape[0], d = table.shape[1];
         float s = scale.f[0];
         long z = zp == null ? 0 : zp.l[0];
+        // the codes as bytes (an eighth of the longs the table is read as); (u)int8 entries read back exactly below
+        if (table.type != DataType.INT8 && table.type != DataType.UINT8) throw n.fail("table " + table + " is not INT8 or UINT8");
+        boolean unsigned = table.type == DataType.UINT8;
+        byte[] codes = new byte[table.numel()];
+        for (int i = 0; i < codes.length; i++) codes[i] = (byte) table.l[i];
         String label = n.label();
         int[] ix = n.dims(1), outDims = null;
         if (ix != null) {
@@ -249,12 +261,12 @@ final class FusedOps {
                 if (k < -rows || k >= rows)
                     throw new IllegalArgumentException("onnx: " + label + ": index " + k + " is out of range for a table of " + rows + " rows");
                 int src = (int) (k < 0 ? k + rows : k) * d, dst = j * d;
-                for (int c = 0; c < d; c++) o[dst + c] = (table.l[src + c] - z) * s;
+                for (int c = 0; c < d; c++) o[dst + c] = ((unsigned ? codes[src + c] & 0xFF : codes[src + c]) - z) * s;
             }
             int[] shape = Arrays.copyOf(idx.shape, idx.rank() + 1);
             shape[idx.rank()] = d;
             return new Value[] {Value.floats(o, shape)};
-        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)}, 0, 2, 3);
     }
 
     /** Exact (erf) GELU on the SIMD kernel, split over the threads. */
@@ -304,7 +316,7 @@ final class FusedOps {
             int[] shape = a.shape.clone();
             shape[shape.length - 1] = ndim;
             return new Value[] {Value.floats(o, shape)};
-        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)});
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, outDims)}, after(0, n.inputs()));
     }
 
     /**
@@ -373,7 +385,7 @@ final class FusedOps {
                 outs[i] = Value.floats(oi, shape);
             }
             return outs;
-        }, types);
+        }, types, after(0, n.inputs()));
     }
 
     /**
@@ -391,11 +403,12 @@ final class FusedOps {
         if (n.has(4)) n.requireType(4, "scale", DataType.FLOAT);
         Value bf = QuantOps.shifted(label, b, bzp, 1, "b_zero_point");
         int kdim = b.shape[0], ndim = b.shape[1];
+        String bShape = Arrays.toString(b.shape); // not b itself: its codes are dropped after packing
         PackedMatrix packed = PackedMatrix.of(false, kdim, ndim, bf.f, 0, ndim);
         return new Op.Compiled(in -> {
             Value a = in[0], scale = in.length > 4 ? in[4] : null;
             if (a.rank() == 0 || a.shape[a.rank() - 1] != kdim)
-                throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and " + Arrays.toString(b.shape) + " do not align");
+                throw new IllegalArgumentException("onnx: " + label + ": shapes " + Arrays.toString(a.shape) + " and " + bShape + " do not align");
             boolean scalar = scale == null || scale.numel() == 1;
             if (!scalar && (scale.numel() != ndim || scale.shape[scale.rank() - 1] != ndim))
                 throw new IllegalArgumentException("onnx: " + label + ": scale " + scale + " is neither a scalar nor one per column of " + ndim);
@@ -411,6 +424,6 @@ final class FusedOps {
             int[] shape = a.shape.clone();
             shape[shape.length - 1] = ndim;
             return new Value[] {Value.floats(o, shape)};
-        }, new Op.Type[] {new Op.Type(DataType.FLOAT, null)});
+        }, new Op.Type[] {new Op.Type(DataType.FLOAT, null)}, 1, 3, 5);
     }
 }

@@ -95,7 +95,11 @@ final class Graph {
                 }
                 types.put(name, t);
             }
-            if (folded == null) pending.add(new Step(label, c.op(), Arrays.copyOf(in, given), out, null));
+            if (folded == null) {
+                int[] runIn = Arrays.copyOf(in, given);
+                for (int j : c.loadOnly()) if (j < given) runIn[j] = -1;
+                pending.add(new Step(label, c.op(), runIn, out, null));
+            }
         }
         for (Proto.ValueInfo vi : g.outputs()) {
             if (!slotOf.containsKey(vi.name())) throw new IllegalArgumentException("onnx: graph output '" + vi.name() + "' is not produced by any node");
@@ -116,6 +120,9 @@ final class Graph {
             for (int x : st.in()) if (x >= 0 && last[x] == s && constants[x] == null && !keep.contains(x) && !free.contains(x)) free.add(x);
             steps.add(new Step(st.label(), st.op(), st.in(), st.out(), free.stream().mapToInt(Integer::intValue).toArray()));
         }
+        // Constants that no step reads and no output is: weights that fused ops packed at load (Op.Compiled.loadOnly)
+        // and the inputs of folded nodes. Holding them kept an int8 MiniLM's codes as longs next to its packed layers.
+        for (int x = 0; x < slots; x++) if (last[x] < 0 && !keep.contains(x)) constants[x] = null;
     }
 
     private int slot(String name, List<Value> consts) {
@@ -139,6 +146,13 @@ final class Graph {
         if (c == null)
             throw new UnsupportedOperationException("onnx: op " + (domain.isEmpty() ? "" : domain + ".") + n.op() + " (node " + n.label() + ") is not supported");
         return c;
+    }
+
+    /** The names of the constants this graph holds for its steps (weights that ops packed at load are not). */
+    Set<String> heldConstants() {
+        Set<String> held = new HashSet<>();
+        for (var e : slotOf.entrySet()) if (constants[e.getValue()] != null) held.add(e.getKey());
+        return held;
     }
 
     /** The labels of the steps that run (after fusion and folding), in order. */

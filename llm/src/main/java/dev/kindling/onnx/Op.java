@@ -22,6 +22,14 @@ interface Op {
         Value[] runConsuming(Value[] in);
     }
 
-    /** A compiled node with the types of its outputs (shape inference at load). */
-    record Compiled(Op op, Type[] out) {}
+    /**
+     * A compiled node with the types of its outputs (shape inference at load), and the inputs it consumed at load
+     * and never reads when it runs (constant weights it packed into its own form): {@link Graph} passes null for
+     * them and drops such constants once no step reads them, so a model does not hold its weights twice.
+     */
+    record Compiled(Op op, Type[] out, int... loadOnly) {
+        Compiled(Op op, Type[] out) {
+            this(op, out, new int[0]);
+        }
+    }
 }

@@ -23,15 +23,20 @@ class GatherDequantizedTest {
     private static final byte[] TABLE = {1, -2, 3, 127, -128, 0, 5, 6, 7, -9, 10, 11, 12, 13, -14}; // [5, 3]
 
     private Path write(String name, boolean perColumn) throws Exception {
+        return write(name, perColumn, 3);
+    }
+
+    /** The lookup of {@link #TABLE} as element type {@code tableType} (3 INT8, 2 UINT8: the same bytes read unsigned). */
+    private Path write(String name, boolean perColumn, int tableType) throws Exception {
         var scale = perColumn ? ProtoBuilder.floatTensor("scale", new int[] {3}, 0.1f, 0.2f, 0.3f) : ProtoBuilder.floatTensor("scale", new int[0], 0.037f);
-        var zp = new ProtoBuilder().string(8, "zp").varint(2, 3).bytes(9, perColumn ? new byte[] {1, 2, 3} : new byte[] {-3});
+        var zp = new ProtoBuilder().string(8, "zp").varint(2, tableType).bytes(9, perColumn ? new byte[] {1, 2, 3} : new byte[] {-3});
         if (perColumn) zp.varint(1, 3);
         var g = new ProtoBuilder()
                 .message(1, ProtoBuilder.node("Gather", "lookup", new String[] {"table", "ids"}, "codes"))
                 .message(1, ProtoBuilder.node("DequantizeLinear", "dequantize", new String[] {"codes", "scale", "zp"}, "y")
                         .message(5, new ProtoBuilder().string(1, "axis").varint(3, 2).varint(20, 2)))
                 .string(2, "embedding")
-                .message(5, new ProtoBuilder().varint(1, 5).varint(1, 3).varint(2, 3).string(8, "table").bytes(9, TABLE))
+                .message(5, new ProtoBuilder().varint(1, 5).varint(1, 3).varint(2, tableType).string(8, "table").bytes(9, TABLE))
                 .message(5, scale).message(5, zp)
                 .message(11, new ProtoBuilder().string(1, "ids").message(2, new ProtoBuilder().message(1, new ProtoBuilder().varint(1, 7)
                         .message(2, new ProtoBuilder().message(1, new ProtoBuilder().string(2, "b")).message(1, new ProtoBuilder().string(2, "t"))))))
@@ -55,6 +60,20 @@ class GatherDequantizedTest {
         assertEquals((12 + 3) * 0.037f, y[6], 0f); // index -1 is row 4
         var e = assertThrows(IllegalArgumentException.class, () -> fused.runValues(Map.of("ids", Value.longs(DataType.INT64, new long[] {5}, 1, 1))));
         assertTrue(e.getMessage().contains("index 5 is out of range for a table of 5 rows"), e.getMessage());
+        // the step keeps the codes as bytes: the graph no longer holds the table (as longs), the plain graph does
+        assertTrue(!fused.graph().heldConstants().contains("table") && plain.graph().heldConstants().contains("table"),
+                fused.graph().heldConstants() + " / " + plain.graph().heldConstants());
+    }
+
+    @Test
+    void anUnsignedTableReadsItsBytesUnsigned() throws Exception {
+        Path file = write("unsigned.onnx", false, 2);
+        OnnxModel fused = OnnxModel.load(file), plain = OnnxModel.load(file, false);
+        assertTrue(fused.graph().stepLabels().get(0).startsWith("GatherDequantized "), fused.graph().stepLabels().toString());
+        Map<String, Value> in = Map.of("ids", Value.longs(DataType.INT64, new long[] {1, 3}, 1, 2));
+        float[] y = fused.runValues(in)[0].f;
+        assertArrayEquals(plain.runValues(in)[0].f, y, 0f);
+        assertEquals((128 - 253) * 0.037f, y[1], 0f); // row 1, column 1: byte -128 is 128 unsigned; zero point byte -3 is 253
     }
 
     @Test

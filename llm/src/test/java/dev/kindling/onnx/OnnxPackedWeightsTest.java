@@ -58,6 +58,9 @@ class OnnxPackedWeightsTest {
         Files.write(file, ProtoBuilder.model(13, g));
         OnnxModel m = OnnxModel.load(file);
         assertTrue(m.graph().stepLabels().stream().anyMatch(l -> l.startsWith("LinearGroup")), m.graph().stepLabels().toString());
+        // packed at load: the graph does not hold the weights a second time
+        assertTrue(m.graph().heldConstants().stream().noneMatch(java.util.Set.of("w1", "w2", "w3", "b1", "b3")::contains),
+                m.graph().heldConstants().toString());
         Map<String, Tensor> out = m.run(Map.of("x", Tensor.fromArray(X, 2, 3)));
         float[] q = matmul(X, W1, 2, 3, 2), k = matmul(X, W2, 2, 3, 1), v = matmul(X, W3, 2, 3, 2);
         for (int i = 0; i < 4; i++) {
