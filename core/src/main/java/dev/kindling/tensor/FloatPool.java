@@ -54,9 +54,25 @@ final class FloatPool {
         return a;
     }
 
-    private static synchronized float[] poll(int n) {
-        ArrayDeque<float[]> q = FREE.get(n);
-        float[] a = q == null ? null : q.pollLast();
+    private static float[] poll(int n) {
+        return take(FREE, n);
+    }
+
+    /** An int array of length n whose contents are unspecified, recycled when one of that length is free. */
+    static int[] ints(int n) {
+        int[] a = n >= ActivationArena.MIN_LENGTH ? take(FREE_INTS, n) : null;
+        return a == null ? new int[n] : a;
+    }
+
+    /** Gives back an int array of at least {@code minLength} elements that nothing refers to any more. */
+    static void recycle(int[] a, int minLength) {
+        give(FREE_INTS, a, a.length, minLength);
+    }
+
+    /** A free array of n 4-byte elements from {@code free}, or null. */
+    private static synchronized <A> A take(Map<Integer, ArrayDeque<A>> free, int n) {
+        ArrayDeque<A> q = free.get(n);
+        A a = q == null ? null : q.pollLast();
         if (a != null) {
             pooledBytes -= 4L * n;
             POOLED.remove(a);
@@ -64,27 +80,11 @@ final class FloatPool {
         return a;
     }
 
-    /** An int array of length n whose contents are unspecified, recycled when one of that length is free. */
-    static int[] ints(int n) {
-        int[] a = null;
-        if (n >= ActivationArena.MIN_LENGTH) {
-            synchronized (FloatPool.class) {
-                ArrayDeque<int[]> q = FREE_INTS.get(n);
-                a = q == null ? null : q.pollLast();
-                if (a != null) {
-                    pooledBytes -= 4L * n;
-                    POOLED.remove(a);
-                }
-            }
-        }
-        return a == null ? new int[n] : a;
-    }
-
-    /** Gives back an int array of at least {@code minLength} elements that nothing refers to any more. */
-    static synchronized void recycle(int[] a, int minLength) {
-        if (a.length < minLength || pooledBytes + 4L * a.length > MAX_BYTES || !POOLED.add(a)) return;
-        FREE_INTS.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
-        pooledBytes += 4L * a.length;
+    /** Puts array a of {@code length} 4-byte elements into {@code free}, unless it is too short, too big or already there. */
+    private static synchronized <A> void give(Map<Integer, ArrayDeque<A>> free, A a, int length, int minLength) {
+        if (length < minLength || pooledBytes + 4L * length > MAX_BYTES || !POOLED.add(a)) return;
+        free.computeIfAbsent(length, k -> new ArrayDeque<>()).addLast(a);
+        pooledBytes += 4L * length;
     }
 
     /** Gives back a gradient array that no tensor, gradient or kernel refers to any more. */
@@ -96,10 +96,8 @@ final class FloatPool {
      * Gives back an array of at least {@code minLength} floats that nothing refers to any more ({@link ActivationArena}
      * pools smaller arrays than backward's gradients: forwards allocate the same lengths step after step).
      */
-    static synchronized void recycle(float[] a, int minLength) {
-        if (a.length < minLength || pooledBytes + 4L * a.length > MAX_BYTES || !POOLED.add(a)) return;
-        FREE.computeIfAbsent(a.length, k -> new ArrayDeque<>()).addLast(a);
-        pooledBytes += 4L * a.length;
+    static void recycle(float[] a, int minLength) {
+        give(FREE, a, a.length, minLength);
     }
 
     /** Bytes held by the pool now (tests and benchmarks). */

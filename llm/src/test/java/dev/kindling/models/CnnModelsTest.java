@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kindling.nn.CrossEntropyLoss;
+import dev.kindling.nn.Module;
 import dev.kindling.optim.SGD;
 import dev.kindling.tensor.Generator;
 import dev.kindling.tensor.Tensor;
@@ -31,38 +32,28 @@ class CnnModelsTest {
      */
     @Test
     void smallCnnTrainsTheSameWithRecycling() {
-        var models = new SmallCnn[] {new SmallCnn(1, 12, 12, 3, new Generator(5)), new SmallCnn(1, 12, 12, 3, new Generator(5))};
-        var opts = new SGD[] {new SGD(models[0].parameters(), 0.05, 0.9), new SGD(models[1].parameters(), 0.05, 0.9)};
-        var crit = new CrossEntropyLoss();
-        var g = new Generator(6);
-        for (int step = 0; step < 3; step++) {
-            Tensor x = Tensor.randn(g, 4, 1, 12, 12), y = Tensor.randint(g, 0, 3, 4);
-            float[][][] seen = new float[2][][];
-            for (int m = 0; m < 2; m++) {
-                Tensor logits = models[m].forward(x);
-                Tensor loss = crit.forward(logits, y);
-                opts[m].zeroGrad();
-                loss.backward(null, m == 0); // model 0 keeps its graph: nothing of it is recycled
-                var params = models[m].parameters();
-                seen[m] = new float[params.size() + 2][];
-                seen[m][0] = new float[] {loss.item()};
-                seen[m][1] = logits.toFloatArray();
-                for (int i = 0; i < params.size(); i++) seen[m][i + 2] = params.get(i).grad().toFloatArray();
-                opts[m].step();
-            }
-            for (int i = 0; i < seen[0].length; i++) assertArrayEquals(seen[0][i], seen[1][i], "step " + step + ", value " + i);
-        }
+        trainTheSameWithRecycling(new SmallCnn(1, 12, 12, 3, new Generator(5)), new SmallCnn(1, 12, 12, 3, new Generator(5)),
+                new Generator(6), 3, new int[] {4, 1, 12, 12}, 3);
     }
 
     /** ResNet.forward recycles its activations too: the same steps as a ResNet that recycles nothing. */
     @Test
     void resnetTrainsTheSameWithRecycling() {
-        var models = new ResNet[] {ResNet.resnet20(3, 4, new Generator(8)), ResNet.resnet20(3, 4, new Generator(8))};
-        var opts = new SGD[] {new SGD(models[0].parameters(), 0.05, 0.9), new SGD(models[1].parameters(), 0.05, 0.9)};
+        // 12 x 12 images: the first two stages pooled
+        trainTheSameWithRecycling(ResNet.resnet20(3, 4, new Generator(8)), ResNet.resnet20(3, 4, new Generator(8)),
+                new Generator(9), 2, new int[] {4, 3, 12, 12}, 4);
+    }
+
+    /**
+     * SGD steps of two identical models on the same batches, interleaved: the first keeps its graph (nothing of it is
+     * recycled), the second recycles; losses, logits and gradients must agree bit for bit at every step.
+     */
+    private static void trainTheSameWithRecycling(Module kept, Module recycled, Generator g, int steps, int[] xShape, int classes) {
+        Module[] models = {kept, recycled};
+        var opts = new SGD[] {new SGD(kept.parameters(), 0.05, 0.9), new SGD(recycled.parameters(), 0.05, 0.9)};
         var crit = new CrossEntropyLoss();
-        var g = new Generator(9);
-        for (int step = 0; step < 2; step++) {
-            Tensor x = Tensor.randn(g, 4, 3, 12, 12), y = Tensor.randint(g, 0, 4, 4); // the first two stages pooled
+        for (int step = 0; step < steps; step++) {
+            Tensor x = Tensor.randn(g, xShape), y = Tensor.randint(g, 0, classes, xShape[0]);
             float[][][] seen = new float[2][][];
             for (int m = 0; m < 2; m++) {
                 Tensor logits = models[m].forward(x);
